@@ -1,0 +1,40 @@
+# The two commands of the README's Quick start: `make serve` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: serve test setup system-deps services lint typecheck bench clean
+
+serve: setup
+	$(BIN)/mlchallenge serve
+
+test: setup services
+	$(BIN)/pytest
+
+setup: $(STAMP) system-deps
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[torch,dev]'
+	@touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps
+
+services:
+	@bash scripts/services
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .mlchallenge .pytest_cache .mypy_cache .ruff_cache

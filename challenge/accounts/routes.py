@@ -1,0 +1,42 @@
+"""HTTP routes of accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from challenge.accounts import service
+from challenge.accounts.models import Role
+from challenge.accounts.schemas import (
+    LoginRequest,
+    TokenResponse,
+    UserCreate,
+    UserRead,
+    UserWithToken,
+)
+from challenge.api.deps import TOKEN_COOKIE, CurrentUser, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.post("/users", response_model=UserWithToken, status_code=201)
+def create_user(body: UserCreate, session: SessionDep, user: CurrentUser) -> UserWithToken:
+    """Create a user with a role and return its first API token (admin only)."""
+    service.require_role(user, Role.ADMIN)
+    created, token = service.create(
+        session, username=body.username, email=body.email, password=body.password, role=body.role
+    )
+    return UserWithToken(user=UserRead.model_validate(created), token=token)
+
+
+@router.get("/users/me", response_model=UserRead)
+def me(user: CurrentUser) -> UserRead:
+    """The caller."""
+    return UserRead.model_validate(user)
+
+
+@router.post("/auth/login", response_model=TokenResponse)
+def login(body: LoginRequest, session: SessionDep, response: Response) -> TokenResponse:
+    """Exchange a username and password for an API token (also set as a cookie for the web)."""
+    user, token = service.login(session, username=body.username, password=body.password)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 86400)
+    return TokenResponse(token=token, user=UserRead.model_validate(user))

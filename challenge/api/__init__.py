@@ -1,0 +1,1 @@
+"""The web layer's shared pieces: dependencies and error handlers."""

@@ -1,0 +1,74 @@
+"""FastAPI dependencies: settings, the request's session (commits on success), the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from challenge.accounts import service as accounts
+from challenge.accounts.models import User
+from challenge.config import Settings
+from challenge.db.session import AFTER_COMMIT_KEY, get_sessionmaker
+from challenge.errors import Unauthenticated
+
+TOKEN_COOKIE = "mlchallenge_token"
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the application was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_db(settings: SettingsDep) -> Iterator[Session]:
+    """A session per request: commit when the route returns, roll back when it raises."""
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        session.info.pop(AFTER_COMMIT_KEY, None)
+        raise
+    finally:
+        session.close()
+    for action in session.info.pop(AFTER_COMMIT_KEY, []):
+        action()
+
+
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("use the header `Authorization: Bearer <token>`")
+        return value.strip()
+    return request.cookies.get(TOKEN_COOKIE)
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The caller, if a token was given (a bad token is still an error)."""
+    token = _token(request)
+    if token is None:
+        return None
+    return accounts.authenticate_token(session, token=token)
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """The caller; a token is required."""
+    if user is None:
+        raise Unauthenticated("this needs an API token: `Authorization: Bearer <token>`")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]

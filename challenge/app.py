@@ -1,0 +1,48 @@
+"""The FastAPI application: API routes, web pages and the error handlers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from challenge.accounts.routes import router as accounts_router
+from challenge.api.errors import install_error_handlers
+from challenge.competitions.routes import router as competitions_router
+from challenge.config import Settings, get_settings
+from challenge.health import router as health_router
+from challenge.submissions.routes import router as submissions_router
+from challenge.teams.routes import router as teams_router
+from leaderboards.routes import router as leaderboards_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for these settings (default: the environment's)."""
+    settings = settings or get_settings()
+    settings.ensure_dirs()
+    app = FastAPI(
+        title="mlchallenge",
+        version=_version(),
+        description="ML challenges and model evaluation: host problems, submit models, judge.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (
+        health_router,
+        accounts_router,
+        competitions_router,
+        teams_router,
+        submissions_router,
+        leaderboards_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlchallenge")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,45 @@
+"""Preparing a data directory: migrations, the admin account, built-in problems as competitions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from challenge.accounts import service as accounts
+from challenge.competitions import service as competitions
+from challenge.config import Settings
+from challenge.db.migrate import upgrade
+from challenge.db.session import transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Bootstrapped:
+    """What `prepare` did."""
+
+    admin_token: str
+    seeded: list[str]
+
+
+def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrapped:
+    """Migrate, ensure an admin (fresh token written to `admin-token`), seed problems."""
+    settings.ensure_dirs()
+    upgrade(settings.database_url)
+    with transaction(settings.database_url) as session:
+        admin, token = accounts.ensure_admin(session)
+    token_file = settings.home / "admin-token"
+    token_file.write_text(token + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    seeded = []
+    for problem_id in seed_problems or []:
+        with transaction(settings.database_url) as session:
+            if competitions.get(session, slug=problem_id) is not None:
+                continue
+            log.info("seeding built-in problem %s", problem_id)
+            owner = accounts.get_or_raise(session, user_id=admin.id)
+            competitions.create_from_problem(
+                session, settings=settings, owner=owner, problem_id=problem_id
+            )
+        seeded.append(problem_id)
+    return Bootstrapped(admin_token=token, seeded=seeded)

@@ -1,0 +1,238 @@
+"""The `mlchallenge` command: serve, api, worker, problems, intent, and the participant client."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from challenge.cli.client import client_commands
+
+EMBEDDED_QUEUES = "cpu,gpu,large-memory"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlchallenge")
+def cli() -> None:
+    """mlchallenge: ML challenges and model evaluation (ITU-T Y.3172 pipeline, sandbox, MLFO)."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--concurrency", default=2, show_default=True, type=int, help="evaluation worker processes"
+)
+@click.option(
+    "--problems",
+    default="all",
+    show_default=True,
+    help="built-in problems to seed as competitions: 'all', 'none' or ids, comma-separated",
+)
+@click.option("--mlflow-ui", is_flag=True, help="also start the MLflow UI on --mlflow-port")
+@click.option("--mlflow-port", default=5000, show_default=True, type=int)
+def serve(
+    host: str, port: int, concurrency: int, problems: str, mlflow_ui: bool, mlflow_port: int
+) -> None:
+    """Everything in one command on the embedded default (SQLite, local files, one worker)."""
+    from challenge.bootstrap import prepare
+    from challenge.cli.supervisor import Child, Supervisor
+    from challenge.config import get_settings
+    from challenge.problems import problem_ids
+
+    settings = get_settings()
+    wanted = (
+        problem_ids()
+        if problems == "all"
+        else []
+        if problems == "none"
+        else [p.strip() for p in problems.split(",") if p.strip()]
+    )
+    click.echo(f"mlchallenge: data directory {settings.home}")
+    result = prepare(settings, seed_problems=wanted)
+    for problem_id in result.seeded:
+        click.echo(f"mlchallenge: created competition {problem_id!r} from its simulator")
+    click.echo(f"mlchallenge: admin token {result.admin_token}")
+    click.echo(f"mlchallenge: (also written to {settings.home / 'admin-token'})")
+    env = {**os.environ, "MLCHALLENGE_HOME": str(settings.home)}
+    me = [sys.executable, "-m", "challenge.cli.main"]
+    children = [
+        Child(
+            "api",
+            [*me, "api", "--host", host, "--port", str(port), "--workers", "1", "--no-migrate"],
+        ),
+        Child(
+            "worker",
+            [*me, "worker", "--queues", EMBEDDED_QUEUES, "--concurrency", str(concurrency)],
+        ),
+    ]
+    if mlflow_ui:
+        settings.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
+        children.append(
+            Child(
+                "mlflow-ui",
+                [
+                    sys.executable,
+                    "-m",
+                    "mlflow",
+                    "server",
+                    "--backend-store-uri",
+                    settings.mlflow_tracking_uri,
+                    "--default-artifact-root",
+                    settings.mlflow_artifacts.as_uri(),
+                    "--host",
+                    host,
+                    "--port",
+                    str(mlflow_port),
+                    "--workers",
+                    "1",
+                ],
+            )
+        )
+        click.echo(f"mlchallenge: MLflow UI on http://{host}:{mlflow_port}")
+    click.echo(f"mlchallenge: web and API on http://{host}:{port} (Ctrl-C stops everything)")
+    raise SystemExit(Supervisor(children, env).run())
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--migrate/--no-migrate", default=True, help="apply migrations first")
+def api(host: str, port: int, workers: int, migrate: bool) -> None:
+    """The API and web pages under uvicorn (production process)."""
+    import uvicorn
+
+    from challenge.config import get_settings
+    from challenge.db.migrate import upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    if migrate:
+        upgrade(settings.database_url)
+    uvicorn.run(
+        "challenge.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@cli.command()
+@click.option(
+    "--queues",
+    default="cpu",
+    show_default=True,
+    help="queues to serve: cpu, gpu, large-memory (comma-separated)",
+)
+@click.option("--concurrency", default=2, show_default=True, type=int)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(queues: str, concurrency: int, loglevel: str) -> None:
+    """An evaluation worker (Celery) serving the given queues."""
+    from challenge.config import get_settings
+    from mlfo.celery_app import QUEUES, get_celery
+
+    unknown = [q for q in queues.split(",") if q not in QUEUES]
+    if unknown:
+        raise click.BadParameter(f"unknown queue(s) {unknown}; queues: {', '.join(QUEUES)}")
+    get_settings().ensure_dirs()
+    app = get_celery()
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            loglevel,
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"worker-{os.getpid()}@%h",
+        ]
+    )
+
+
+@cli.group()
+def problems() -> None:
+    """The built-in problem statements and their simulators."""
+
+
+@problems.command("list")
+def problems_list() -> None:
+    """List the built-in problems."""
+    from challenge.problems import list_problems
+
+    for problem in list_problems():
+        click.echo(f"{problem.id:28} {problem.task:12} {problem.title}")
+
+
+@problems.command("show")
+@click.argument("problem_id")
+def problems_show(problem_id: str) -> None:
+    """Print a problem's description page."""
+    problem = _problem(problem_id)
+    click.echo(problem.description())
+
+
+@problems.command("generate")
+@click.argument("problem_id")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--size", default=None, type=int, help="test rows (default: the problem's)")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="folder to write the host bundle into",
+)
+def problems_generate(problem_id: str, seed: int, size: int | None, out: Path) -> None:
+    """Write a problem's host bundle (data, labels, description, settings, baseline)."""
+    import time
+
+    problem = _problem(problem_id)
+    started = time.perf_counter()
+    problem.write_bundle(out, seed=seed, size=size)
+    click.echo(f"wrote {out} in {time.perf_counter() - started:.1f} s")
+
+
+def _problem(problem_id: str):  # type: ignore[no-untyped-def]
+    from challenge.problems import UnknownProblemError, get_problem
+
+    try:
+        return get_problem(problem_id)
+    except UnknownProblemError as exc:
+        raise click.BadParameter(str(exc), param_hint="PROBLEM_ID") from exc
+
+
+@cli.group()
+def intent() -> None:
+    """The ML intent that describes how a competition evaluates submissions."""
+
+
+@intent.command("schema")
+def intent_schema() -> None:
+    """Print the intent's JSON Schema."""
+    from mlfo.intent import json_schema_text
+
+    click.echo(json_schema_text())
+
+
+for command in client_commands():
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `mlchallenge` script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

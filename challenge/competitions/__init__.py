@@ -1,0 +1,1 @@
+"""Competitions from built-in problems or host bundles; phases; data files."""

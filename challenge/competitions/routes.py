@@ -1,0 +1,100 @@
+"""HTTP routes of competitions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from challenge.accounts.models import Role
+from challenge.accounts.service import require_role
+from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
+from challenge.competitions import service
+from challenge.competitions.bundle import format_validation_error
+from challenge.competitions.schemas import (
+    CompetitionCreate,
+    CompetitionRead,
+    CompetitionSummary,
+    competition_read,
+    competition_summary,
+)
+from challenge.errors import BadRequest, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/competitions", tags=["competitions"])
+
+CREATE_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": CompetitionCreate.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"bundle": {"type": "string", "format": "binary"}},
+                    "required": ["bundle"],
+                }
+            },
+        },
+        "required": True,
+    }
+}
+
+
+@router.get("", response_model=list[CompetitionSummary])
+def list_competitions(session: SessionDep) -> list[CompetitionSummary]:
+    """Every competition."""
+    return [CompetitionSummary(**competition_summary(c)) for c in service.get_all(session)]
+
+
+@router.post("", response_model=CompetitionRead, status_code=201, openapi_extra=CREATE_BODY)
+async def create_competition(
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> CompetitionRead:
+    """Create a competition from a built-in problem (JSON) or a host bundle zip (multipart)."""
+    require_role(user, Role.HOST)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        bundle = form.get("bundle")
+        if not isinstance(bundle, UploadFile):
+            raise BadRequest("multipart upload needs a file field `bundle` (a zip of the bundle)")
+        competition, _ = await run_in_threadpool(
+            service.create_from_zip, session, settings=settings, owner=user, upload=bundle.file
+        )
+        return competition_read(competition)
+    if not content_type.startswith("application/json"):
+        raise BadRequest('send JSON {"problem": ...} or multipart with a `bundle` zip')
+    try:
+        body = CompetitionCreate.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise ValidationFailed(format_validation_error(exc, "body")) from exc
+    competition, _ = await run_in_threadpool(
+        service.create_from_problem,
+        session,
+        settings=settings,
+        owner=user,
+        problem_id=body.problem,
+        slug=body.slug,
+        title=body.title,
+        seed=body.seed,
+        size=body.size,
+        with_baseline=body.baseline,
+    )
+    return competition_read(competition)
+
+
+@router.get("/{slug}", response_model=CompetitionRead)
+def get_competition(slug: str, session: SessionDep) -> CompetitionRead:
+    """A competition's description, phases, metrics, formats and data files."""
+    return competition_read(service.get_or_raise(session, slug=slug))
+
+
+@router.get("/{slug}/data/{name}", response_class=FileResponse)
+def download_data(
+    slug: str, name: str, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> FileResponse:
+    """A public data file (train, test features, sample submission)."""
+    competition = service.get_or_raise(session, slug=slug)
+    path = service.data_file(settings, competition, name=name)
+    return FileResponse(path, filename=name)

@@ -1,0 +1,98 @@
+"""Request and response bodies of the competitions API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from challenge.competitions.bundle import SLUG_PATTERN
+
+
+class CompetitionCreate(BaseModel):
+    """Create a competition from a built-in problem (JSON); a bundle zip goes as multipart."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    problem: str = Field(min_length=1, max_length=64, description="a built-in problem id")
+    slug: str | None = Field(default=None, pattern=SLUG_PATTERN)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    size: int | None = Field(default=None, ge=100, le=1_000_000)
+    baseline: bool = True
+
+
+class PhaseRead(BaseModel):
+    """A phase with its window and limits."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    start_at: datetime
+    end_at: datetime | None
+    max_per_day: int
+    max_total: int
+    max_pending: int
+    finalized_at: datetime | None
+
+
+class CompetitionSummary(BaseModel):
+    """A competition in a list."""
+
+    slug: str
+    title: str
+    task: str
+    problem_id: str | None
+    metric: str
+    formats: list[str]
+    phases: list[PhaseRead]
+
+
+class CompetitionRead(CompetitionSummary):
+    """A competition's page."""
+
+    description: str
+    metrics: list[dict[str, Any]]
+    id_column: str
+    target: str
+    classes: list[Any] | None
+    data_files: dict[str, Any]
+    limits: dict[str, Any]
+    max_team_size: int
+    final_selection: int
+    ranking: dict[str, Any]
+    created_at: datetime
+
+
+def competition_summary(competition: Any) -> dict[str, Any]:
+    """The fields of a competition shared by list and detail views."""
+    intent = competition.intent
+    return {
+        "slug": competition.slug,
+        "title": competition.title,
+        "task": intent["task"],
+        "problem_id": competition.problem_id,
+        "metric": intent["metrics"][0]["name"],
+        "formats": intent["model"]["formats"],
+        "phases": [PhaseRead.model_validate(p) for p in competition.phases],
+    }
+
+
+def competition_read(competition: Any) -> CompetitionRead:
+    """A competition's full public view."""
+    intent = competition.intent
+    return CompetitionRead(
+        **competition_summary(competition),
+        description=competition.description,
+        metrics=intent["metrics"],
+        id_column=intent["id_column"],
+        target=intent["target"],
+        classes=intent.get("classes"),
+        data_files=competition.data_files,
+        limits=intent["model"]["limits"],
+        max_team_size=competition.max_team_size,
+        final_selection=competition.final_selection,
+        ranking=intent.get("ranking", {}),
+        created_at=competition.created_at,
+    )

@@ -1,0 +1,90 @@
+"""The platform's settings: one typed object, read from `MLCHALLENGE_*` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-embedded-only"
+
+
+class Mode(StrEnum):
+    """Embedded runs everything in one command on local files; production uses real services."""
+
+    EMBEDDED = "embedded"
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything the platform reads from its environment, in one place."""
+
+    model_config = SettingsConfigDict(env_prefix="MLCHALLENGE_", extra="ignore")
+
+    mode: Mode = Mode.EMBEDDED
+    home: Path = Field(default=Path(".mlchallenge"), description="data directory")
+    database_url: str = ""
+    broker_url: str = ""
+    mlflow_tracking_uri: str = ""
+    storage_root: Path | None = None
+    labels_root: Path | None = None
+    secret_key: str = DEFAULT_SECRET
+    sandbox_backend: str = "bwrap"
+    max_upload_mb: int = Field(default=100, ge=1, le=10_240)
+    lease_seconds: float = Field(default=30.0, gt=1)
+    reaper_interval_s: float = Field(default=10.0, gt=0.1)
+    max_attempts: int = Field(default=3, ge=1)
+    broker_polling_interval_s: float = Field(default=0.02, gt=0)
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        self.home = self.home.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.home / 'mlchallenge.db'}"
+        if not self.broker_url:
+            self.broker_url = f"sqla+sqlite:///{self.home / 'broker.db'}"
+        if not self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = f"sqlite:///{self.home / 'mlflow.db'}"
+        if self.storage_root is None:
+            self.storage_root = self.home / "storage"
+        if self.labels_root is None:
+            self.labels_root = self.home / "labels"
+        if self.mode is Mode.PRODUCTION and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "MLCHALLENGE_SECRET_KEY is the built-in default; set a long random secret in "
+                "production (for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def storage(self) -> Path:
+        """Where datasets, uploads and evaluation outputs live."""
+        assert self.storage_root is not None
+        return self.storage_root
+
+    @property
+    def labels(self) -> Path:
+        """Where hidden labels live: read only by the scorer in the worker."""
+        assert self.labels_root is not None
+        return self.labels_root
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        """The MLflow artifact folder of the embedded default."""
+        return self.home / "mlflow-artifacts"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory and its folders."""
+        for path in (self.home, self.storage, self.labels, self.mlflow_artifacts):
+            path.mkdir(parents=True, exist_ok=True)
+        self.labels.chmod(0o700)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

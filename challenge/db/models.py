@@ -1,0 +1,24 @@
+"""Every model, imported once so that metadata and migrations see all tables."""
+
+from challenge.accounts.models import ApiToken, User
+from challenge.competitions.models import Competition, Phase
+from challenge.submissions.models import ScoreRecord, Submission
+from challenge.teams.models import Team, TeamMember
+from leaderboards.models import AuditEvent, LeaderboardEntry, LeaderboardSnapshot, ScoreHistory
+from mlfo.workers import WorkerHeartbeat
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Competition",
+    "LeaderboardEntry",
+    "LeaderboardSnapshot",
+    "Phase",
+    "ScoreHistory",
+    "ScoreRecord",
+    "Submission",
+    "Team",
+    "TeamMember",
+    "User",
+    "WorkerHeartbeat",
+]

@@ -1,0 +1,1 @@
+"""Files: safe archive handling and the storage layout."""

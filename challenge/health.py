@@ -1,0 +1,54 @@
+"""Health checks of the database, the broker and the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from challenge.api.deps import SettingsDep
+from challenge.config import Settings
+from challenge.db.session import get_engine
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+@router.get("/health")
+def health(settings: SettingsDep) -> dict[str, Any]:
+    """`status` is "ok" when the database and broker answer; workers are reported."""
+    checks: dict[str, Any] = {"database": _database(settings.database_url)}
+    checks["broker"] = _broker(settings)
+    checks["workers"] = _workers(settings.database_url)
+    healthy = checks["database"] == "ok" and checks["broker"] == "ok"
+    return {"status": "ok" if healthy else "degraded", **checks}
+
+
+def _database(url: str) -> str:
+    try:
+        with get_engine(url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # report, never raise, from a health check
+        return f"error: {type(exc).__name__}"
+
+
+def _broker(settings: Settings) -> str:
+    from mlfo.celery_app import celery_for
+
+    try:
+        with celery_for(settings).connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:  # report, never raise
+        return f"error: {type(exc).__name__}"
+
+
+def _workers(url: str) -> dict[str, Any]:
+    from mlfo.workers import live_workers
+
+    try:
+        workers = live_workers(url)
+    except Exception as exc:  # report, never raise
+        return {"status": f"error: {type(exc).__name__}", "count": 0}
+    return {"status": "ok" if workers else "none", "count": len(workers), "names": workers}

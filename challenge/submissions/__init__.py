@@ -1,0 +1,1 @@
+"""Submissions: upload, validation, limits, status and logs."""

@@ -1,0 +1,55 @@
+"""Response bodies of the submissions API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from challenge.submissions.models import FailureReason, SubmissionStatus
+
+
+class SubmissionRead(BaseModel):
+    """A submission as its team, the host and the judges see it."""
+
+    id: int
+    competition: str
+    phase: str
+    team: dict[str, Any]
+    format: str
+    note: str
+    file_name: str
+    size_bytes: int
+    sha256: str
+    status: SubmissionStatus
+    failure_reason: FailureReason | None
+    error: str
+    scores: dict[str, Any]
+    intervals: dict[str, Any]
+    kpis: dict[str, Any]
+    valid: bool
+    mlflow_run_id: str | None
+    is_baseline: bool
+    selected_final: bool
+    flagged: bool
+    disqualified_reason: str | None
+    attempts: int
+    score_version: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SubmissionLogs(BaseModel):
+    """The model's captured output (capped)."""
+
+    id: int
+    status: SubmissionStatus
+    logs: str
+
+
+class SelectFinal(BaseModel):
+    """Select or unselect a submission as final."""
+
+    selected: bool = True

@@ -1,0 +1,370 @@
+"""Submissions: accept an upload under the phase's limits, show it, cancel it."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime, time
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from challenge.accounts.models import Role, User
+from challenge.competitions import service as competitions
+from challenge.competitions.models import Competition, Phase
+from challenge.config import Settings
+from challenge.db.base import utcnow
+from challenge.db.session import after_commit
+from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
+from challenge.files import storage
+from challenge.files.archives import ArchiveLimits, inspect_zip
+from challenge.submissions.formats import check_upload
+from challenge.submissions.models import (
+    PENDING_STATUSES,
+    FailureReason,
+    Submission,
+    SubmissionStatus,
+)
+from challenge.teams import service as teams
+from challenge.teams.models import Team
+from leaderboards.entries import refresh_team
+from mlfo.dispatch import dispatch
+from mlfo.intent import Intent
+
+
+def get(session: Session, *, submission_id: int) -> Submission | None:
+    """The submission with this id, if any."""
+    return session.get(Submission, submission_id)
+
+
+def get_or_raise(session: Session, *, submission_id: int) -> Submission:
+    """The submission with this id, or NotFound."""
+    submission = get(session, submission_id=submission_id)
+    if submission is None:
+        raise NotFound(f"submission {submission_id} does not exist")
+    return submission
+
+
+def is_staff(user: User, competition: Competition) -> bool:
+    """Admins, judges and the competition's host see everything of a competition."""
+    return user.role in (Role.ADMIN, Role.JUDGE) or (
+        user.role is Role.HOST and competition.owner_id == user.id
+    )
+
+
+def get_visible(session: Session, *, submission_id: int, user: User) -> Submission:
+    """A submission the user may see (own team's, or any for staff); others look absent."""
+    submission = get_or_raise(session, submission_id=submission_id)
+    competition = session.get(Competition, submission.competition_id)
+    assert competition is not None
+    if is_staff(user, competition) or teams.is_member(
+        session, team_id=submission.team_id, user_id=user.id
+    ):
+        return submission
+    raise NotFound(f"submission {submission_id} does not exist")
+
+
+def get_all_for_team(session: Session, *, team_id: int, limit: int = 200) -> list[Submission]:
+    """A team's submissions, newest first."""
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.team_id == team_id)
+            .order_by(Submission.created_at.desc(), Submission.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_all_for_competition(
+    session: Session, *, competition_id: int, limit: int = 500
+) -> list[Submission]:
+    """A competition's submissions, newest first (staff views)."""
+    return list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.competition_id == competition_id)
+            .order_by(Submission.created_at.desc(), Submission.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def create(
+    session: Session,
+    *,
+    settings: Settings,
+    competition: Competition,
+    user: User,
+    upload: BinaryIO,
+    filename: str,
+    format: str,
+    note: str = "",
+) -> Submission:
+    """Accept an upload: phase open, team, format, size, archive, then the limits (atomically)."""
+    intent = Intent.model_validate(competition.intent)
+    phase = competitions.current_phase(competition)
+    if phase is None:
+        raise Forbidden(
+            f"no phase of {competition.slug!r} is open for submissions now; "
+            "see the competition page for the phase dates"
+        )
+    team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
+    if team is None:
+        raise Forbidden(
+            f"join or create a team in {competition.slug!r} before submitting "
+            f"(POST /api/v1/competitions/{competition.slug}/teams)"
+        )
+    if team.disqualified_reason:
+        raise Forbidden(f"your team was disqualified: {team.disqualified_reason}")
+    if format not in intent.model.formats:
+        raise ValidationFailed(
+            f"format {format!r} is not accepted by {competition.slug!r}; "
+            f"accepted formats: {', '.join(intent.model.formats)}"
+        )
+    max_bytes = min(settings.max_upload_mb, intent.model.max_upload_mb) * 1024**2
+    path = store_upload(
+        settings,
+        competition,
+        upload=upload,
+        filename=filename,
+        format=format,
+        max_bytes=max_bytes,
+        intent=intent,
+    )
+    try:
+        submission = _insert_within_limits(
+            session,
+            settings=settings,
+            competition=competition,
+            phase=phase,
+            team=team,
+            user=user,
+            path=path,
+            filename=filename,
+            format=format,
+            note=note,
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return submission
+
+
+def store_upload(
+    settings: Settings,
+    competition: Competition,
+    *,
+    upload: BinaryIO,
+    filename: str,
+    format: str,
+    max_bytes: int,
+    intent: Intent,
+) -> Path:
+    """Save an upload to storage and validate it; nothing invalid is kept."""
+    suffix = "".join(Path(filename).suffixes[-1:]).lower()
+    if len(suffix) > 12 or not suffix[1:].isalnum():
+        suffix = ""
+    path, size = storage.save_stream(
+        upload,
+        storage.submissions_dir(settings.storage, competition.slug),
+        suffix=suffix,
+        max_bytes=max_bytes,
+    )
+    try:
+        if size == 0:
+            raise ValidationFailed("the uploaded file is empty")
+        if zipfile.is_zipfile(path):
+            inspect_zip(
+                path,
+                limits=ArchiveLimits(max_total_bytes=max(8 * max_bytes, 64 * 1024**2)),
+                label=filename or "upload",
+            )
+        check_upload(path, filename=filename, format=format, intent=intent)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _insert_within_limits(
+    session: Session,
+    *,
+    settings: Settings,
+    competition: Competition,
+    phase: Phase,
+    team: Team,
+    user: User,
+    path: Path,
+    filename: str,
+    format: str,
+    note: str,
+    is_baseline: bool = False,
+) -> Submission:
+    # The row lock on the team serialises concurrent uploads of one team (SQLite: the write lock).
+    session.execute(
+        update(Team).where(Team.id == team.id).values(submission_seq=Team.submission_seq + 1)
+    )
+    if not is_baseline:
+        check_limits(session, phase=phase, team_id=team.id)
+    submission = Submission(
+        competition_id=competition.id,
+        phase_id=phase.id,
+        team_id=team.id,
+        user_id=user.id,
+        format=format,
+        note=note[:500],
+        file_name=Path(filename).name[:255] or "upload",
+        file_path=str(path),
+        file_sha256=storage.sha256_file(path),
+        size_bytes=path.stat().st_size,
+        is_baseline=is_baseline,
+    )
+    session.add(submission)
+    session.flush()
+    submission_id, queue = submission.id, queue_of(competition)
+    after_commit(session, lambda: dispatch(settings, submission_id, queue))
+    return submission
+
+
+def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
+    """Raise QuotaExceeded when the team has used up a limit of the phase."""
+    base = (
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.team_id == team_id, Submission.phase_id == phase.id)
+    )
+    pending = session.scalar(base.where(Submission.status.in_(PENDING_STATUSES))) or 0
+    if pending >= phase.max_pending:
+        raise QuotaExceeded(
+            f"your team has {pending} submissions queued or running; at most {phase.max_pending} "
+            "at once: wait for one to finish",
+            limit="max_pending",
+        )
+    counted = base.where(Submission.counts_toward_quota.is_(True))
+    midnight = datetime.combine(utcnow().date(), time.min, tzinfo=utcnow().tzinfo)
+    today = session.scalar(counted.where(Submission.created_at >= midnight)) or 0
+    if today >= phase.max_per_day:
+        raise QuotaExceeded(
+            f"your team has used its {phase.max_per_day} submissions for today (UTC); "
+            "try again after midnight UTC",
+            limit="max_per_day",
+        )
+    total = session.scalar(counted) or 0
+    if total >= phase.max_total:
+        raise QuotaExceeded(
+            f"your team has used all {phase.max_total} submissions of phase {phase.name!r}",
+            limit="max_total",
+        )
+
+
+def queue_of(competition: Competition) -> str:
+    """The Celery queue of a competition's evaluations (its intent's resource class)."""
+    return str(competition.intent.get("placement", {}).get("resource_class", "cpu"))
+
+
+def create_baseline(
+    session: Session,
+    *,
+    settings: Settings,
+    competition: Competition,
+    owner: User,
+    model: Path,
+    format: str,
+) -> Submission:
+    """Submit a competition's baseline model as the host's baseline team (shown, not ranked)."""
+    phase = competitions.latest_phase(competition)
+    team = session.scalar(
+        select(Team).where(Team.competition_id == competition.id, Team.is_baseline.is_(True))
+    ) or teams.create(
+        session, competition=competition, user=owner, name="Baseline", is_baseline=True
+    )
+    with model.open("rb") as handle:
+        path, _ = storage.save_stream(
+            handle,
+            storage.submissions_dir(settings.storage, competition.slug),
+            suffix=model.suffix,
+            max_bytes=1024**3,
+        )
+    return _insert_within_limits(
+        session,
+        settings=settings,
+        competition=competition,
+        phase=phase,
+        team=team,
+        user=owner,
+        path=path,
+        filename=model.name,
+        format=format,
+        note="baseline",
+        is_baseline=True,
+    )
+
+
+def cancel(session: Session, *, submission: Submission, user: User) -> Submission:
+    """Cancel a queued submission, or ask the worker to stop a running one."""
+    competition = session.get(Competition, submission.competition_id)
+    assert competition is not None
+    if not (
+        is_staff(user, competition)
+        or teams.is_member(session, team_id=submission.team_id, user_id=user.id)
+    ):
+        raise NotFound(f"submission {submission.id} does not exist")
+    if SubmissionStatus(submission.status).is_terminal:
+        raise BadRequest(f"submission {submission.id} is already {submission.status}")
+    now = utcnow()
+    cancelled = session.execute(
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.status == SubmissionStatus.QUEUED)
+        .values(
+            status=SubmissionStatus.CANCELLED,
+            failure_reason=FailureReason.CANCELLED,
+            error=f"cancelled by {user.username}",
+            finished_at=now,
+        )
+    )
+    if cancelled.rowcount == 0:  # type: ignore[attr-defined]
+        session.execute(
+            update(Submission).where(Submission.id == submission.id).values(cancel_requested=True)
+        )
+    session.refresh(submission)
+    return submission
+
+
+def select_final(
+    session: Session, *, submission: Submission, user: User, selected: bool
+) -> Submission:
+    """Mark a finished submission as one of the team's final choices (up to the competition's K)."""
+    competition = session.get(Competition, submission.competition_id)
+    assert competition is not None
+    if not teams.is_member(session, team_id=submission.team_id, user_id=user.id):
+        raise NotFound(f"submission {submission.id} does not exist")
+    if competition.final_selection == 0:
+        raise BadRequest(
+            f"{competition.slug!r} ranks each team's best score; there is nothing to select"
+        )
+    if selected and submission.status != SubmissionStatus.FINISHED:
+        raise BadRequest("only finished submissions can be selected as final")
+    if selected and not submission.selected_final:
+        chosen = (
+            session.scalar(
+                select(func.count()).where(
+                    Submission.team_id == submission.team_id,
+                    Submission.phase_id == submission.phase_id,
+                    Submission.selected_final.is_(True),
+                )
+            )
+            or 0
+        )
+        if chosen >= competition.final_selection:
+            raise BadRequest(
+                f"your team already selected {chosen} submissions; at most "
+                f"{competition.final_selection}: unselect one first"
+            )
+    submission.selected_final = selected
+    session.flush()
+    refresh_team(
+        session, competition=competition, phase_id=submission.phase_id, team_id=submission.team_id
+    )
+    return submission

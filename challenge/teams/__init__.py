@@ -1,0 +1,1 @@
+"""Teams per competition: create with an invite code, join, leave."""

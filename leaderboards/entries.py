@@ -1,0 +1,124 @@
+"""Keeping a team's leaderboard entries up to date, incrementally, when one of its results lands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from challenge.competitions.models import Competition
+from challenge.db.base import utcnow
+from challenge.submissions.models import Submission, SubmissionStatus
+from challenge.teams.models import Team
+from leaderboards.models import LeaderboardEntry, ScoreHistory
+from mlfo.intent import Intent
+
+BOARDS = ("public", "private")
+
+
+def greater_is_better(intent: Intent) -> bool:
+    """The direction of the ranking score: the primary metric's, or lower-is-better for cost."""
+    if intent.ranking.by == "cost":
+        return False
+    from challenge.scoring import get_scorer
+
+    metric = intent.primary_metric
+    return get_scorer(metric.name, **metric.params).greater_is_better
+
+
+def _key(score: float, submission: Submission, higher: bool) -> tuple[float, Any, int]:
+    return (-score if higher else score, submission.created_at, submission.id)
+
+
+def counting_submissions(
+    candidates: list[Submission], *, higher: bool, final_selection: int
+) -> dict[str, Submission | None]:
+    """Which submission counts on each board.
+
+    Public: the best public score (ties: the earlier submission). Private: with no final selection,
+    the submission that counts on the public board; with K > 0, the best private score among the
+    team's selected submissions (or, if it selected none, among its K best public ones).
+    """
+    scored = [s for s in candidates if s.public_score is not None]
+    if not scored:
+        return {"public": None, "private": None}
+    by_public = sorted(scored, key=lambda s: _key(s.public_score or 0.0, s, higher))
+    if final_selection == 0:
+        return {"public": by_public[0], "private": by_public[0]}
+    pool = [s for s in scored if s.selected_final] or by_public[:final_selection]
+    private_pool = [s for s in pool if s.private_score is not None]
+    private = (
+        min(private_pool, key=lambda s: _key(s.private_score or 0.0, s, higher))
+        if private_pool
+        else None
+    )
+    return {"public": by_public[0], "private": private}
+
+
+def refresh_team(
+    session: Session, *, competition: Competition, phase_id: int, team_id: int
+) -> None:
+    """Recompute one team's entries on both boards of a phase (under the team's row lock)."""
+    session.execute(
+        update(Team).where(Team.id == team_id).values(submission_seq=Team.submission_seq)
+    )
+    team = session.get(Team, team_id)
+    assert team is not None
+    intent = Intent.model_validate(competition.intent)
+    higher = greater_is_better(intent)
+    submissions = list(
+        session.scalars(
+            select(Submission).where(Submission.team_id == team_id, Submission.phase_id == phase_id)
+        )
+    )
+    candidates = [
+        s
+        for s in submissions
+        if s.status == SubmissionStatus.FINISHED and s.valid and not s.disqualified_reason
+    ]
+    counting = counting_submissions(
+        candidates, higher=higher, final_selection=competition.final_selection
+    )
+    existing = {
+        e.board: e
+        for e in session.scalars(
+            select(LeaderboardEntry).where(
+                LeaderboardEntry.phase_id == phase_id, LeaderboardEntry.team_id == team_id
+            )
+        )
+    }
+    for board in BOARDS:
+        chosen = counting[board]
+        entry = existing.get(board)
+        if entry is None:
+            if not submissions:
+                continue
+            entry = LeaderboardEntry(
+                competition_id=competition.id, phase_id=phase_id, board=board, team_id=team_id
+            )
+            session.add(entry)
+        score = None if chosen is None else getattr(chosen, f"{board}_score")
+        improved = score is not None and (
+            entry.score is None or (score > entry.score if higher else score < entry.score)
+        )
+        interval = None if chosen is None else (chosen.intervals or {}).get(board)
+        entry.submission_id = None if chosen is None else chosen.id
+        entry.score = score
+        entry.scores = {} if chosen is None else dict((chosen.scores or {}).get(board) or {})
+        entry.interval_low, entry.interval_high = interval if interval else (None, None)
+        entry.submitted_at = None if chosen is None else chosen.created_at
+        entry.is_baseline = team.is_baseline
+        entry.updated_at = utcnow()
+        if improved and chosen is not None and score is not None:
+            session.add(
+                ScoreHistory(
+                    phase_id=phase_id,
+                    board=board,
+                    team_id=team_id,
+                    score=score,
+                    submission_id=chosen.id,
+                    at=chosen.finished_at or utcnow(),
+                )
+            )
+    session.flush()

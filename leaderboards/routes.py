@@ -1,0 +1,47 @@
+"""HTTP routes of leaderboards."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from challenge.api.deps import OptionalUser, SessionDep
+from challenge.competitions import service as competitions
+from leaderboards import service
+
+router = APIRouter(prefix="/api/v1/competitions", tags=["leaderboards"])
+
+
+@router.get("/{slug}/leaderboard")
+def get_leaderboard(
+    slug: str,
+    session: SessionDep,
+    user: OptionalUser,
+    board: Literal["public", "private"] = "public",
+    phase: str | None = Query(default=None, max_length=64),
+) -> dict[str, Any]:
+    """The ranked board: one row per team, missing scores last, baselines unranked."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    chosen = competitions.get_phase_or_raise(competition, name=phase)
+    result = service.get_board(
+        session, competition=competition, phase=chosen, board=board, user=user
+    )
+    return {
+        "board": result.board,
+        "phase": result.phase,
+        "metric": result.metric,
+        "greater_is_better": result.greater_is_better,
+        "finalized": result.finalized,
+        "rows": result.rows,
+    }
+
+
+@router.get("/{slug}/leaderboard/history")
+def get_history(
+    slug: str, session: SessionDep, phase: str | None = Query(default=None, max_length=64)
+) -> dict[str, Any]:
+    """Each team's best public score over time."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    chosen = competitions.get_phase_or_raise(competition, name=phase)
+    return {"phase": chosen.name, "points": service.history(session, phase=chosen)}

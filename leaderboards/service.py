@@ -1,0 +1,118 @@
+"""Reading boards: ranked rows from the stored entries (no recomputation from submissions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from challenge.accounts.models import User
+from challenge.competitions.models import Competition, Phase
+from challenge.errors import BadRequest, Forbidden
+from challenge.teams.models import Team
+from leaderboards.entries import BOARDS, greater_is_better
+from leaderboards.models import LeaderboardEntry, ScoreHistory
+from mlfo.intent import Intent
+
+
+@dataclass(frozen=True)
+class Board:
+    """A ranked board of one phase."""
+
+    board: str
+    phase: str
+    metric: str
+    greater_is_better: bool
+    finalized: bool
+    rows: list[dict[str, Any]]
+
+
+def can_see_private(user: User | None, competition: Competition, phase: Phase) -> bool:
+    """Hosts (their own), judges and admins always; everyone once the phase is finalized."""
+    from challenge.submissions.service import is_staff
+
+    return phase.finalized_at is not None or (user is not None and is_staff(user, competition))
+
+
+def get_board(
+    session: Session, *, competition: Competition, phase: Phase, board: str, user: User | None
+) -> Board:
+    """The ranked rows of a board, as the caller may see them."""
+    if board not in BOARDS:
+        raise BadRequest(f"board must be one of {', '.join(BOARDS)}; got {board!r}")
+    if board == "private" and not can_see_private(user, competition, phase):
+        raise Forbidden(
+            "the private leaderboard is shown to hosts and judges until the phase is finalized"
+        )
+    from leaderboards.ranking import BoardRow, rank_rows
+
+    intent = Intent.model_validate(competition.intent)
+    higher = greater_is_better(intent)
+    records = session.execute(
+        select(LeaderboardEntry, Team)
+        .join(Team, Team.id == LeaderboardEntry.team_id)
+        .where(LeaderboardEntry.phase_id == phase.id, LeaderboardEntry.board == board)
+    ).all()
+    rows = [
+        BoardRow(
+            team_id=team.id,
+            team_name=team.name,
+            submission_id=entry.submission_id,
+            submitted_at=entry.submitted_at,
+            score=entry.score,
+            interval=(
+                (entry.interval_low, entry.interval_high)
+                if entry.interval_low is not None and entry.interval_high is not None
+                else None
+            ),
+            is_baseline=entry.is_baseline,
+            disqualified=team.disqualified_reason is not None,
+            scores=entry.scores,
+        )
+        for entry, team in records
+    ]
+    ranked = rank_rows(rows, greater_is_better=higher)
+    metric = "cost" if intent.ranking.by == "cost" else intent.primary_metric.name
+    return Board(
+        board=board,
+        phase=phase.name,
+        metric=metric,
+        greater_is_better=higher,
+        finalized=phase.finalized_at is not None,
+        rows=[_row_json(r) for r in ranked],
+    )
+
+
+def _row_json(row: Any) -> dict[str, Any]:
+    return {
+        "rank": row.rank,
+        "team": {"id": row.team_id, "name": row.team_name},
+        "score": row.score,
+        "scores": row.scores,
+        "interval": list(row.interval) if row.interval else None,
+        "tied_with_previous": row.tied_with_previous,
+        "submission_id": row.submission_id,
+        "submitted_at": row.submitted_at.isoformat() if row.submitted_at else None,
+        "is_baseline": row.is_baseline,
+    }
+
+
+def history(session: Session, *, phase: Phase, board: str = "public") -> list[dict[str, Any]]:
+    """Each team's best score over time (one point per improvement)."""
+    points = session.execute(
+        select(ScoreHistory, Team.name)
+        .join(Team, Team.id == ScoreHistory.team_id)
+        .where(ScoreHistory.phase_id == phase.id, ScoreHistory.board == board)
+        .order_by(ScoreHistory.at)
+    ).all()
+    return [
+        {"team": name, "team_id": p.team_id, "score": p.score, "at": _iso(p.at)}
+        for p, name in points
+    ]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()

@@ -1,0 +1,361 @@
+"""Running one submission's evaluation reliably: claim with a lease, heartbeat, finish exactly once."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from challenge.competitions.models import Competition
+from challenge.config import Settings
+from challenge.db.base import utcnow
+from challenge.db.session import after_commit, transaction
+from challenge.files import storage
+from challenge.submissions.models import (
+    FailureReason,
+    ScoreRecord,
+    Submission,
+    SubmissionStatus,
+)
+from challenge.teams.models import Team
+from mlfo.dispatch import dispatch
+from mlfo.intent import Intent
+
+log = logging.getLogger(__name__)
+LOG_CAP = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a running submission."""
+
+    submission_id: int
+    token: str
+    attempt: int
+
+
+def claim(session: Session, *, submission_id: int, worker: str, lease_s: float) -> Claim | None:
+    """Move a queued submission to running for this worker; None if it is not queued any more."""
+    token = uuid.uuid4().hex
+    now = utcnow()
+    result = session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
+        .values(
+            status=SubmissionStatus.RUNNING,
+            claim_token=token,
+            worker=worker[:200],
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            attempts=Submission.attempts + 1,
+            started_at=now,
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    attempt = session.scalar(select(Submission.attempts).where(Submission.id == submission_id))
+    return Claim(submission_id=submission_id, token=token, attempt=attempt or 1)
+
+
+def renew(session: Session, *, held: Claim, lease_s: float) -> tuple[bool, bool]:
+    """Extend the lease; returns (still ours, cancel requested)."""
+    result = session.execute(
+        update(Submission)
+        .where(
+            Submission.id == held.submission_id,
+            Submission.claim_token == held.token,
+            Submission.status == SubmissionStatus.RUNNING,
+        )
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False, False
+    cancel = session.scalar(
+        select(Submission.cancel_requested).where(Submission.id == held.submission_id)
+    )
+    return True, bool(cancel)
+
+
+class Heartbeat:
+    """Renews a claim's lease in a thread; records a cancel request or the loss of the claim."""
+
+    def __init__(self, settings: Settings, held: Claim) -> None:
+        self._settings = settings
+        self._held = held
+        self._stop = threading.Event()
+        self.cancel_requested = False
+        self.lost = False
+        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def should_stop(self) -> bool:
+        """True once the run must stop (cancelled, or the claim was taken over)."""
+        return self.cancel_requested or self.lost
+
+    def _loop(self) -> None:
+        interval = max(self._settings.lease_seconds / 3, 0.2)
+        while not self._stop.wait(interval):
+            try:
+                with transaction(self._settings.database_url) as session:
+                    ours, cancel = renew(
+                        session, held=self._held, lease_s=self._settings.lease_seconds
+                    )
+            except Exception:  # a database hiccup: try again at the next beat
+                log.warning(
+                    "heartbeat of submission %s failed", self._held.submission_id, exc_info=True
+                )
+                continue
+            self.lost = self.lost or not ours
+            self.cancel_requested = self.cancel_requested or cancel
+
+
+def finish(
+    session: Session, *, held: Claim, result: Any, reason: str = "initial"
+) -> Submission | None:
+    """Record the result if the claim is still ours (exactly once), and update the boards."""
+    submission = session.scalar(
+        select(Submission)
+        .where(
+            Submission.id == held.submission_id,
+            Submission.claim_token == held.token,
+            Submission.status == SubmissionStatus.RUNNING,
+        )
+        .with_for_update()
+    )
+    if submission is None:
+        return None
+    outcome = str(result.outcome)
+    if outcome == "ok":
+        submission.status = SubmissionStatus.FINISHED
+        submission.failure_reason = None
+    elif outcome == FailureReason.CANCELLED.value:
+        submission.status = SubmissionStatus.CANCELLED
+        submission.failure_reason = FailureReason.CANCELLED
+    else:
+        submission.status = SubmissionStatus.FAILED
+        submission.failure_reason = FailureReason(outcome)
+        submission.counts_toward_quota = outcome != FailureReason.INFRASTRUCTURE_ERROR.value
+    submission.error = (result.message or "")[:10_000]
+    submission.logs = _cap(result.logs or "")
+    submission.kpis = {k: float(v) for k, v in (result.kpis or {}).items()}
+    submission.scores = _scores_json(result)
+    submission.intervals = {
+        split: list(interval) if interval else None
+        for split, interval in (result.intervals or {}).items()
+    }
+    ranking = result.ranking_score or {}
+    submission.valid = bool(result.valid)
+    submission.public_score = ranking.get("public") if outcome == "ok" else None
+    submission.private_score = ranking.get("private") if outcome == "ok" else None
+    if outcome == "ok" and not result.valid:
+        submission.error = result.invalid_reason or "below a validity floor of the competition"
+    submission.mlflow_run_id = result.mlflow_run_id
+    submission.finished_at = utcnow()
+    submission.lease_expires_at = None
+    submission.cancel_requested = False
+    submission.score_version += 1
+    competition = session.get(Competition, submission.competition_id)
+    session.add(
+        ScoreRecord(
+            submission_id=submission.id,
+            version=submission.score_version,
+            reason=reason,
+            status=submission.status.value,
+            failure_reason=outcome if outcome != "ok" else None,
+            scores=submission.scores,
+            kpis=submission.kpis,
+            public_score=submission.public_score,
+            private_score=submission.private_score,
+            mlflow_run_id=submission.mlflow_run_id,
+            data_version=competition.data_version if competition else 1,
+        )
+    )
+    session.flush()
+    from mlfo.commit_sinks import run_commit_sinks
+
+    run_commit_sinks(session, submission)
+    return submission
+
+
+def _scores_json(result: Any) -> dict[str, Any]:
+    scores: dict[str, Any] = {
+        split: {name: value for name, value in metrics.items()}
+        for split, metrics in (result.scores or {}).items()
+    }
+    if result.metric_errors:
+        scores["errors"] = dict(result.metric_errors)
+    return scores
+
+
+def _cap(text: str) -> str:
+    if len(text) <= LOG_CAP:
+        return text
+    return text[: LOG_CAP - 200] + "\n[... logs truncated by the platform ...]\n" + text[-150:]
+
+
+def release(
+    session: Session, *, held: Claim, settings: Settings, message: str
+) -> tuple[bool, float | None]:
+    """Give back a claim after a platform fault: re-queue with backoff, or fail after the limit.
+
+    Returns (re-queued, countdown seconds).
+    """
+    submission = session.scalar(
+        select(Submission)
+        .where(Submission.id == held.submission_id, Submission.claim_token == held.token)
+        .with_for_update()
+    )
+    if submission is None or submission.status != SubmissionStatus.RUNNING:
+        return False, None
+    if submission.attempts >= settings.max_attempts:
+        submission.status = SubmissionStatus.FAILED
+        submission.failure_reason = FailureReason.INFRASTRUCTURE_ERROR
+        submission.counts_toward_quota = False
+        submission.error = (
+            f"the platform failed to evaluate this submission {submission.attempts} times "
+            f"({message}); it does not count toward your limits, please submit again"
+        )
+        submission.finished_at = utcnow()
+        submission.lease_expires_at = None
+        return False, None
+    submission.status = SubmissionStatus.QUEUED
+    submission.claim_token = None
+    submission.lease_expires_at = None
+    submission.dispatched_at = None
+    countdown = min(60.0, 2.0**submission.attempts) * (0.5 + random.random())
+    return True, countdown
+
+
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """Everything the pipeline needs, read from the database before the run."""
+
+    competition_slug: str
+    intent: Intent
+    model_path: Path
+    format: str
+    train_path: Path
+    test_path: Path
+    labels_path: Path
+    team_name: str
+    phase: str
+    queue: str
+
+
+def plan(session: Session, *, settings: Settings, submission_id: int) -> EvaluationPlan:
+    """Read the submission, its competition and team into a plan."""
+    submission = session.get(Submission, submission_id)
+    assert submission is not None
+    competition = session.get(Competition, submission.competition_id)
+    team = session.get(Team, submission.team_id)
+    assert competition is not None and team is not None
+    phase = next(p.name for p in competition.phases if p.id == submission.phase_id)
+    data = storage.public_data_dir(settings.storage, competition.slug)
+    intent = Intent.model_validate(competition.intent)
+    return EvaluationPlan(
+        competition_slug=competition.slug,
+        intent=intent,
+        model_path=Path(submission.file_path),
+        format=submission.format,
+        train_path=data / "train.parquet",
+        test_path=data / "test.parquet",
+        labels_path=storage.labels_path(settings.labels, competition.slug),
+        team_name=team.name,
+        phase=phase,
+        queue=intent.placement.resource_class.value,
+    )
+
+
+def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> str:
+    """Claim, evaluate and record one submission; returns what happened (for logs and tests)."""
+    with transaction(settings.database_url) as session:
+        held = claim(
+            session, submission_id=submission_id, worker=worker, lease_s=settings.lease_seconds
+        )
+    if held is None:
+        return "skipped"
+    with transaction(settings.database_url) as session:
+        evaluation = plan(session, settings=settings, submission_id=submission_id)
+    work_dir = storage.runs_dir(settings.storage, submission_id) / f"attempt-{held.attempt}"
+    with Heartbeat(settings, held) as heartbeat:
+        try:
+            result = _run_pipeline(settings, submission_id, evaluation, work_dir, heartbeat)
+            platform_fault = result.outcome == FailureReason.INFRASTRUCTURE_ERROR.value
+            fault_message = result.message
+        except Exception as exc:  # a platform fault (storage, broker, tracking): retried
+            log.exception("evaluation of submission %s failed", submission_id)
+            result, platform_fault, fault_message = None, True, f"{type(exc).__name__}: {exc}"
+    if heartbeat.lost:
+        return "lost"
+    if platform_fault:
+        with transaction(settings.database_url) as session:
+            requeued, countdown = release(
+                session, held=held, settings=settings, message=fault_message
+            )
+            if requeued:
+                queue = evaluation.queue
+                after_commit(
+                    session, lambda: dispatch(settings, submission_id, queue, countdown=countdown)
+                )
+        return "requeued" if requeued else "failed"
+    with transaction(settings.database_url) as session:
+        done = finish(session, held=held, result=result)
+        run_id = result.mlflow_run_id if result is not None else None
+        if done is not None and run_id:
+            after_commit(session, lambda: _mark_scoring_run(settings, run_id))
+    return "finished" if done is not None else "lost"
+
+
+def _mark_scoring_run(settings: Settings, run_id: str) -> None:
+    try:
+        from mlfo.tracking import set_scoring_run
+
+        set_scoring_run(settings.mlflow_tracking_uri, run_id)
+    except Exception:  # tracking is best effort once the score is committed
+        log.warning("could not mark MLflow run %s as the scoring run", run_id, exc_info=True)
+
+
+def _run_pipeline(
+    settings: Settings,
+    submission_id: int,
+    evaluation: EvaluationPlan,
+    work_dir: Path,
+    heartbeat: Heartbeat,
+) -> Any:
+    from mlfo.pipeline import EvaluationInput, build_pipeline
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = build_pipeline(evaluation.intent)
+    return pipeline.run(
+        EvaluationInput(
+            submission_id=submission_id,
+            competition_slug=evaluation.competition_slug,
+            intent=evaluation.intent,
+            model_path=evaluation.model_path,
+            format=evaluation.format,
+            train_path=evaluation.train_path,
+            test_path=evaluation.test_path,
+            labels_path=evaluation.labels_path,
+            work_dir=work_dir,
+            sandbox_backend=settings.sandbox_backend,
+            device="cuda" if evaluation.queue == "gpu" else "cpu",
+            should_cancel=heartbeat.should_stop,
+            mlflow_tracking_uri=settings.mlflow_tracking_uri or None,
+            team_name=evaluation.team_name,
+            phase=evaluation.phase,
+        )
+    )

@@ -1,0 +1,134 @@
+"""The reaper: re-queues submissions whose worker died, and re-sends tasks the broker never got."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from challenge.competitions.models import Competition
+from challenge.config import Settings
+from challenge.db.base import utcnow
+from challenge.db.session import after_commit, transaction
+from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
+from mlfo.dispatch import dispatch
+from mlfo.workers import beat
+
+log = logging.getLogger(__name__)
+UNSENT_GRACE = timedelta(seconds=5)
+LOST_MESSAGE_AFTER = timedelta(minutes=15)
+
+
+@dataclass
+class ReapReport:
+    """What one pass did."""
+
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)
+
+
+def reap(session: Session, *, settings: Settings) -> ReapReport:
+    """One pass: expired leases are re-queued (or failed after the retry limit); unsent tasks sent."""
+    now = utcnow()
+    report = ReapReport()
+    expired = session.scalars(
+        select(Submission).where(
+            Submission.status == SubmissionStatus.RUNNING, Submission.lease_expires_at < now
+        )
+    ).all()
+    for submission in expired:
+        if submission.attempts >= settings.max_attempts:
+            values = {
+                "status": SubmissionStatus.FAILED,
+                "failure_reason": FailureReason.INFRASTRUCTURE_ERROR,
+                "counts_toward_quota": False,
+                "error": (
+                    f"the worker evaluating this submission was lost {submission.attempts} times; "
+                    "it does not count toward your limits, please submit again"
+                ),
+                "finished_at": now,
+                "lease_expires_at": None,
+            }
+        else:
+            values = {
+                "status": SubmissionStatus.QUEUED,
+                "claim_token": None,
+                "lease_expires_at": None,
+                "dispatched_at": None,
+            }
+        changed = session.execute(
+            update(Submission)
+            .where(
+                Submission.id == submission.id,
+                Submission.status == SubmissionStatus.RUNNING,
+                Submission.claim_token == submission.claim_token,
+            )
+            .values(**values)
+        )
+        if changed.rowcount == 1:  # type: ignore[attr-defined]
+            target = report.failed if "failure_reason" in values else report.requeued
+            target.append(submission.id)
+    waiting = session.scalars(
+        select(Submission.id)
+        .where(
+            Submission.status == SubmissionStatus.QUEUED,
+            (
+                (Submission.dispatched_at.is_(None) & (Submission.created_at < now - UNSENT_GRACE))
+                | (Submission.dispatched_at < now - LOST_MESSAGE_AFTER)
+            ),
+        )
+        .limit(500)
+    ).all()
+    ids = sorted(set(waiting) | set(report.requeued))
+    queues = _queues(session, ids)
+    for submission_id in ids:
+        report.resent.append(submission_id)
+        queue = queues.get(submission_id, "cpu")
+        after_commit(session, lambda sid=submission_id, q=queue: dispatch(settings, sid, q))
+    return report
+
+
+def _queues(session: Session, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Submission.id, Competition.intent)
+        .join(Competition, Competition.id == Submission.competition_id)
+        .where(Submission.id.in_(ids))
+    ).all()
+    return {
+        sid: str(intent.get("placement", {}).get("resource_class", "cpu")) for sid, intent in rows
+    }
+
+
+class ReaperThread(threading.Thread):
+    """Runs `reap` and the worker heartbeat every few seconds inside a worker process."""
+
+    def __init__(self, settings: Settings, *, worker_name: str, queues: str) -> None:
+        super().__init__(name="reaper", daemon=True)
+        self._settings = settings
+        self._worker_name = worker_name
+        self._queues = queues
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the thread to end after its current pass."""
+        self._stop_event.set()
+
+    def run(self) -> None:
+        """Loop until stopped; errors are logged and the next pass tries again."""
+        while not self._stop_event.is_set():
+            try:
+                with transaction(self._settings.database_url) as session:
+                    beat(session, name=self._worker_name, queues=self._queues)
+                    report = reap(session, settings=self._settings)
+                if report.requeued or report.failed:
+                    log.warning("reaper: re-queued %s, failed %s", report.requeued, report.failed)
+            except Exception:  # keep reaping whatever happens in one pass
+                log.exception("reaper pass failed")
+            self._stop_event.wait(self._settings.reaper_interval_s)

@@ -1,0 +1,52 @@
+"""Celery tasks of the MLFO: one idempotent task per submission."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from celery import Task
+from celery.signals import worker_ready, worker_shutdown
+
+from challenge.config import get_settings
+from mlfo.celery_app import app
+from mlfo.execution import run_evaluation
+from mlfo.reaper import ReaperThread
+
+log = logging.getLogger(__name__)
+_reaper: ReaperThread | None = None
+
+
+def worker_name() -> str:
+    """This process's name as a worker (host and pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@app.task(
+    bind=True,
+    name="mlfo.evaluate_submission",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def evaluate_submission(self: Task, submission_id: int) -> str:
+    """Evaluate one submission; safe to run twice (the claim makes the second a no-op)."""
+    outcome = run_evaluation(get_settings(), int(submission_id), worker=worker_name())
+    log.info("submission %s: %s", submission_id, outcome)
+    return outcome
+
+
+@worker_ready.connect
+def _start_reaper(sender: Any = None, **_: Any) -> None:
+    global _reaper
+    queues = ",".join(sorted(q.name for q in app.amqp.queues.consume_from.values())) or "cpu"
+    _reaper = ReaperThread(get_settings(), worker_name=worker_name(), queues=queues)
+    _reaper.start()
+
+
+@worker_shutdown.connect
+def _stop_reaper(sender: Any = None, **_: Any) -> None:
+    if _reaper is not None:
+        _reaper.stop()
