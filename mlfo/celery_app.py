@@ -38,8 +38,10 @@ def create_celery(settings: Settings) -> Celery:
         },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
-        broker_transport_options={"visibility_timeout": 3600},
     )
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        # Redis re-delivers an unacknowledged task after this; the reaper acts much sooner.
+        app.conf.broker_transport_options = {"visibility_timeout": 3600}
     return app
 
 

@@ -192,31 +192,22 @@ def _read_settings(path: Path) -> CompetitionSettings:
         raise ValidationFailed(format_validation_error(exc, "competition.yaml")) from exc
 
 
-PLAIN_INTENT_KEYS = ("task", "id_column", "target", "classes")
-
-
 def _resolve_intent(settings: CompetitionSettings) -> Intent:
-    from mlfo.validation import IntentError, default_intent, validate_intent
+    from mlfo.errors import IntentError
+    from mlfo.validation import intent_for_bundle
 
+    missing = [k for k in ("task", "id_column", "target") if getattr(settings, k) is None]
+    if settings.intent is None and missing:
+        raise ValidationFailed(
+            f"competition.yaml: {', '.join(missing)}: required when no `intent` is given"
+        )
     try:
-        if settings.intent is not None:
-            intent = validate_intent(settings.intent)
-            for key in PLAIN_INTENT_KEYS:
-                plain = getattr(settings, key)
-                if plain is not None and plain != getattr(intent, key):
-                    raise ValidationFailed(
-                        f"competition.yaml: {key}: {plain!r} disagrees with intent.{key} "
-                        f"{getattr(intent, key)!r}; remove one of them"
-                    )
-            return intent
-        missing = [k for k in ("task", "id_column", "target") if getattr(settings, k) is None]
-        if missing:
-            raise ValidationFailed(
-                f"competition.yaml: {', '.join(missing)}: required when no `intent` is given"
-            )
-        return default_intent(settings.model_dump(exclude_none=True))
+        return intent_for_bundle(settings.model_dump(exclude_none=True))
     except IntentError as exc:
-        raise ValidationFailed(f"competition.yaml: {exc}") from exc
+        message = str(exc)
+        if not message.startswith("competition.yaml"):
+            message = f"competition.yaml: {message}"
+        raise ValidationFailed(message) from exc
 
 
 def _table(root: Path, stem: str) -> Path:
