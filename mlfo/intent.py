@@ -157,7 +157,7 @@ class Ranking(_Strict):
 class Intent(_Strict):
     """The whole ML intent of one competition."""
 
-    version: Literal[1] = INTENT_VERSION
+    version: Literal[1] = 1
     task: TaskKind
     id_column: str = Field(min_length=1)
     target: str = Field(min_length=1)

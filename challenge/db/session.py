@@ -38,13 +38,13 @@ def get_sessionmaker(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 
-def after_commit(session: Session, action: Callable[[], None]) -> None:
+def after_commit(session: Session, action: Callable[[], object]) -> None:
     """Run `action` once the session's transaction has committed (never on rollback)."""
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(action)
 
 
 def _run_after_commit(session: Session) -> None:
-    actions: list[Callable[[], None]] = session.info.pop(AFTER_COMMIT_KEY, [])
+    actions: list[Callable[[], object]] = session.info.pop(AFTER_COMMIT_KEY, [])
     for action in actions:
         action()
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
-from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
+from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
 from challenge.errors import NotFound, PayloadTooLarge
@@ -105,21 +105,21 @@ def list_submissions(slug: str, session: SessionDep, user: CurrentUser) -> list[
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionRead)
-def get_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionRead:
+def get_submission(submission_id: RowId, session: SessionDep, user: CurrentUser) -> SubmissionRead:
     """Status, scores, KPIs and provenance of a submission."""
     submission = service.get_visible(session, submission_id=submission_id, user=user)
     return submission_read(session, submission, user)
 
 
 @router.get("/submissions/{submission_id}/logs", response_model=SubmissionLogs)
-def get_logs(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionLogs:
+def get_logs(submission_id: RowId, session: SessionDep, user: CurrentUser) -> SubmissionLogs:
     """The model's captured stdout and stderr (capped)."""
     submission = service.get_visible(session, submission_id=submission_id, user=user)
     return SubmissionLogs(id=submission.id, status=submission.status, logs=submission.logs)
 
 
 @router.post("/submissions/{submission_id}/cancel", response_model=SubmissionRead)
-def cancel_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionRead:
+def cancel_submission(submission_id: RowId, session: SessionDep, user: CurrentUser) -> SubmissionRead:
     """Cancel a queued submission, or stop a running one."""
     submission = service.get_visible(session, submission_id=submission_id, user=user)
     service.cancel(session, submission=submission, user=user)
@@ -128,7 +128,7 @@ def cancel_submission(submission_id: int, session: SessionDep, user: CurrentUser
 
 @router.post("/submissions/{submission_id}/select", response_model=SubmissionRead)
 def select_submission(
-    submission_id: int, body: SelectFinal, session: SessionDep, user: CurrentUser
+    submission_id: RowId, body: SelectFinal, session: SessionDep, user: CurrentUser
 ) -> SubmissionRead:
     """Select (or unselect) a finished submission as one of the team's final choices."""
     submission = service.get_visible(session, submission_id=submission_id, user=user)

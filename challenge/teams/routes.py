@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from challenge.accounts.models import User
-from challenge.api.deps import CurrentUser, SessionDep
+from challenge.api.deps import CurrentUser, RowId, SessionDep
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
 from challenge.errors import NotFound
@@ -52,7 +52,7 @@ def my_team(slug: str, session: SessionDep, user: CurrentUser) -> TeamRead:
 
 
 @router.get("/teams/{team_id}", response_model=TeamRead)
-def get_team(team_id: int, session: SessionDep, user: CurrentUser) -> TeamRead:
+def get_team(team_id: RowId, session: SessionDep, user: CurrentUser) -> TeamRead:
     """A team and its members."""
     team = service.get_or_raise(session, team_id=team_id)
     competition = session.get(Competition, team.competition_id)
@@ -61,7 +61,7 @@ def get_team(team_id: int, session: SessionDep, user: CurrentUser) -> TeamRead:
 
 
 @router.post("/teams/{team_id}/join", response_model=TeamRead)
-def join_team(team_id: int, body: TeamJoin, session: SessionDep, user: CurrentUser) -> TeamRead:
+def join_team(team_id: RowId, body: TeamJoin, session: SessionDep, user: CurrentUser) -> TeamRead:
     """Join a team with its invite code."""
     team = service.get_or_raise(session, team_id=team_id)
     competition = session.get(Competition, team.competition_id)
@@ -77,7 +77,7 @@ def join_team(team_id: int, body: TeamJoin, session: SessionDep, user: CurrentUs
 
 
 @router.post("/teams/{team_id}/leave", status_code=204)
-def leave_team(team_id: int, session: SessionDep, user: CurrentUser) -> None:
+def leave_team(team_id: RowId, session: SessionDep, user: CurrentUser) -> None:
     """Leave a team."""
     team = service.get_or_raise(session, team_id=team_id)
     service.leave(session, team=team, user=user)

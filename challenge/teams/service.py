@@ -69,7 +69,7 @@ def create(
 
 def join(session: Session, *, team: Team, user: User, invite_code: str, max_size: int) -> Team:
     """Join a team with its invite code."""
-    if not secrets.compare_digest(team.invite_code, invite_code):
+    if not secrets.compare_digest(team.invite_code.encode(), invite_code.encode()):
         raise NotFound("wrong invite code for this team; ask a member for the current code")
     if team_of(session, competition_id=team.competition_id, user_id=user.id) is not None:
         raise Conflict("you are already in a team of this competition; leave it first")

@@ -1,0 +1,240 @@
+"""kpi-anomaly: detect faults of 5G core network functions from KPI windows (KDDI, 2021-2022)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from challenge.problems.base import GeneratedData, Problem, split_column
+
+PROBLEM_ID = "kpi-anomaly"
+ID, TARGET = "id", "fault"
+WINDOW_MIN = 15
+DAY_MIN = 1440
+WINDOWS_PER_WEEK = 7 * DAY_MIN // WINDOW_MIN
+MINUTES = 2 * 7 * DAY_MIN
+"""One week of training windows, then one week of test windows, per network function."""
+NODES_PER_CHUNK = 32
+KPIS = ["cpu", "memory", "registrations", "packet_loss", "latency"]
+STATS = ["mean", "std", "min", "max", "slope"]
+FEATURES = ["node", "hour", "day_of_week", *[f"{k}_{s}" for k in KPIS for s in STATS]]
+FAULT_TYPES = ["none", "interface_down", "memory_leak", "packet_loss_ramp"]
+# per fault type: (faults per node per day, shortest and longest duration in minutes)
+FAULT_PLAN = {1: (0.9, 5, 30), 2: (0.35, 60, 300), 3: (0.6, 20, 120)}
+
+
+def _lagged(signal: np.ndarray, minutes: int) -> np.ndarray:
+    """The signal delayed by `minutes` (zero before it starts)."""
+    out = np.zeros_like(signal)
+    out[:, minutes:] = signal[:, :-minutes]
+    return out
+
+
+def _events(
+    rng: np.random.Generator, n_nodes: int, per_day: float, shortest: int, longest: int
+) -> list[tuple[int, int, int]]:
+    """(node, start minute, duration) of Poisson-distributed events."""
+    counts = rng.poisson(per_day * MINUTES / DAY_MIN, size=n_nodes)
+    nodes = np.repeat(np.arange(n_nodes), counts)
+    starts = rng.integers(0, MINUTES, size=nodes.size)
+    lengths = rng.integers(shortest, longest + 1, size=nodes.size)
+    return list(zip(nodes.tolist(), starts.tolist(), lengths.tolist(), strict=True))
+
+
+def _faults(rng: np.random.Generator, n_nodes: int) -> dict[str, np.ndarray]:
+    """Fault signals per node and minute: interface down, leaked memory, ramped packet loss."""
+    shape = (n_nodes, MINUTES)
+    kind = np.zeros(shape, dtype=np.int8)
+    down, leak, ramp = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for code, (per_day, shortest, longest) in FAULT_PLAN.items():
+        for node, start, length in _events(rng, n_nodes, per_day, shortest, longest):
+            span = slice(start, min(start + length, MINUTES))
+            progress = np.arange(1, span.stop - span.start + 1) / length
+            kind[node, span] = code
+            if code == 1:
+                down[node, span] = 1.0
+            elif code == 2:
+                leak[node, span] = np.maximum(leak[node, span], rng.uniform(8, 35) * progress)
+            else:
+                ramp[node, span] = np.maximum(ramp[node, span], rng.uniform(1.5, 8) * progress)
+    # after an interface comes back, the UEs re-register at once: a storm that is not a fault
+    storm = np.clip(_lagged(down, 1) - down, 0, 1)
+    storm = lfilter([0.15], [1, -0.85], storm, axis=1)
+    return {"kind": kind, "down": down, "leak": leak, "ramp": ramp, "storm": storm}
+
+
+def _load(rng: np.random.Generator, n_nodes: int) -> np.ndarray:
+    """Offered load in [0, 1.3]: diurnal and weekly cycles, slow drift, benign surges."""
+    minutes = np.arange(MINUTES)
+    phase = rng.uniform(-60, 60, size=(n_nodes, 1))
+    diurnal = 0.5 - 0.35 * np.cos(2 * np.pi * (minutes - 240 - phase) / DAY_MIN)
+    weekend = np.where((minutes // DAY_MIN) % 7 >= 5, 0.85, 1.0)
+    drift = lfilter([0.02], [1, -0.98], rng.normal(0, 1, size=(n_nodes, MINUTES)), axis=1)
+    surge = np.zeros((n_nodes, MINUTES))
+    for node, start, length in _events(rng, n_nodes, 1.5, 10, 45):
+        surge[node, start : start + length] = rng.uniform(0.2, 0.5)
+    return np.clip(diurnal * weekend * (1 + 0.3 * drift) + surge, 0.02, 1.3)
+
+
+def _kpis(rng: np.random.Generator, n_nodes: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Minute KPIs of `n_nodes` network functions, and the fault type per minute."""
+    shape, col = (n_nodes, MINUTES), (n_nodes, 1)
+    load, f = _load(rng, n_nodes), _faults(rng, n_nodes)
+    gc_pressure = _lagged(f["leak"], 10)
+    lagged_ramp = _lagged(f["ramp"], 5)
+    cpu = 12 + 55 * load + 0.4 * gc_pressure + 25 * f["storm"] - 8 * f["down"]
+    memory = rng.uniform(30, 50, size=col) + 6 * load + f["leak"]
+    reg_rate = rng.uniform(50, 200, size=col) * load
+    reg_rate = reg_rate * (1 - 0.85 * f["down"]) * (1 + 1.5 * f["storm"])
+    reg_rate = reg_rate * (1 - 0.05 * _lagged(f["ramp"], 10))
+    loss = 0.05 * np.exp(rng.normal(0, 0.6, size=shape)) + 0.3 * np.maximum(load - 1, 0)
+    loss = loss + 12 * f["down"] + f["ramp"]
+    latency = rng.uniform(8, 20, size=col) * (1 + 0.6 * load**2)
+    latency = latency + 35 * _lagged(f["down"], 2) + 6 * lagged_ramp
+    latency = latency + 0.6 * np.maximum(gc_pressure - 10, 0)
+    kpis = {
+        "cpu": np.clip(cpu + rng.normal(0, 2.5, size=shape), 0, 100),
+        "memory": np.clip(memory + rng.normal(0, 0.8, size=shape), 0, 100),
+        "registrations": np.maximum(reg_rate + rng.normal(0, 1, size=shape) * np.sqrt(reg_rate), 0),
+        "packet_loss": np.clip(loss, 0, 100),
+        "latency": latency * np.exp(rng.normal(0, 0.08, size=shape)),
+    }
+    return kpis, f["kind"]
+
+
+def _windows(kpis: dict[str, np.ndarray], kind: np.ndarray, first_node: int) -> pd.DataFrame:
+    """Window statistics per KPI, one row per (node, 15-minute window), in time order."""
+    n_nodes = kind.shape[0]
+    n_windows = MINUTES // WINDOW_MIN
+    start = np.arange(n_windows) * WINDOW_MIN
+    columns: dict[str, np.ndarray] = {
+        "node": np.repeat(np.arange(first_node, first_node + n_nodes), n_windows).astype(np.int32),
+        "hour": np.tile(start % DAY_MIN // 60, n_nodes).astype(np.int8),
+        "day_of_week": np.tile(start // DAY_MIN % 7, n_nodes).astype(np.int8),
+    }
+    centred = np.arange(WINDOW_MIN) - (WINDOW_MIN - 1) / 2
+    for name, values in kpis.items():
+        win = values.reshape(n_nodes * n_windows, WINDOW_MIN)
+        stats = {
+            "mean": win.mean(axis=1),
+            "std": win.std(axis=1),
+            "min": win.min(axis=1),
+            "max": win.max(axis=1),
+            "slope": win @ centred / (centred @ centred),
+        }
+        for stat, column in stats.items():
+            columns[f"{name}_{stat}"] = np.round(column, 4).astype(np.float32)
+    kind_win = kind.reshape(n_nodes * n_windows, WINDOW_MIN).max(axis=1)
+    frame = pd.DataFrame(columns)
+    frame["fault_type"] = kind_win
+    frame[TARGET] = (kind_win > 0).astype(np.int8)
+    frame["week"] = np.tile(start // (7 * DAY_MIN), n_nodes).astype(np.int8)
+    return frame
+
+
+def simulate(seed: int, size: int) -> GeneratedData:
+    """Simulate two weeks of minute KPIs per network function; week 1 trains, week 2 tests."""
+    n_nodes = -(-size // WINDOWS_PER_WEEK)
+    train_parts, test_parts = [], []
+    for chunk, first in enumerate(range(0, n_nodes, NODES_PER_CHUNK)):
+        rng = np.random.default_rng([seed, 2021, chunk])
+        kpis, kind = _kpis(rng, min(NODES_PER_CHUNK, n_nodes - first))
+        windows = _windows(kpis, kind, first)
+        train_parts.append(windows[windows["week"] == 0].drop(columns="week"))
+        test_parts.append(windows[windows["week"] == 1].drop(columns="week"))
+        del kpis, kind, windows
+    train = pd.concat(train_parts, ignore_index=True)
+    test = pd.concat(test_parts, ignore_index=True).iloc[:size].reset_index(drop=True)
+    del train_parts, test_parts
+    for frame in (train, test):
+        frame.insert(0, ID, np.arange(len(frame), dtype=np.int64))
+    labels = test[[ID, TARGET]].copy()
+    labels["split"] = split_column(len(test), 0.3, np.random.default_rng([seed, 2022]))
+    truth = pd.DataFrame(
+        {ID: test[ID], "fault_type": np.asarray(FAULT_TYPES)[test["fault_type"].to_numpy()]}
+    )
+    return GeneratedData(
+        train=train[[ID, *FEATURES, TARGET]],
+        test=test[[ID, *FEATURES]],
+        labels=labels,
+        extras={"faults": truth},
+    )
+
+
+def settings() -> dict[str, Any]:
+    """competition.yaml of kpi-anomaly, with its ML intent."""
+    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
+    limits = {"time_s": 300, "memory_mb": 2048}
+    return {
+        "title": "5G core fault detection from KPIs",
+        "slug": PROBLEM_ID,
+        "task": "binary",
+        "id_column": ID,
+        "target": TARGET,
+        "classes": [0, 1],
+        "metrics": ["f1", "precision", "recall"],
+        "formats": formats,
+        "limits": limits,
+        "split": {"public_fraction": 0.3},
+        "phases": [
+            {
+                "name": "development",
+                "start": "2026-01-01T00:00:00Z",
+                "max_per_day": 10,
+                "max_total": 200,
+                "max_pending": 3,
+            }
+        ],
+        "team": {"max_size": 4},
+        "intent": {
+            "version": 1,
+            "task": "binary",
+            "id_column": ID,
+            "target": TARGET,
+            "classes": [0, 1],
+            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
+            "model": {"formats": formats, "limits": limits, "allow_training": True},
+            "metrics": [{"name": "f1"}, {"name": "precision"}, {"name": "recall"}],
+            "kpis": ["wall_time_s", "peak_memory_mb", "model_size_mb", "latency_ms_per_1k"],
+            "split": {"public_fraction": 0.3},
+            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
+            "placement": {"resource_class": "cpu"},
+            "ranking": {"by": "metric"},
+        },
+    }
+
+
+def description() -> str:
+    """The participants' page."""
+    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+
+
+def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
+    """Fit a scaled logistic regression on the window statistics."""
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    model.fit(train[FEATURES], train[TARGET])
+    path = bundle_dir / "baseline" / "model.joblib"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path)
+    return "baseline/model.joblib", "sklearn"
+
+
+PROBLEM = Problem(
+    id=PROBLEM_ID,
+    title="5G core fault detection from KPIs",
+    summary="Flag the 15-minute windows in which a network function is faulty, from its KPIs.",
+    task="binary",
+    default_size=20_000,
+    settings=settings,
+    simulate=simulate,
+    description=description,
+    write_baseline=write_baseline,
+)

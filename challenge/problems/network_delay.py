@@ -1,0 +1,224 @@
+"""Network delay: per-path mean delay from topology, routing and traffic (GNN Challenge style)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from challenge.problems.base import GeneratedData, Problem, split_column
+
+PROBLEM_ID = "network-delay"
+ID_COLUMN = "id"
+TARGET = "delay_ms"
+FEATURES = [
+    "nodes",
+    "links",
+    "buffer_packets",
+    "hops",
+    "demand_mbps",
+    "path_length_km",
+    "min_capacity_mbps",
+    "sum_tx_time_ms",
+    "sum_utilization",
+    "max_utilization",
+    "mean_utilization",
+]
+TRAIN_RATIO = 2
+TRAIN_NODES, TEST_NODES = (8, 18), (20, 34)  # test topologies are larger than any seen in training
+CAPACITIES_MBPS = np.array([10.0, 25.0, 40.0, 100.0])
+PACKET_BITS = 8000.0  # mean packet size: 1,000 bytes
+PROPAGATION_MS_PER_KM = 0.005
+NOISE_SIGMA = 0.05  # log-normal measurement noise of the simulated mean delay
+
+
+def mm1k_delay_s(rho: np.ndarray, mu: np.ndarray, k: float) -> np.ndarray:
+    """Mean sojourn time (s) of delivered packets in an M/M/1/K queue with load rho, rate mu."""
+    rho = np.maximum(rho, 1e-9)
+    near = np.abs(rho - 1.0) < 1e-6
+    r = np.where(near, 0.5, rho)  # placeholder away from the singularity
+    r_k1 = r ** (k + 1)
+    in_system = np.where(near, k / 2.0, r / (1 - r) - (k + 1) * r_k1 / (1 - r_k1))
+    p_full = np.where(near, 1.0 / (k + 1), (1 - r) * r**k / (1 - r_k1))
+    return in_system / (rho * mu * (1 - p_full))
+
+
+def _topology(n: int, rng: np.random.Generator) -> nx.Graph:
+    """A connected random topology: preferential attachment or a rewired ring lattice."""
+    graph_seed = int(rng.integers(0, 2**31))
+    if rng.random() < 0.5:
+        return nx.barabasi_albert_graph(n, 2, seed=graph_seed)
+    return nx.connected_watts_strogatz_graph(n, 4, 0.3, seed=graph_seed)
+
+
+def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One topology with a traffic matrix: per-path features and the noiseless mean delay (ms)."""
+    graph = _topology(n, rng)
+    edges = np.array(sorted(graph.edges()), dtype=np.int64)
+    src = np.concatenate([edges[:, 0], edges[:, 1]])  # both directions are separate links
+    dst = np.concatenate([edges[:, 1], edges[:, 0]])
+    n_links = len(src)
+    capacity = np.tile(rng.choice(CAPACITIES_MBPS, len(edges)), 2)
+    xy = rng.uniform(0.0, 300.0, (n, 2))
+    length = np.linalg.norm(xy[src] - xy[dst], axis=1)
+    buffer = float(rng.choice([16, 32, 64]))
+
+    # OSPF-like routing: weight inversely proportional to capacity, length breaks ties.
+    weight = 100.0 / capacity + length * 1e-6
+    _, pred = dijkstra(csr_matrix((weight, (src, dst)), shape=(n, n)), return_predecessors=True)
+    link_of = np.full((n, n), n_links, dtype=np.int64)  # n_links: the padding "no link"
+    link_of[src, dst] = np.arange(n_links)
+    s, d = np.nonzero(~np.eye(n, dtype=bool))
+    hops_links = []
+    cur = d.copy()
+    while np.any(cur != s):
+        prev = np.where(cur != s, pred[s, cur], cur)
+        hops_links.append(np.where(cur != s, link_of[prev, cur], n_links))
+        cur = prev
+    route = np.stack(hops_links)  # (max hops, paths), padded with n_links
+
+    # Poisson flows per source-destination pair, scaled to a target peak link utilisation.
+    demand = rng.exponential(1.0, len(s)) * rng.uniform(0.2, 1.0, n)[s]
+    on_link = np.bincount(route.ravel(), weights=np.tile(demand, len(route)), minlength=n_links + 1)
+    scale = rng.uniform(0.5, 1.2) / np.max(on_link[:n_links] / capacity)
+    demand, load = demand * scale, on_link[:n_links] * scale
+    mu = capacity * 1e6 / PACKET_BITS
+    util = load / capacity
+    link_ms = 1000.0 * mm1k_delay_s(util, mu, buffer) + PROPAGATION_MS_PER_KM * length
+
+    def pad(values: np.ndarray, fill: float) -> np.ndarray:
+        return np.append(values, fill)[route]
+
+    valid = route < n_links
+    hops = valid.sum(axis=0)
+    features = {
+        "nodes": np.full(len(s), n),
+        "links": np.full(len(s), n_links),
+        "buffer_packets": np.full(len(s), buffer),
+        "hops": hops,
+        "demand_mbps": demand,
+        "path_length_km": pad(length, 0.0).sum(axis=0),
+        "min_capacity_mbps": pad(capacity, np.inf).min(axis=0),
+        "sum_tx_time_ms": pad(1000.0 / mu, 0.0).sum(axis=0),
+        "sum_utilization": pad(util, 0.0).sum(axis=0),
+        "max_utilization": pad(util, 0.0).max(axis=0),
+        "mean_utilization": pad(util, 0.0).sum(axis=0) / hops,
+    }
+    return features, pad(link_ms, 0.0).sum(axis=0)
+
+
+def _table(
+    n: int, nodes: tuple[int, int], seed: int, stream: int, first_id: int
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """`n` path rows from as many topologies as needed: features, noiseless and measured delay."""
+    parts: list[dict[str, np.ndarray]] = []
+    truths: list[np.ndarray] = []
+    rows, index = 0, 0
+    while rows < n:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, stream, index]))
+        features, truth = _sample(int(rng.integers(nodes[0], nodes[1] + 1)), rng)
+        parts.append({k: v.astype(np.float32) for k, v in features.items()})
+        truths.append(truth)
+        rows, index = rows + len(truth), index + 1
+    frame = pd.DataFrame({ID_COLUMN: np.arange(first_id, first_id + n, dtype=np.int64)})
+    for name in FEATURES:
+        frame[name] = np.concatenate([p[name] for p in parts])[:n]
+    truth = np.concatenate(truths)[:n]
+    noise = np.random.default_rng(np.random.SeedSequence([seed, stream + 100]))
+    return frame, truth, truth * noise.lognormal(0.0, NOISE_SIGMA, n)
+
+
+def simulate(seed: int, size: int) -> GeneratedData:
+    """Paths of small training topologies and `size` paths of larger test topologies."""
+    n_train = TRAIN_RATIO * size
+    train, _, measured = _table(n_train, TRAIN_NODES, seed, 1, 0)
+    train[TARGET] = measured
+    test, truth, measured = _table(size, TEST_NODES, seed, 2, n_train)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    labels = pd.DataFrame(
+        {ID_COLUMN: test[ID_COLUMN], TARGET: measured, "split": split_column(size, 0.3, rng)}
+    )
+    oracle = pd.DataFrame({ID_COLUMN: test[ID_COLUMN], "delay_ms": truth})
+    return GeneratedData(train=train, test=test, labels=labels, extras={"noiseless": oracle})
+
+
+def settings() -> dict[str, Any]:
+    """competition.yaml for this problem, with its full ML intent."""
+    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
+    limits = {"time_s": 120, "memory_mb": 2048}
+    metrics = ["mape", "mre"]
+    return {
+        "title": PROBLEM.title,
+        "slug": PROBLEM_ID,
+        "task": "regression",
+        "id_column": ID_COLUMN,
+        "target": TARGET,
+        "metrics": metrics,
+        "formats": formats,
+        "limits": limits,
+        "split": {"public_fraction": 0.3},
+        "phases": [
+            {
+                "name": "development",
+                "start": "2026-01-01T00:00:00Z",
+                "max_per_day": 10,
+                "max_total": 200,
+                "max_pending": 3,
+            }
+        ],
+        "team": {"max_size": 4},
+        "intent": {
+            "version": 1,
+            "task": "regression",
+            "id_column": ID_COLUMN,
+            "target": TARGET,
+            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
+            "model": {"formats": formats, "limits": limits, "allow_training": True},
+            "metrics": [{"name": name, "params": {}} for name in metrics],
+            "split": {"public_fraction": 0.3, "seed": 0},
+            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
+            "placement": {"resource_class": "cpu"},
+        },
+    }
+
+
+def description() -> str:
+    """The participants' page."""
+    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+
+
+def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
+    """A ridge regression of the log delay on the standardised features."""
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+        func=np.log,
+        inverse_func=np.exp,
+    )
+    model.fit(train[FEATURES], train[TARGET])
+    path = bundle_dir / "baseline" / "model.joblib"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path, compress=3)
+    return "baseline/model.joblib", "sklearn"
+
+
+PROBLEM = Problem(
+    id=PROBLEM_ID,
+    title="Network delay prediction",
+    summary="Predict the mean delay of each path of a network from topology, routing and traffic.",
+    task="regression",
+    default_size=20_000,
+    settings=settings,
+    simulate=simulate,
+    description=description,
+    write_baseline=write_baseline,
+)

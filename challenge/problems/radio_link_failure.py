@@ -1,0 +1,272 @@
+"""Radio link failure: will a microwave link fail tomorrow, given its KPIs and a forecast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from challenge.problems.base import GeneratedData, Problem, split_column
+
+PROBLEM_ID = "radio-link-failure"
+ID_COLUMN = "id"
+TARGET = "failure"
+FEATURES = [
+    "length_km",
+    "frequency_ghz",
+    "polarization_vertical",
+    "fade_margin_db",
+    "rx_level_dbm",
+    "day_of_year",
+    "rain_yesterday_mm_h",
+    "forecast_rain_mm_h",
+    "forecast_temperature_c",
+    "forecast_wind_m_s",
+]
+TRAIN_RATIO = 2
+N_REGIONS = 24
+
+# ITU-R P.838-3 coefficients, tabulated at a few frequencies (GHz): k_H, alpha_H, k_V, alpha_V.
+_P838 = np.array(
+    [
+        [6.0, 0.0007056, 1.5900, 0.0004878, 1.5728],
+        [7.0, 0.001915, 1.4810, 0.001425, 1.4745],
+        [8.0, 0.004115, 1.3905, 0.003450, 1.3797],
+        [10.0, 0.01217, 1.2571, 0.01129, 1.2156],
+        [12.0, 0.02386, 1.1825, 0.02455, 1.1216],
+        [15.0, 0.04481, 1.1233, 0.05008, 1.0440],
+        [20.0, 0.09164, 1.0568, 0.09611, 0.9847],
+        [25.0, 0.1571, 0.9991, 0.1533, 0.9491],
+        [30.0, 0.2403, 0.9485, 0.2291, 0.9129],
+        [35.0, 0.3374, 0.9047, 0.3224, 0.8761],
+        [40.0, 0.4431, 0.8673, 0.4274, 0.8421],
+        [50.0, 0.6600, 0.8084, 0.6472, 0.7871],
+        [60.0, 0.8606, 0.7656, 0.8515, 0.7486],
+        [70.0, 1.0315, 0.7345, 1.0253, 0.7215],
+        [80.0, 1.1704, 0.7115, 1.1668, 0.7021],
+    ]
+)
+_BANDS_GHZ = np.array([7.0, 8.0, 11.0, 13.0, 15.0, 18.0, 23.0, 26.0, 32.0, 38.0, 42.0, 80.0])
+
+
+def rain_coefficients(
+    frequency_ghz: np.ndarray, vertical: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """P.838 `k` and `alpha` per link: log-log interpolation of k, log interpolation of alpha."""
+    log_f = np.log10(_P838[:, 0])
+    log_fq = np.log10(frequency_ghz)
+    k_h = 10 ** np.interp(log_fq, log_f, np.log10(_P838[:, 1]))
+    a_h = np.interp(log_fq, log_f, _P838[:, 2])
+    k_v = 10 ** np.interp(log_fq, log_f, np.log10(_P838[:, 3]))
+    a_v = np.interp(log_fq, log_f, _P838[:, 4])
+    return np.where(vertical, k_v, k_h), np.where(vertical, a_v, a_h)
+
+
+def rain_attenuation_db(
+    rain_mm_h: np.ndarray, length_km: np.ndarray, k: np.ndarray, alpha: np.ndarray
+) -> np.ndarray:
+    """Path attenuation: specific attenuation k*R^alpha times a P.530-style effective length."""
+    specific = k * np.power(rain_mm_h, alpha)
+    d0 = 35.0 * np.exp(-0.015 * np.minimum(rain_mm_h, 100.0))
+    effective = length_km / (1.0 + length_km / d0)
+    return specific * effective
+
+
+def _links(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Link inventory: band, length suited to the band, polarization, fade margin, region."""
+    freq = rng.choice(_BANDS_GHZ, size=n)
+    max_len = np.clip(55.0 * (7.0 / freq) ** 0.9, 3.0, 55.0)
+    length = rng.uniform(0.3, 1.0, n) * max_len
+    vertical = rng.random(n) < 0.5
+    k, alpha = rain_coefficients(freq, vertical)
+    # Planned against a design rain rate, with a spread in how conservative the planner was.
+    design = rain_attenuation_db(np.full(n, 25.0), length, k, alpha)
+    margin = np.clip(design * rng.lognormal(0.0, 0.35, n), 12.0, 55.0)
+    gain = 20 * np.log10(freq) + 18.0
+    fspl = 92.45 + 20 * np.log10(freq) + 20 * np.log10(length)
+    tx_power = rng.uniform(10.0, 26.0, n)
+    rx_level = tx_power + 2 * gain - fspl
+    return {
+        "frequency": freq,
+        "length": length,
+        "vertical": vertical,
+        "k": k,
+        "alpha": alpha,
+        "margin": margin,
+        "rx_level": rx_level,
+        "region": rng.integers(0, N_REGIONS, n),
+    }
+
+
+def _weather(n_days: int, start: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Daily (day x region) weather: Markov wet days, log-normal peak rain, wind, temperature."""
+    day = np.arange(n_days) + start
+    season = np.sin(2 * np.pi * (day[:, None] - 110) / 365.0)
+    offset = rng.normal(0.0, 4.0, N_REGIONS)
+    wet = np.zeros((n_days, N_REGIONS), dtype=bool)
+    temp_noise = np.zeros((n_days, N_REGIONS))
+    state = rng.random(N_REGIONS) < 0.3
+    noise = 0.0 * offset
+    for d in range(n_days):
+        p_wet = np.where(state, 0.6, 0.18)
+        state = rng.random(N_REGIONS) < p_wet
+        noise = 0.7 * noise + rng.normal(0.0, 2.0, N_REGIONS)
+        wet[d], temp_noise[d] = state, noise
+    temperature = 11.0 + 10.0 * season + offset + temp_noise
+    convective = 1.8 + 0.5 * season
+    rain = wet * rng.lognormal(convective, 1.0, (n_days, N_REGIONS))
+    wind = rng.weibull(2.0, (n_days, N_REGIONS)) * 5.0 + 0.12 * rain
+    return {"rain": rain, "temperature": temperature, "wind": wind}
+
+
+def _table(
+    links: dict[str, np.ndarray],
+    weather: dict[str, np.ndarray],
+    days: np.ndarray,
+    start: int,
+    first_id: int,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Link-day rows for the given days: forecast features, failure label, noiseless attenuation."""
+    n_links = len(links["length"])
+    li = np.tile(np.arange(n_links), len(days))
+    di = np.repeat(days, n_links)
+    region = links["region"][li]
+    region_rain = weather["rain"][di, region]
+    temperature = weather["temperature"][di, region]
+    wind = weather["wind"][di, region]
+    n = len(li)
+    local_rain = region_rain * rng.lognormal(0.0, 0.35, n)
+    sleet = np.where((temperature > -1.0) & (temperature < 2.0), 1.6, 1.0)
+    rain_db = sleet * rain_attenuation_db(
+        local_rain, links["length"][li], links["k"][li], links["alpha"][li]
+    )
+    sway_db = 0.03 * np.maximum(wind - 12.0, 0.0) ** 2 * np.sqrt(links["length"][li] / 10.0)
+    attenuation = rain_db + sway_db
+    failure = (attenuation + rng.normal(0.0, 1.0, n) > links["margin"][li]).astype(np.int64)
+    # The forecast is the realised regional weather plus error, with missed events and false alarms.
+    missed = rng.random(n) < 0.08
+    false_alarm = (region_rain == 0) & (rng.random(n) < 0.1)
+    forecast_rain = np.where(missed, 0.0, region_rain * rng.lognormal(0.0, 0.5, n))
+    forecast_rain = np.where(false_alarm, rng.lognormal(0.5, 0.8, n), forecast_rain)
+    yesterday = weather["rain"][np.maximum(di - 1, 0), region]
+    columns = {
+        ID_COLUMN: np.arange(first_id, first_id + n, dtype=np.int64),
+        "length_km": links["length"][li],
+        "frequency_ghz": links["frequency"][li],
+        "polarization_vertical": links["vertical"][li].astype(np.float64),
+        "fade_margin_db": links["margin"][li],
+        "rx_level_dbm": links["rx_level"][li],
+        "day_of_year": ((di + start) % 365).astype(np.float64),
+        "rain_yesterday_mm_h": yesterday,
+        "forecast_rain_mm_h": forecast_rain,
+        "forecast_temperature_c": temperature + rng.normal(0.0, 1.5, n),
+        "forecast_wind_m_s": np.maximum(wind + rng.normal(0.0, 1.5, n), 0.0),
+    }
+    frame = pd.DataFrame(
+        {k: (v if k == ID_COLUMN else v.astype(np.float32)) for k, v in columns.items()}
+    )
+    frame[TARGET] = failure
+    return frame, attenuation
+
+
+def simulate(seed: int, size: int) -> GeneratedData:
+    """Links x days: train on earlier days, test (`size` rows) on the following days."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+    n_links = int(np.clip(size // 40, 100, 5000))
+    test_days = -(-size // n_links)
+    train_days = TRAIN_RATIO * test_days
+    links = _links(n_links, rng)
+    start = int(rng.integers(0, 365))
+    weather = _weather(train_days + test_days + 1, start, rng)
+    days = np.arange(1, train_days + test_days + 1)
+    train, _ = _table(links, weather, days[:train_days], start, 0, rng)
+    test, attenuation = _table(links, weather, days[train_days:], start, len(train), rng)
+    test, attenuation = test.iloc[:size].reset_index(drop=True), attenuation[:size]
+    labels = pd.DataFrame(
+        {
+            ID_COLUMN: test[ID_COLUMN],
+            TARGET: test.pop(TARGET),
+            "split": split_column(size, 0.3, rng),
+        }
+    )
+    oracle = pd.DataFrame({ID_COLUMN: test[ID_COLUMN], "attenuation_db": attenuation})
+    return GeneratedData(train=train, test=test, labels=labels, extras={"attenuation": oracle})
+
+
+def settings() -> dict[str, Any]:
+    """competition.yaml for this problem, with its full ML intent."""
+    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
+    limits = {"time_s": 120, "memory_mb": 2048}
+    metrics = ["f1", "precision", "recall"]
+    return {
+        "title": PROBLEM.title,
+        "slug": PROBLEM_ID,
+        "task": "binary",
+        "id_column": ID_COLUMN,
+        "target": TARGET,
+        "classes": [0, 1],
+        "metrics": metrics,
+        "formats": formats,
+        "limits": limits,
+        "split": {"public_fraction": 0.3},
+        "phases": [
+            {
+                "name": "development",
+                "start": "2026-01-01T00:00:00Z",
+                "max_per_day": 10,
+                "max_total": 200,
+                "max_pending": 3,
+            }
+        ],
+        "team": {"max_size": 4},
+        "intent": {
+            "version": 1,
+            "task": "binary",
+            "id_column": ID_COLUMN,
+            "target": TARGET,
+            "classes": [0, 1],
+            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
+            "model": {"formats": formats, "limits": limits, "allow_training": True},
+            "metrics": [{"name": name, "params": {}} for name in metrics],
+            "split": {"public_fraction": 0.3, "seed": 0},
+            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
+            "placement": {"resource_class": "cpu"},
+        },
+    }
+
+
+def description() -> str:
+    """The participants' page."""
+    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+
+
+def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
+    """A class-weighted logistic regression on the standardised features."""
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=500)
+    )
+    model.fit(train[FEATURES], train[TARGET])
+    path = bundle_dir / "baseline" / "model.joblib"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path, compress=3)
+    return "baseline/model.joblib", "sklearn"
+
+
+PROBLEM = Problem(
+    id=PROBLEM_ID,
+    title="Radio link failure prediction",
+    summary="Predict which microwave links fail tomorrow from link KPIs and a weather forecast.",
+    task="binary",
+    default_size=20_000,
+    settings=settings,
+    simulate=simulate,
+    description=description,
+    write_baseline=write_baseline,
+)

@@ -1,0 +1,55 @@
+"""Robust comparison of ids and class labels that may arrive as int, float or str."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def label_key(value: Any) -> str:
+    """The canonical text of one id or label: 3, 3.0, "3" and " 3 " all give "3"."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
+        return repr(number)
+    return str(value).strip()
+
+
+def label_keys(values: Any) -> np.ndarray:
+    """The canonical text of every id or label in a 1-d array-like (vectorised where possible)."""
+    series = pd.Series(np.asarray(values, dtype=object) if not hasattr(values, "dtype") else values)
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return series.map(label_key).to_numpy(dtype=object)
+    if pd.api.types.is_integer_dtype(dtype):
+        return series.astype("int64").astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_float_dtype(dtype):
+        numbers = series.to_numpy(dtype=float)
+        integral = np.isfinite(numbers).all() and (numbers == np.round(numbers)).all()
+        if integral and np.abs(numbers).max(initial=0.0) < 2**53:
+            return numbers.astype(np.int64).astype(str).astype(object)
+    return series.map(label_key).to_numpy(dtype=object)
+
+
+def encode_labels(values: Any, classes: Sequence[Any], *, what: str = "labels") -> np.ndarray:
+    """Class indices (0..K-1, in the order of `classes`) of labels; unknown labels raise."""
+    class_keys = [label_key(c) for c in classes]
+    if len(set(class_keys)) != len(class_keys):
+        raise ValueError(f"classes {list(classes)!r} repeat a class (after 3 == '3' == 3.0)")
+    index = pd.Index(class_keys)
+    codes = index.get_indexer(label_keys(values))
+    if (codes < 0).any():
+        unknown = pd.unique(label_keys(values)[codes < 0])[:5]
+        raise ValueError(
+            f"{what} contain value(s) not among the classes {list(classes)!r}: "
+            f"{', '.join(map(repr, unknown))}"
+        )
+    return codes.astype(np.int64)

@@ -1,0 +1,302 @@
+"""Checking a team's predictions against the test set before anything is scored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from challenge.scoring.errors import InvalidPredictionsError, LabelsError
+from challenge.scoring.labels import encode_labels, label_key, label_keys
+from mlfo.intent import TaskKind
+
+PROBA_PREFIX = "proba_"
+PROBA_RANGE_TOLERANCE = 1e-6
+"""Probabilities this far outside [0, 1] are clipped; further out they are refused."""
+PROBA_SUM_TOLERANCE = 1e-3
+"""Rows of probabilities must sum to 1 within this; they are then rescaled to sum to exactly 1."""
+EXAMPLES = 5
+
+
+def proba_column(cls: Any) -> str:
+    """The predictions column that holds the probability of a class."""
+    return f"{PROBA_PREFIX}{cls}"
+
+
+def is_classification(task: str) -> bool:
+    """Whether a task predicts class labels."""
+    return task in (TaskKind.BINARY, TaskKind.MULTICLASS)
+
+
+def _check_task(task: str) -> None:
+    """Refuse an unknown task kind."""
+    valid = [t.value for t in TaskKind]
+    if task not in valid:
+        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(valid)}")
+
+
+def _examples(items: Sequence[Any], counts: Sequence[int] | None = None) -> str:
+    """A few examples, with their counts when given: '5 (x3), 8 (x2), ...'."""
+    shown = []
+    for i, item in enumerate(items[:EXAMPLES]):
+        text = repr(item) if isinstance(item, str) and not item.strip().isdigit() else str(item)
+        shown.append(f"{text} (x{counts[i]})" if counts is not None else text)
+    more = ", ..." if len(items) > EXAMPLES else ""
+    return ", ".join(shown) + more
+
+
+def _plural(n: int, word: str) -> str:
+    """'1 id' or '3 ids'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def resolve_classes(
+    labels: pd.DataFrame, target: str, task: str, classes: Sequence[Any] | None
+) -> list[Any] | None:
+    """The task's classes: the given ones, or the sorted distinct labels; None for regression."""
+    if not is_classification(task):
+        return None
+    if classes is not None:
+        return list(classes)
+    values = pd.unique(labels[target].dropna())
+    try:
+        return sorted(values.tolist())
+    except TypeError:
+        return sorted(values.tolist(), key=label_key)
+
+
+def _check_labels(labels: pd.DataFrame, id_column: str, target: str) -> np.ndarray:
+    """The canonical id keys of the hidden labels, checked for the host's mistakes."""
+    if not isinstance(labels, pd.DataFrame):
+        raise LabelsError(f"labels must be a pandas DataFrame, got {type(labels).__name__}")
+    missing = [c for c in (id_column, target) if c not in labels.columns]
+    if missing:
+        raise LabelsError(
+            f"test_labels: missing column(s) {', '.join(map(repr, missing))}; "
+            f"found {list(labels.columns)}. The labels need the id column and the target."
+        )
+    if labels[id_column].isna().any():
+        raise LabelsError(f"test_labels: column {id_column!r} has empty ids")
+    keys = label_keys(labels[id_column])
+    if len(pd.unique(keys)) != len(keys):
+        raise LabelsError(f"test_labels: column {id_column!r} repeats ids; ids must be unique")
+    if labels[target].isna().any():
+        raise LabelsError(f"test_labels: column {target!r} has empty values")
+    return keys
+
+
+def _id_problems(pred_keys: np.ndarray, label_index: pd.Index, id_column: str) -> list[str]:
+    """Missing, duplicated and unknown ids, each named with a few examples."""
+    problems = []
+    present = pd.Series(pred_keys)
+    empty = int(present.isna().sum() + (present == "nan").sum() + (present == "").sum())
+    if empty:
+        problems.append(f"{_plural(empty, 'row')} with an empty {id_column!r}")
+    counts = present.value_counts(sort=False)
+    repeated = counts[(counts > 1) & (counts.index != "")]
+    if len(repeated):
+        problems.append(
+            f"{_plural(len(repeated), 'id')} appear more than once: "
+            f"{_examples(repeated.index.tolist(), repeated.tolist())}; give one row per id"
+        )
+    known = label_index.isin(counts.index)
+    if not known.all():
+        absent = label_index[~known].tolist()
+        problems.append(
+            f"{_plural(len(absent), 'id')} of the test set are missing: {_examples(absent)}; "
+            "predict every row of the test features"
+        )
+    unknown_mask = ~pd.Index(counts.index).isin(label_index)
+    unknown = [k for k in counts.index[unknown_mask].tolist() if k not in ("", "nan")]
+    if unknown:
+        problems.append(
+            f"{_plural(len(unknown), 'id')} are not in the test set: {_examples(unknown)}; "
+            f"use the ids of the test features' {id_column!r} column"
+        )
+    return problems
+
+
+def _bad_rows(mask: np.ndarray, ids: np.ndarray) -> str:
+    """'3 rows (e.g. ids 4, 9, 12)'."""
+    return f"{_plural(int(mask.sum()), 'row')} (e.g. id {_examples(ids[mask].tolist())})"
+
+
+def _numbers(column: pd.Series, name: str, ids: np.ndarray, problems: list[str]) -> np.ndarray:
+    """A column as float64, recording non-numeric and non-finite values."""
+    numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    not_number = column.notna().to_numpy() & np.isnan(numbers)
+    if not_number.any():
+        problems.append(
+            f"column {name!r} has text that is not a number in {_bad_rows(not_number, ids)}"
+        )
+    not_finite = ~np.isfinite(numbers) & ~not_number
+    if not_finite.any():
+        problems.append(
+            f"column {name!r} is empty, NaN or infinite in {_bad_rows(not_finite, ids)}; "
+            "every value must be a finite number"
+        )
+    return numbers
+
+
+def _probabilities(
+    predictions: pd.DataFrame, classes: list[Any], ids: np.ndarray, problems: list[str]
+) -> np.ndarray | None:
+    """The (n, K) probability matrix from proba_<class> columns, or None when there are none."""
+    given = [c for c in predictions.columns if str(c).startswith(PROBA_PREFIX)]
+    if not given:
+        return None
+    expected = [proba_column(c) for c in classes]
+    unknown = [c for c in given if c not in expected]
+    if unknown:
+        problems.append(
+            f"probability column(s) {', '.join(map(repr, unknown))} do not name a class; "
+            f"expected {', '.join(expected)}"
+        )
+        return None
+    columns = {}
+    for name in expected:
+        if name in predictions.columns:
+            columns[name] = _numbers(predictions[name], name, ids, problems)
+    if len(classes) == 2 and len(columns) == 1:
+        ((present, values),) = columns.items()
+        other = expected[1] if present == expected[0] else expected[0]
+        columns[other] = 1.0 - values
+    missing = [name for name in expected if name not in columns]
+    if missing:
+        problems.append(
+            f"probability column(s) {', '.join(missing)} are missing; give one proba_<class> "
+            f"column per class ({', '.join(expected)}) or none at all"
+        )
+        return None
+    matrix = np.column_stack([columns[name] for name in expected])
+    finite = np.isfinite(matrix).all(axis=1)
+    outside = finite & (
+        (matrix < -PROBA_RANGE_TOLERANCE) | (matrix > 1 + PROBA_RANGE_TOLERANCE)
+    ).any(axis=1)
+    if outside.any():
+        problems.append(f"probabilities outside [0, 1] in {_bad_rows(outside, ids)}")
+    matrix = np.clip(matrix, 0.0, 1.0)
+    sums = matrix.sum(axis=1)
+    off = finite & ~outside & (np.abs(sums - 1.0) > PROBA_SUM_TOLERANCE)
+    if off.any():
+        problems.append(
+            f"probabilities do not sum to 1 across the classes in {_bad_rows(off, ids)}; "
+            "apply a softmax or normalise each row"
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return matrix / sums[:, None]
+
+
+def _class_labels(
+    column: pd.Series, classes: list[Any], target: str, ids: np.ndarray, problems: list[str]
+) -> np.ndarray:
+    """Class indices of predicted labels, recording empty and unknown labels."""
+    empty = column.isna().to_numpy()
+    if empty.any():
+        problems.append(f"column {target!r} is empty in {_bad_rows(empty, ids)}")
+    keys = label_keys(column.where(~column.isna(), ""))
+    codes = pd.Index([label_key(c) for c in classes]).get_indexer(keys)
+    unknown = (codes < 0) & ~empty
+    if unknown.any():
+        counts = pd.Series(column[unknown].astype(str)).value_counts()
+        problems.append(
+            f"column {target!r} has {_plural(int(unknown.sum()), 'label')} that are not classes: "
+            f"{_examples(counts.index.tolist(), counts.tolist())}; valid classes: "
+            f"{', '.join(map(str, classes))}"
+        )
+    return codes
+
+
+def truth_values(labels: pd.DataFrame, target: str, classes: list[Any] | None) -> np.ndarray:
+    """The hidden target as class values (classification) or float64 (regression)."""
+    column = labels[target]
+    if classes is None:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise LabelsError(f"test_labels: column {target!r} must hold finite numbers")
+        return values
+    try:
+        codes = encode_labels(column, classes, what=f"test_labels column {target!r}")
+    except ValueError as error:
+        raise LabelsError(str(error)) from error
+    return _as_class_array(classes, codes)
+
+
+def _as_class_array(classes: list[Any], codes: np.ndarray) -> np.ndarray:
+    """Class values for indices, as int64 when every class is an integer."""
+    if all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes):
+        return np.asarray(classes, dtype=np.int64)[codes]
+    return np.asarray(classes, dtype=object)[codes]
+
+
+def validate_predictions(
+    predictions: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    id_column: str,
+    target: str,
+    task: str,
+    classes: Sequence[Any] | None = None,
+) -> pd.DataFrame:
+    """Check predictions against the labels' ids and the task; return them in the labels' order."""
+    _check_task(task)
+    label_ids = _check_labels(labels, id_column, target)
+    if not isinstance(predictions, pd.DataFrame):
+        raise InvalidPredictionsError(
+            f"predictions must be a table, got {type(predictions).__name__}"
+        )
+    class_list = resolve_classes(labels, target, task, classes)
+    truth_values(labels, target, class_list)
+    columns = [str(c) for c in predictions.columns]
+    if id_column not in columns:
+        found = ", ".join(columns) or "none"
+        message = (
+            f"the predictions have no {id_column!r} column (found: {found}); "
+            f"the first row must be a header with {id_column!r} and {target!r}"
+        )
+        raise InvalidPredictionsError(message)
+    has_proba = any(c.startswith(PROBA_PREFIX) for c in columns)
+    if target not in columns and not (class_list is not None and has_proba):
+        needs = f"{target!r}" + (" (or proba_<class> columns)" if class_list is not None else "")
+        raise InvalidPredictionsError(
+            f"the predictions have no {target!r} column (found: {', '.join(columns)}); "
+            f"write columns {id_column!r} and {needs}"
+        )
+    if len(predictions) == 0:
+        raise InvalidPredictionsError(
+            f"the predictions are empty; write one row per id of the test set ({len(labels)} rows)"
+        )
+    pred_ids = label_keys(predictions[id_column].where(predictions[id_column].notna(), ""))
+    label_index = pd.Index(label_ids)
+    problems = _id_problems(pred_ids, label_index, id_column)
+    ids = np.asarray(pred_ids, dtype=object)
+
+    matrix = None
+    if class_list is not None:
+        matrix = _probabilities(predictions, class_list, ids, problems)
+        if target in predictions.columns:
+            codes = _class_labels(predictions[target], class_list, target, ids, problems)
+        elif matrix is not None:
+            codes = np.argmax(np.nan_to_num(matrix, nan=-1.0), axis=1)
+        else:
+            codes = np.zeros(len(predictions), dtype=np.int64)
+    else:
+        values = _numbers(predictions[target], target, ids, problems)
+
+    if problems:
+        raise InvalidPredictionsError(
+            "the predictions cannot be scored:\n" + "\n".join(f"- {p}" for p in problems),
+            problems,
+        )
+    order = pd.Index(pred_ids).get_indexer(label_index)
+    aligned = pd.DataFrame({id_column: labels[id_column].to_numpy()})
+    if class_list is None:
+        aligned[target] = values[order]
+        return aligned
+    aligned[target] = _as_class_array(class_list, codes[order])
+    if matrix is not None:
+        for j, cls in enumerate(class_list):
+            aligned[proba_column(cls)] = matrix[order, j]
+    return aligned

@@ -1,0 +1,47 @@
+"""Errors raised while building or running a pipeline."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """How an evaluation ended: `ok` or one of the platform's failure reasons."""
+
+    OK = "ok"
+    INVALID_SUBMISSION = "invalid_submission"
+    RUNTIME_ERROR = "runtime_error"
+    TIMEOUT = "timeout"
+    MEMORY_EXCEEDED = "memory_exceeded"
+    INVALID_OUTPUT = "invalid_output"
+    INFRASTRUCTURE_ERROR = "infrastructure_error"
+    CANCELLED = "cancelled"
+
+
+class IntentError(ValueError):
+    """An intent is not valid; the message names the bad field path and how to fix it."""
+
+
+class NodeFailure(Exception):
+    """A node stopped the pipeline with a failure outcome and a message for the team or host."""
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        message: str,
+        *,
+        logs: str = "",
+        kpis: dict[str, float] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+        self.logs = logs
+        self.kpis = kpis or {}
+
+
+class StepError(NodeFailure):
+    """A host-defined step (preprocessor, policy) cannot run on this data: the host's problem."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(Outcome.INFRASTRUCTURE_ERROR, message)

@@ -1,0 +1,302 @@
+"""The Y.3172 pipeline SRC -> C -> PP -> M -> P -> D -> SINK built from an intent, and its run.
+
+`build_pipeline` resolves every node through its registry (an unknown kind fails at build time);
+`Pipeline.run` evaluates one submission and never raises for a failure of the submission or of a
+node: the outcome and message say what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel
+
+from mlfo.collector import (
+    COLLECTORS,
+    SOURCES,
+    Collected,
+    collect_features,
+    read_table,
+    table_columns,
+)
+from mlfo.distributor import DISTRIBUTORS, Distribution
+from mlfo.errors import NodeFailure, Outcome
+from mlfo.evaluation import EvaluationInput, EvaluationResult
+from mlfo.intent import Intent
+from mlfo.model import MODEL_RUNNERS, ModelJob, ModelOutput
+from mlfo.placement import device_for
+from mlfo.policies import POLICIES, OutputRule, PolicyContext, ScoreRule
+from mlfo.preprocessing import PREPROCESSORS, FrameContext, fit_chain
+from mlfo.provenance import provenance_of
+from mlfo.registry import NodeKind
+from mlfo.sinks import EXTERNAL_SINKS, SINKS, SinkContext
+from mlfo.validation import validate_intent
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 100
+"""Rows of the predictions kept as the `predictions_sample.csv` artifact."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of a pipeline: its kind, the implementation's name and its validated params."""
+
+    kind: NodeKind
+    name: str
+    params: BaseModel
+
+    @property
+    def label(self) -> str:
+        """`KIND:name`, e.g. `PP:standard_scale`."""
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """An intent resolved into nodes, in execution order."""
+
+    intent: Intent
+    nodes: tuple[Node, ...]
+
+    def of_kind(self, kind: NodeKind) -> list[Node]:
+        """The nodes of one kind, in order."""
+        return [n for n in self.nodes if n.kind is kind]
+
+    def describe(self) -> str:
+        """The pipeline as `SRC:table -> C:chunked -> ...`."""
+        return " -> ".join(n.label for n in self.nodes)
+
+    def run(self, inp: EvaluationInput) -> EvaluationResult:
+        """Evaluate one submission; failures become the result's outcome and message."""
+        return _Run(self, inp).execute()
+
+
+def build_pipeline(intent: Intent | Mapping[str, Any]) -> Pipeline:
+    """Validate an intent and resolve each of its nodes through the registries."""
+    intent = validate_intent(intent)
+    nodes: list[Node] = [
+        Node(NodeKind.SRC, intent.source.kind, SOURCES.get(intent.source.kind).parse_params({})),
+        Node(
+            NodeKind.C,
+            "chunked",
+            COLLECTORS.get("chunked").parse_params({"chunk_rows": intent.source.chunk_rows}),
+        ),
+    ]
+    nodes += [
+        Node(NodeKind.PP, s.kind, PREPROCESSORS.get(s.kind).parse_params(s.params))
+        for s in intent.preprocessing
+    ]
+    nodes.append(Node(NodeKind.M, "sandbox", MODEL_RUNNERS.get("sandbox").parse_params({})))
+    nodes += [
+        Node(NodeKind.P, s.kind, POLICIES.get(s.kind).parse_params(s.params))
+        for s in intent.policies
+    ]
+    nodes.append(Node(NodeKind.D, "scoring", DISTRIBUTORS.get("scoring").parse_params({})))
+    for sink in intent.sinks:
+        params: BaseModel = _Raw(values=dict(sink.params))
+        if sink.kind in SINKS:
+            params = SINKS.get(sink.kind).parse_params(sink.params)
+        nodes.append(Node(NodeKind.SINK, sink.kind, params))
+    return Pipeline(intent, tuple(nodes))
+
+
+class _Raw(BaseModel):
+    """Parameters of a sink registered outside mlfo, validated when it is resolved at run time."""
+
+    values: dict[str, Any]
+
+
+class _Run:
+    """The state of one pipeline run."""
+
+    def __init__(self, pipeline: Pipeline, inp: EvaluationInput) -> None:
+        self.pipeline = pipeline
+        self.intent = pipeline.intent
+        self.inp = inp
+        self.result = EvaluationResult()
+        self.ctx = FrameContext(self.intent.id_column, self.intent.target)
+        self.predictions: pd.DataFrame | None = None
+        self.labels: pd.DataFrame | None = None
+
+    def execute(self) -> EvaluationResult:
+        """Run every node; map failures to the result."""
+        node = "provenance"
+        try:
+            self.result.provenance = provenance_of(self.inp)
+            node = "collector"
+            features, train = self._collect()
+            node = "model"
+            output = self._model(features, train)
+            node = "policies"
+            predictions = self._policies(output.predictions)
+            node = "distributor"
+            self._distribute(predictions)
+        except NodeFailure as failure:
+            self._fail(failure.outcome, failure.message, failure.logs, failure.kpis)
+        except Exception as exc:
+            log.exception("pipeline node %s failed for submission %s", node, self.inp.submission_id)
+            message = f"internal error in the {node} node ({type(exc).__name__}: {exc})"
+            self._fail(Outcome.INFRASTRUCTURE_ERROR, message)
+        if self.result.outcome != Outcome.CANCELLED:
+            self._sinks()
+        return self.result
+
+    def _fail(
+        self, outcome: Outcome, message: str, logs: str = "", kpis: dict[str, float] | None = None
+    ) -> None:
+        self.result.outcome = outcome
+        self.result.message = message
+        self.result.valid = False
+        self.result.invalid_reason = f"{outcome}: {message}"
+        if logs:
+            self.result.logs = logs
+            self._write_logs()
+        if kpis:
+            self.result.kpis = self._measured(kpis)
+
+    def _check_cancel(self) -> None:
+        if self.inp.should_cancel is not None and self.inp.should_cancel():
+            raise NodeFailure(Outcome.CANCELLED, "the evaluation was cancelled")
+
+    def _collect(self) -> tuple[Collected, Path | None]:
+        inp, intent = self.inp, self.intent
+        steps = [
+            (PREPROCESSORS.get(n.name).impl, n.params) for n in self.pipeline.of_kind(NodeKind.PP)
+        ]
+        transform = fit_chain(steps, self._train_features, self.ctx)
+        self._check_cancel()
+        chunk_rows = intent.source.chunk_rows
+        source = SOURCES.get(intent.source.kind).impl
+        collector = COLLECTORS.get("chunked").impl
+        features = collect_features(
+            inp.test_path,
+            inp.work_dir / "features.parquet",
+            transform=transform,
+            ctx=self.ctx,
+            chunk_rows=chunk_rows,
+            source=source,
+            collector=collector,
+            check_cancel=self._check_cancel,
+        )
+        train: Path | None = None
+        if intent.model.allow_training and inp.format == "python":
+            train = inp.work_dir / "train.parquet"
+            collect_features(
+                inp.train_path,
+                train,
+                transform=transform,
+                ctx=self.ctx,
+                chunk_rows=chunk_rows,
+                source=source,
+                collector=collector,
+                with_target=True,
+                check_cancel=self._check_cancel,
+            )
+        return features, train
+
+    def _train_features(self) -> pd.DataFrame:
+        columns = [c for c in table_columns(self.inp.train_path) if c != self.intent.target]
+        return read_table(self.inp.train_path, columns)
+
+    def _model(self, features: Collected, train: Path | None) -> ModelOutput:
+        self._check_cancel()
+        inp = self.inp
+        job = ModelJob(
+            model_path=inp.model_path,
+            format=inp.format,
+            features_path=features.path,
+            intent=self.intent,
+            train_path=train,
+            device=device_for(self.intent, inp.device),
+            backend=inp.sandbox_backend,
+            should_cancel=inp.should_cancel,
+        )
+        output = MODEL_RUNNERS.get("sandbox").impl(job)
+        self.result.logs = output.logs
+        self.result.kpis = self._measured(output.kpis)
+        self._write_logs()
+        return output
+
+    def _measured(self, kpis: Mapping[str, float]) -> dict[str, float]:
+        """The KPIs the intent asks for."""
+        wanted = {str(kpi) for kpi in self.intent.kpis}
+        return {k: float(v) for k, v in kpis.items() if k in wanted}
+
+    def _write_logs(self) -> None:
+        path = self.inp.work_dir / "logs.txt"
+        path.write_text(self.result.logs, encoding="utf-8")
+        self.result.artifacts["logs.txt"] = path
+
+    def _policy_context(self) -> PolicyContext:
+        intent = self.intent
+        return PolicyContext(str(intent.task), intent.id_column, intent.target, intent.classes)
+
+    def _policies(self, predictions: pd.DataFrame) -> pd.DataFrame:
+        ctx = self._policy_context()
+        for node in self.pipeline.of_kind(NodeKind.P):
+            rule = POLICIES.get(node.name).impl
+            if isinstance(rule, OutputRule):
+                predictions = rule(predictions, node.params, ctx)
+        return predictions
+
+    def _distribute(self, predictions: pd.DataFrame) -> None:
+        self._check_cancel()
+        self.labels = read_table(self.inp.labels_path)
+        rules = [
+            (rule, node.params)
+            for node in self.pipeline.of_kind(NodeKind.P)
+            if isinstance(rule := POLICIES.get(node.name).impl, ScoreRule)
+        ]
+        distributor = DISTRIBUTORS.get("scoring").impl
+        dist: Distribution = distributor(
+            predictions, self.labels, self.intent, self.result.kpis, rules
+        )
+        r = self.result
+        r.scores, r.metric_errors, r.intervals = dist.scores, dist.metric_errors, dist.intervals
+        r.ranking_score, r.valid, r.invalid_reason = (
+            dist.ranking_score,
+            dist.valid,
+            dist.invalid_reason,
+        )
+        self.predictions = dist.aligned if dist.aligned is not None else predictions
+        sample = self.inp.work_dir / "predictions_sample.csv"
+        self.predictions.head(SAMPLE_ROWS).to_csv(sample, index=False)
+        r.artifacts["predictions_sample.csv"] = sample
+
+    def _sinks(self) -> None:
+        nodes = self.pipeline.of_kind(NodeKind.SINK)
+        skipped = [n.name for n in nodes if n.name not in SINKS and n.name in EXTERNAL_SINKS]
+        self.result.provenance["mlchallenge.sinks"] = ",".join(
+            n.name for n in nodes if n.name not in skipped
+        )
+        if skipped:
+            self.result.provenance["mlchallenge.sinks_skipped"] = ",".join(skipped)
+        for node in nodes:
+            if node.name in skipped:
+                continue
+            if node.name not in SINKS:
+                self._fail(Outcome.INFRASTRUCTURE_ERROR, f"sink {node.name!r} is not registered")
+                return
+            entry = SINKS.get(node.name)
+            params = node.params
+            if isinstance(params, _Raw):
+                params = entry.parse_params(params.values)
+            ctx = SinkContext(self.inp, self.result, self.predictions, self.labels, params)
+            try:
+                entry.impl(ctx)
+            except Exception as exc:
+                log.exception("sink %s failed for submission %s", node.name, self.inp.submission_id)
+                self._fail(
+                    Outcome.INFRASTRUCTURE_ERROR,
+                    f"sink {node.name!r} failed ({type(exc).__name__}: {exc})",
+                )
+                return
+
+
+__all__ = ["EvaluationInput", "EvaluationResult", "Node", "Pipeline", "build_pipeline"]
