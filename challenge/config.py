@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     @property
     def mlflow_artifacts(self) -> Path:
         """The MLflow artifact folder of the embedded default."""
-        return self.home / "mlflow-artifacts"
+        return self.home / "mlartifacts"
 
     def ensure_dirs(self) -> None:
         """Create the data directory and its folders."""

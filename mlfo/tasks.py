@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
 from challenge.config import get_settings
 from mlfo.celery_app import app
@@ -36,6 +36,28 @@ def evaluate_submission(self: Task, submission_id: int) -> str:
     outcome = run_evaluation(get_settings(), int(submission_id), worker=worker_name())
     log.info("submission %s: %s", submission_id, outcome)
     return outcome
+
+
+@worker_init.connect
+def _preload(sender: Any = None, **_: Any) -> None:
+    """Import the heavy libraries once in the parent, so that forked children start warm."""
+    from mlfo.tracking import prepare_store
+
+    import challenge.scoring  # noqa: F401
+    import mlfo.pipeline  # noqa: F401
+
+    try:
+        prepare_store(get_settings().mlflow_tracking_uri)
+    except Exception:  # tracking is optional for scoring; the sink reports it per run
+        log.warning("could not prepare the MLflow store", exc_info=True)
+
+
+@worker_process_init.connect
+def _fresh_connections(sender: Any = None, **_: Any) -> None:
+    """A forked child must not reuse the parent's database connections."""
+    from challenge.db.session import dispose_engines
+
+    dispose_engines()
 
 
 @worker_ready.connect

@@ -77,6 +77,11 @@ def _client(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri)
 
 
+def prepare_store(tracking_uri: str) -> None:
+    """Create the tracking store's schema now (a new SQLite store takes seconds to migrate)."""
+    _client(tracking_uri).search_experiments(max_results=1)
+
+
 def ensure_experiment(tracking_uri: str, slug: str) -> str:
     """The id of the competition's experiment, created on first use."""
     from mlflow.exceptions import MlflowException

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -112,3 +113,12 @@ def client(app: object) -> Iterator[object]:
 
     with TestClient(app) as test_client:  # type: ignore[arg-type]
         yield test_client
+
+
+@pytest.fixture
+def arena(client: Any, settings: Any, tmp_path: Path) -> Any:
+    """A host, a competition from a small regression bundle, a participant in team Alpha."""
+    from tests.arena import make_arena
+    from tests.platform.helpers import regression_settings
+
+    return make_arena(client, settings, tmp_path, regression_settings())

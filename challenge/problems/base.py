@@ -54,6 +54,10 @@ class Problem:
         out_dir.mkdir(parents=True, exist_ok=True)
         settings = dict(self.settings())
         settings["split"] = {**settings.get("split", {}), "seed": seed}
+        if "intent" in settings:
+            intent = dict(settings["intent"])
+            intent["split"] = {**intent.get("split", {}), "seed": seed}
+            settings["intent"] = intent
         write_table(data.train, out_dir / "train.parquet")
         write_table(data.test, out_dir / "test.parquet")
         write_table(data.labels, out_dir / "test_labels.parquet")

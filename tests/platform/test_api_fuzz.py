@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 
-from tests.platform.conftest import Arena
+from tests.arena import Arena
 from tests.platform.helpers import auth, truth_predictions
 
 EXAMPLES_PER_OPERATION = 20

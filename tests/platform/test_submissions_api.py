@@ -16,7 +16,7 @@ from sqlalchemy import update
 from challenge.db.session import transaction
 from challenge.files import storage
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
-from tests.platform.conftest import Arena, make_arena
+from tests.arena import Arena, make_arena
 from tests.platform.helpers import auth, create_user, regression_settings, truth_predictions
 
 

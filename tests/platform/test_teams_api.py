@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.platform.conftest import Arena
+from tests.arena import Arena
 from tests.platform.helpers import auth, create_user
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the platform tests: a host, a competition from a bundle, a participant in a team."""
+"""A competition from a host bundle, with a host and a participant in a team (for API tests)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.platform.helpers import (
@@ -39,11 +38,6 @@ class Arena:
             data={"format": format},
             headers=auth(token or self.participant),
         )
-
-
-@pytest.fixture
-def arena(client: TestClient, settings: Any, tmp_path: Path) -> Arena:
-    return make_arena(client, settings, tmp_path, regression_settings())
 
 
 def make_arena(client: TestClient, settings: Any, tmp_path: Path,
