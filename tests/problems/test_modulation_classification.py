@@ -1,0 +1,147 @@
+"""modulation-classification: physics, cost intent, determinism, trivial < baseline < oracle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score
+
+from challenge.problems import GeneratedData
+from challenge.problems.modulation_classification import (
+    ACCURACY_FLOOR,
+    ADC_STEPS,
+    CLASSES,
+    CONSTELLATIONS,
+    FEATURES,
+    N_SAMPLES,
+    PROBLEM,
+    TARGET,
+)
+from mlfo.intent import Intent, Kpi, TaskKind
+
+
+@pytest.fixture(scope="module")
+def data() -> GeneratedData:
+    """The default size and seed, as participants get it."""
+    return PROBLEM.generate(0)
+
+
+@pytest.fixture(scope="module")
+def baseline(data: GeneratedData, tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """The baseline's test predictions, from the model file it writes."""
+    bundle = tmp_path_factory.mktemp("baseline")
+    path, fmt = PROBLEM.write_baseline(data.train, bundle)
+    assert (path, fmt) == ("baseline/model.joblib", "sklearn")
+    assert (bundle / path).stat().st_size < 100_000
+    return np.asarray(joblib.load(bundle / path).predict(data.test[FEATURES]))
+
+
+def _complex(frame: pd.DataFrame) -> np.ndarray:
+    """The IQ columns as complex samples (n, 128)."""
+    iq = frame[FEATURES].to_numpy(np.float64)
+    return np.asarray(iq[:, :N_SAMPLES] + 1j * iq[:, N_SAMPLES:])
+
+
+def test_sizes_and_columns(data: GeneratedData) -> None:
+    assert len(data.test) == len(data.train) == PROBLEM.default_size
+    assert list(data.test.columns) == ["id", *FEATURES]
+    assert list(data.train.columns) == ["id", *FEATURES, TARGET]
+    assert (data.test[FEATURES].dtypes == np.float32).all()
+    assert set(data.train[TARGET]) == set(CLASSES)
+
+
+def test_same_seed_same_frames_other_seed_differs() -> None:
+    first, second, other = (PROBLEM.generate(seed, 500) for seed in (7, 7, 8))
+    pd.testing.assert_frame_equal(first.train, second.train)
+    pd.testing.assert_frame_equal(first.test, second.test)
+    pd.testing.assert_frame_equal(first.labels, second.labels)
+    assert not first.test["i0"].equals(other.test["i0"])
+
+
+def test_bundles_are_byte_identical(tmp_path: Path) -> None:
+    one = PROBLEM.write_bundle(tmp_path / "one", seed=5, size=600)
+    two = PROBLEM.write_bundle(tmp_path / "two", seed=5, size=600)
+    for name in ("train.parquet", "test.parquet", "test_labels.parquet", "baseline/model.joblib"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_constellations_have_unit_power() -> None:
+    np.testing.assert_allclose(np.mean(np.abs(CONSTELLATIONS) ** 2, axis=1), 1.0)
+    np.testing.assert_allclose(CONSTELLATIONS[0].imag, 0.0, atol=1e-12)
+
+
+def test_bursts_have_unit_power_after_agc(data: GeneratedData) -> None:
+    power = np.mean(np.abs(_complex(data.test)) ** 2, axis=1)
+    np.testing.assert_allclose(power, 1.0, rtol=2e-3)
+
+
+def test_samples_are_quantised_like_an_adc(data: GeneratedData) -> None:
+    scaled = data.test[FEATURES].to_numpy(np.float64) * ADC_STEPS
+    np.testing.assert_array_equal(scaled, np.round(scaled))
+
+
+def test_envelope_separates_constant_and_varying_modulations(data: GeneratedData) -> None:
+    truth = data.extras["truth"]
+    clean = truth["snr_db"].to_numpy() >= 14
+    envelope = np.abs(_complex(data.test))
+    spread = pd.Series(envelope.std(axis=1)[clean], index=truth[TARGET][clean].to_numpy())
+    by_class = spread.groupby(level=0).median()
+    assert by_class["GFSK"] < 0.5 * by_class["QPSK"]
+    assert by_class["QPSK"] < by_class["64QAM"]
+
+
+def test_snr_levels_are_uniform(data: GeneratedData) -> None:
+    levels = data.extras["truth"]["snr_db"].value_counts()
+    assert levels.index.min() == -10 and levels.index.max() == 18
+    assert levels.min() > 0.5 * levels.max()
+
+
+def test_trivial_is_worse_than_baseline_is_worse_than_oracle(
+    data: GeneratedData, baseline: np.ndarray
+) -> None:
+    truth = data.labels[TARGET].to_numpy()
+    snr = data.extras["truth"]["snr_db"].to_numpy()
+    trivial = accuracy_score(truth, np.full(len(truth), data.train[TARGET].mode().iloc[0]))
+    model = accuracy_score(truth, baseline)
+    # an oracle that knows the transmitted modulation wherever the SNR leaves it recognisable
+    oracle = accuracy_score(truth, np.where(snr >= 0, truth, baseline))
+    assert trivial < ACCURACY_FLOOR - 0.15
+    assert model > ACCURACY_FLOOR + 0.05
+    assert oracle > model + 0.2
+    assert model == pytest.approx(0.444, abs=0.03)
+
+
+def test_baseline_improves_with_snr(data: GeneratedData, baseline: np.ndarray) -> None:
+    truth = data.labels[TARGET].to_numpy()
+    snr = data.extras["truth"]["snr_db"].to_numpy()
+    low = accuracy_score(truth[snr <= -6], baseline[snr <= -6])
+    high = accuracy_score(truth[snr >= 10], baseline[snr >= 10])
+    assert high > low + 0.3
+
+
+def test_intent_gates_on_accuracy_and_ranks_by_cost() -> None:
+    settings = PROBLEM.settings()
+    intent = Intent.model_validate(settings["intent"])
+    assert intent.task is TaskKind.MULTICLASS
+    assert intent.classes == settings["classes"] == CLASSES
+    assert intent.primary_metric.name == "accuracy"
+    assert intent.policies[0].kind == "validity_floor"
+    assert intent.policies[0].params == {"metric": "accuracy", "min": ACCURACY_FLOOR}
+    assert intent.ranking.by == "cost"
+    assert intent.ranking.cost is not None
+    weighted = {Kpi.LATENCY_MS_PER_1K, Kpi.PEAK_MEMORY_MB, Kpi.MODEL_SIZE_MB}
+    assert set(intent.ranking.cost.weights) == set(intent.ranking.cost.reference) == weighted
+    assert weighted <= set(intent.kpis)
+
+
+def test_description_gives_the_floor_and_the_cost_formula() -> None:
+    text = PROBLEM.description()
+    assert f"**{ACCURACY_FLOOR}**" in text
+    assert "cost = Σ_k w_k · KPI_k / ref_k" in text
+    assert "lower is better" in text
+    for name in CLASSES:
+        assert f"`{name}`" in text, name
