@@ -24,8 +24,13 @@ def label_key(value: Any) -> str:
 
 
 def label_keys(values: Any) -> np.ndarray:
-    """The canonical text of every id or label in a 1-d array-like (vectorised where possible)."""
-    series = pd.Series(np.asarray(values, dtype=object) if not hasattr(values, "dtype") else values)
+    """The canonical text of every id or label of a 1-d array-like; missing values give ""."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    missing = series.isna().to_numpy()
+    if missing.any():
+        keys = np.full(len(series), "", dtype=object)
+        keys[~missing] = label_keys(series[~missing].reset_index(drop=True))
+        return keys
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return series.map(label_key).to_numpy(dtype=object)
@@ -36,6 +41,12 @@ def label_keys(values: Any) -> np.ndarray:
         integral = np.isfinite(numbers).all() and (numbers == np.round(numbers)).all()
         if integral and np.abs(numbers).max(initial=0.0) < 2**53:
             return numbers.astype(np.int64).astype(str).astype(object)
+        return series.map(label_key).to_numpy(dtype=object)
+    kind = pd.api.types.infer_dtype(series, skipna=False)
+    if kind == "string":
+        return series.astype(str).str.strip().to_numpy(dtype=object)
+    if kind == "integer":
+        return label_keys(series.astype("int64"))
     return series.map(label_key).to_numpy(dtype=object)
 
 
@@ -44,7 +55,7 @@ def encode_labels(values: Any, classes: Sequence[Any], *, what: str = "labels") 
     class_keys = [label_key(c) for c in classes]
     if len(set(class_keys)) != len(class_keys):
         raise ValueError(f"classes {list(classes)!r} repeat a class (after 3 == '3' == 3.0)")
-    index = pd.Index(class_keys)
+    index = pd.Index(class_keys, dtype=object)
     codes = index.get_indexer(label_keys(values))
     if (codes < 0).any():
         unknown = pd.unique(label_keys(values)[codes < 0])[:5]

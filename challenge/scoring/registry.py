@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -110,6 +111,14 @@ def register_scorer(
             f"metric {name!r}: fn must be callable as fn(y_true, y_pred, **params) -> float, "
             f"got {type(fn).__name__}"
         )
+    try:
+        inspect.signature(fn).bind_partial(None, None)
+    except TypeError:
+        raise ScorerRegistrationError(
+            f"metric {name!r}: fn must accept two positional arguments (y_true, y_pred)"
+        ) from None
+    except ValueError:
+        pass  # a builtin without a signature: checked when it is first called
     if not isinstance(greater_is_better, bool):
         raise ScorerRegistrationError(
             f"metric {name!r}: greater_is_better must be True or False, got {greater_is_better!r}"

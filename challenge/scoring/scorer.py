@@ -67,7 +67,7 @@ class Scorer:
     fn: MetricFunction = field(repr=False)
     greater_is_better: bool
     response: Response
-    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     tasks: frozenset[TaskKind] = ALL_TASKS
     description: str = ""
 

@@ -87,35 +87,43 @@ def _check_labels(labels: pd.DataFrame, id_column: str, target: str) -> np.ndarr
     return keys
 
 
-def _id_problems(pred_keys: np.ndarray, label_index: pd.Index, id_column: str) -> list[str]:
-    """Missing, duplicated and unknown ids, each named with a few examples."""
+def _match_ids(
+    pred_keys: np.ndarray, label_ids: np.ndarray, id_column: str
+) -> tuple[list[str], np.ndarray]:
+    """Problems with the ids, and for each label row the row of its prediction (-1: none)."""
+    codes, uniques = pd.factorize(np.concatenate([label_ids, pred_keys]))
+    label_codes, pred_codes = codes[: len(label_ids)], codes[len(label_ids) :]
+    counts = np.bincount(pred_codes, minlength=len(uniques))
+    is_label = np.zeros(len(uniques), dtype=bool)
+    is_label[label_codes] = True
+    named = np.asarray(uniques, dtype=object) != ""
     problems = []
-    present = pd.Series(pred_keys)
-    empty = int(present.isna().sum() + (present == "nan").sum() + (present == "").sum())
+    empty = int(np.count_nonzero(pred_keys == ""))
     if empty:
         problems.append(f"{_plural(empty, 'row')} with an empty {id_column!r}")
-    counts = present.value_counts(sort=False)
-    repeated = counts[(counts > 1) & (counts.index != "")]
+    repeated = np.flatnonzero((counts > 1) & named)
     if len(repeated):
         problems.append(
             f"{_plural(len(repeated), 'id')} appear more than once: "
-            f"{_examples(repeated.index.tolist(), repeated.tolist())}; give one row per id"
+            f"{_examples(uniques[repeated].tolist(), counts[repeated].tolist())}; "
+            "give one row per id"
         )
-    known = label_index.isin(counts.index)
-    if not known.all():
-        absent = label_index[~known].tolist()
+    absent = label_ids[counts[label_codes] == 0]
+    if len(absent):
         problems.append(
-            f"{_plural(len(absent), 'id')} of the test set are missing: {_examples(absent)}; "
-            "predict every row of the test features"
+            f"{_plural(len(absent), 'id')} of the test set are missing: "
+            f"{_examples(absent.tolist())}; predict every row of the test features"
         )
-    unknown_mask = ~pd.Index(counts.index).isin(label_index)
-    unknown = [k for k in counts.index[unknown_mask].tolist() if k not in ("", "nan")]
-    if unknown:
+    unknown = np.flatnonzero((counts > 0) & ~is_label & named)
+    if len(unknown):
         problems.append(
-            f"{_plural(len(unknown), 'id')} are not in the test set: {_examples(unknown)}; "
+            f"{_plural(len(unknown), 'id')} are not in the test set: "
+            f"{_examples(uniques[unknown].tolist())}; "
             f"use the ids of the test features' {id_column!r} column"
         )
-    return problems
+    first_row = np.full(len(uniques), -1, dtype=np.int64)
+    first_row[pred_codes[::-1]] = np.arange(len(pred_codes) - 1, -1, -1)
+    return problems, first_row[label_codes]
 
 
 def _bad_rows(mask: np.ndarray, ids: np.ndarray) -> str:
@@ -196,8 +204,8 @@ def _class_labels(
     empty = column.isna().to_numpy()
     if empty.any():
         problems.append(f"column {target!r} is empty in {_bad_rows(empty, ids)}")
-    keys = label_keys(column.where(~column.isna(), ""))
-    codes = pd.Index([label_key(c) for c in classes]).get_indexer(keys)
+    keys = label_keys(column)
+    codes = pd.Index([label_key(c) for c in classes], dtype=object).get_indexer(keys)
     unknown = (codes < 0) & ~empty
     if unknown.any():
         counts = pd.Series(column[unknown].astype(str)).value_counts()
@@ -268,10 +276,8 @@ def validate_predictions(
         raise InvalidPredictionsError(
             f"the predictions are empty; write one row per id of the test set ({len(labels)} rows)"
         )
-    pred_ids = label_keys(predictions[id_column].where(predictions[id_column].notna(), ""))
-    label_index = pd.Index(label_ids)
-    problems = _id_problems(pred_ids, label_index, id_column)
-    ids = np.asarray(pred_ids, dtype=object)
+    ids = label_keys(predictions[id_column])
+    problems, order = _match_ids(ids, label_ids, id_column)
 
     matrix = None
     if class_list is not None:
@@ -290,7 +296,6 @@ def validate_predictions(
             "the predictions cannot be scored:\n" + "\n".join(f"- {p}" for p in problems),
             problems,
         )
-    order = pd.Index(pred_ids).get_indexer(label_index)
     aligned = pd.DataFrame({id_column: labels[id_column].to_numpy()})
     if class_list is None:
         aligned[target] = values[order]
