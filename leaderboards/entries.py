@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -12,6 +10,7 @@ from challenge.db.base import utcnow
 from challenge.submissions.models import Submission, SubmissionStatus
 from challenge.teams.models import Team
 from leaderboards.models import LeaderboardEntry, ScoreHistory
+from leaderboards.ranking import SubmissionRow, select_rows
 from mlfo.intent import Intent
 
 BOARDS = ("public", "private")
@@ -25,35 +24,6 @@ def greater_is_better(intent: Intent) -> bool:
 
     metric = intent.primary_metric
     return get_scorer(metric.name, **metric.params).greater_is_better
-
-
-def _key(score: float, submission: Submission, higher: bool) -> tuple[float, Any, int]:
-    return (-score if higher else score, submission.created_at, submission.id)
-
-
-def counting_submissions(
-    candidates: list[Submission], *, higher: bool, final_selection: int
-) -> dict[str, Submission | None]:
-    """Which submission counts on each board.
-
-    Public: the best public score (ties: the earlier submission). Private: with no final selection,
-    the submission that counts on the public board; with K > 0, the best private score among the
-    team's selected submissions (or, if it selected none, among its K best public ones).
-    """
-    scored = [s for s in candidates if s.public_score is not None]
-    if not scored:
-        return {"public": None, "private": None}
-    by_public = sorted(scored, key=lambda s: _key(s.public_score or 0.0, s, higher))
-    if final_selection == 0:
-        return {"public": by_public[0], "private": by_public[0]}
-    pool = [s for s in scored if s.selected_final] or by_public[:final_selection]
-    private_pool = [s for s in pool if s.private_score is not None]
-    private = (
-        min(private_pool, key=lambda s: _key(s.private_score or 0.0, s, higher))
-        if private_pool
-        else None
-    )
-    return {"public": by_public[0], "private": private}
 
 
 def refresh_team(
@@ -77,9 +47,7 @@ def refresh_team(
         for s in submissions
         if s.status == SubmissionStatus.FINISHED and s.valid and not s.disqualified_reason
     ]
-    counting = counting_submissions(
-        candidates, higher=higher, final_selection=competition.final_selection
-    )
+    by_id = {s.id: s for s in candidates}
     existing = {
         e.board: e
         for e in session.scalars(
@@ -89,7 +57,7 @@ def refresh_team(
         )
     }
     for board in BOARDS:
-        chosen = counting[board]
+        chosen = _counting(candidates, board, higher, competition.final_selection, by_id)
         entry = existing.get(board)
         if entry is None:
             if not submissions:
@@ -122,3 +90,28 @@ def refresh_team(
                 )
             )
     session.flush()
+
+
+def _counting(
+    candidates: list[Submission],
+    board: str,
+    higher: bool,
+    final_selection: int,
+    by_id: dict[int, Submission],
+) -> Submission | None:
+    """The submission that counts for the team on `board` (rules of `leaderboards.ranking`)."""
+    rows = [
+        SubmissionRow(
+            team_id=s.team_id,
+            submission_id=s.id,
+            submitted_at=s.created_at,
+            score=getattr(s, f"{board}_score"),
+            public_score=s.public_score,
+            selected_final=s.selected_final,
+        )
+        for s in candidates
+    ]
+    selected = select_rows(rows, greater_is_better=higher, final_selection=final_selection)
+    if not selected or selected[0].submission_id is None:
+        return None
+    return by_id[int(selected[0].submission_id)]

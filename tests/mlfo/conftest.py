@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mlfo_data import Dataset, write_dataset
+from tests.mlfo.mlfo_data import Dataset, write_dataset
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from mlfo_data import intent_data
+from tests.mlfo.mlfo_data import intent_data
 
 from mlfo.errors import IntentError
 from mlfo.intent import TaskKind, json_schema

@@ -9,7 +9,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from mlfo_data import Dataset, evaluation_input, intent_data
+from tests.mlfo.mlfo_data import Dataset, evaluation_input, intent_data
 from pydantic import BaseModel, ConfigDict
 from sklearn.linear_model import LinearRegression
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mlfo_data import intent_data
+from tests.mlfo.mlfo_data import intent_data
 
 from mlfo.intent import ResourceClass
 from mlfo.placement import QUEUES, device_for, queue_for

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from mlfo_data import Dataset, evaluation_input, intent_data
+from tests.mlfo.mlfo_data import Dataset, evaluation_input, intent_data
 
 from mlfo.errors import Outcome
 from mlfo.evaluation import EvaluationResult
