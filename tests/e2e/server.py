@@ -77,7 +77,7 @@ class LiveServer:
 
 
 def start_server(home: Path, *, problems: str = "none", extra_env: dict[str, str] | None = None,
-                 startup_timeout: float = 180) -> LiveServer:
+                 startup_timeout: float = 180, concurrency: int = 1) -> LiveServer:
     """Start `mlchallenge serve` and wait until its health check reports a worker."""
     port = free_port()
     log = home.parent / f"serve-{port}.log"
@@ -89,7 +89,7 @@ def start_server(home: Path, *, problems: str = "none", extra_env: dict[str, str
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "challenge.cli.main", "serve", "--port", str(port),
-             "--problems", problems, "--concurrency", "1"],
+             "--problems", problems, "--concurrency", str(concurrency)],
             env=env, stdout=sink, stderr=subprocess.STDOUT,
         )
     server = LiveServer(process, f"http://127.0.0.1:{port}", home, log)

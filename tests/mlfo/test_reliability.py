@@ -159,3 +159,34 @@ def provenance_is_logged(settings: Any, final: dict[str, Any]) -> None:
     assert params["submission_id"] == str(final["id"])
     assert metrics["public_mae"] == pytest.approx(final["scores"]["public"]["mae"])
     assert "private_mae" in metrics
+
+
+FOREVER_MODEL = b"""
+import time
+
+def predict(features):
+    time.sleep(600)
+"""
+
+
+def test_cancelling_a_running_submission_stops_its_sandbox(arena: Arena, settings: Any,
+                                                           tmp_path: Path) -> None:
+    created = arena.submit(zipped(FOREVER_MODEL), name="model.zip", format="python")
+    submission_id = created.json()["id"]
+    worker = start_worker(settings, tmp_path / "worker.log")
+    try:
+        wait_status(arena, submission_id, {"running"}, timeout=120)
+        time.sleep(2)
+        cancelled = arena.client.post(f"/api/v1/submissions/{submission_id}/cancel",
+                                      headers=auth(arena.participant))
+        assert cancelled.status_code == 200
+        started = time.monotonic()
+        final = wait_status(arena, submission_id, {"cancelled", "finished", "failed"}, timeout=60)
+        stopped_in = time.monotonic() - started
+        follow_up = arena.submit(truth_predictions(arena.bundle, noise=0.2)).json()["id"]
+        after = wait_status(arena, follow_up, {"finished", "failed"}, timeout=120)
+    finally:
+        kill_group(worker)
+    assert final["status"] == "cancelled" and final["failure_reason"] == "cancelled", final
+    assert stopped_in < 20
+    assert after["status"] == "finished"

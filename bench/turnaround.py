@@ -1,0 +1,141 @@
+"""Turnaround and throughput of the embedded default (issue 4's targets).
+
+Starts `mlchallenge serve` (SQLite, SQLite broker, `--concurrency 2`), creates a competition from a
+small host bundle, then:
+- turnaround: 50 small scikit-learn models submitted one after another; time from the upload until the
+  submission is finished, which is when its leaderboard entry is committed (same transaction);
+- throughput: 200 submissions uploaded at once, scored by the two worker processes.
+Targets: median turnaround <= 3 s, >= 60 submissions a minute. Prints a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import joblib
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.e2e.server import LiveServer, start_server  # noqa: E402
+from tests.platform.helpers import (  # noqa: E402
+    regression_settings,
+    write_regression_bundle,
+    zip_folder,
+)
+
+
+def setup(server: LiveServer, folder: Path) -> tuple[str, bytes]:
+    """A host, a competition with generous limits, a participant in a team; a model file."""
+    settings = regression_settings(slug="bench")
+    settings["phases"][0].update(max_per_day=10_000, max_total=10_000, max_pending=1_000)
+    bundle = write_regression_bundle(folder / "bundle", n=1_000, settings=settings)
+    with server.client(server.admin_token) as admin:
+        tokens = {}
+        for name, role in (("benchhost", "host"), ("benchuser", "participant")):
+            response = admin.post(
+                "/api/v1/users",
+                json={
+                    "username": name,
+                    "email": f"{name}@example.org",
+                    "password": "password123",
+                    "role": role,
+                },
+            )
+            response.raise_for_status()
+            tokens[role] = response.json()["token"]
+    with server.client(tokens["host"]) as host:
+        host.post(
+            "/api/v1/competitions", files={"bundle": ("b.zip", zip_folder(bundle))}
+        ).raise_for_status()
+    with server.client(tokens["participant"]) as user:
+        user.post("/api/v1/competitions/bench/teams", json={"name": "Bench"}).raise_for_status()
+    train = pd.read_csv(bundle / "train.csv")
+    model = LinearRegression().fit(train[["x1", "x2"]], train["y"])
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return tokens["participant"], buffer.getvalue()
+
+
+def submit(server: LiveServer, token: str, model: bytes) -> int:
+    with server.client(token) as client:
+        response = client.post(
+            "/api/v1/competitions/bench/submissions",
+            files={"file": ("model.joblib", model)},
+            data={"format": "sklearn"},
+        )
+        response.raise_for_status()
+        return int(response.json()["id"])
+
+
+def wait(server: LiveServer, token: str, submission_id: int, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    with server.client(token) as client:
+        while time.monotonic() < deadline:
+            status = client.get(f"/api/v1/submissions/{submission_id}").json()["status"]
+            if status in ("finished", "failed", "cancelled"):
+                return str(status)
+            time.sleep(0.05)
+    raise TimeoutError(f"submission {submission_id} not done after {timeout} s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sequential", type=int, default=50)
+    parser.add_argument("--burst", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        server = start_server(Path(tmp) / "home", concurrency=2)
+        try:
+            token, model = setup(server, Path(tmp))
+            warm = submit(server, token, model)
+            wait(server, token, warm)
+            turnaround, statuses = [], []
+            for _ in range(args.sequential):
+                started = time.perf_counter()
+                submission_id = submit(server, token, model)
+                statuses.append(wait(server, token, submission_id))
+                turnaround.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                ids = list(pool.map(lambda _: submit(server, token, model), range(args.burst)))
+            burst = [wait(server, token, i) for i in ids]
+            elapsed = time.perf_counter() - started
+        finally:
+            server.stop()
+    summary = {
+        "turnaround_s": {
+            "n": len(turnaround),
+            "median": round(statistics.median(turnaround), 3),
+            "p95": round(percentile(turnaround, 0.95), 3),
+            "min": round(min(turnaround), 3),
+            "max": round(max(turnaround), 3),
+        },
+        "throughput": {
+            "n": len(burst),
+            "elapsed_s": round(elapsed, 1),
+            "per_minute": round(len(burst) / elapsed * 60, 1),
+            "finished": burst.count("finished"),
+        },
+        "sequential_finished": statuses.count("finished"),
+        "targets": {"median_turnaround_s": 3.0, "per_minute": 60},
+    }
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

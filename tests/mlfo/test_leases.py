@@ -1,0 +1,115 @@
+"""Claims, leases, the reaper and retries, on the real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from challenge.db.base import utcnow
+from challenge.db.session import transaction
+from challenge.files import storage
+from challenge.submissions.models import Submission
+from mlfo.execution import claim, run_evaluation
+from mlfo.reaper import reap
+from tests.arena import Arena
+from tests.platform.helpers import auth, truth_predictions
+
+
+def row(settings: Any, submission_id: int) -> Submission:
+    with transaction(settings.database_url) as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        session.expunge(submission)
+        return submission
+
+
+def test_claim_is_exclusive(arena: Arena, settings: Any) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    with transaction(settings.database_url) as session:
+        first = claim(session, submission_id=submission_id, worker="a", lease_s=30)
+    with transaction(settings.database_url) as session:
+        second = claim(session, submission_id=submission_id, worker="b", lease_s=30)
+    assert first is not None and second is None
+    assert run_evaluation(settings, submission_id, worker="c") == "skipped"
+
+
+def expire(settings: Any, submission_id: int, attempts: int) -> None:
+    with transaction(settings.database_url) as session:
+        claim(session, submission_id=submission_id, worker="dead", lease_s=30)
+        session.execute(update(Submission).where(Submission.id == submission_id).values(
+            lease_expires_at=utcnow() - timedelta(seconds=1), attempts=attempts))
+
+
+def test_reaper_requeues_an_expired_lease(arena: Arena, settings: Any) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    expire(settings, submission_id, attempts=1)
+    with transaction(settings.database_url) as session:
+        report = reap(session, settings=settings)
+    assert report.requeued == [submission_id] and submission_id in report.resent
+    requeued = row(settings, submission_id)
+    assert requeued.status == "queued" and requeued.claim_token is None
+    assert run_evaluation(settings, submission_id, worker="next") == "finished"
+    assert row(settings, submission_id).attempts == 2
+
+
+def test_reaper_gives_up_without_using_quota(arena: Arena, settings: Any) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    expire(settings, submission_id, attempts=settings.max_attempts)
+    with transaction(settings.database_url) as session:
+        report = reap(session, settings=settings)
+    assert report.failed == [submission_id]
+    failed = row(settings, submission_id)
+    assert failed.status == "failed" and failed.failure_reason == "infrastructure_error"
+    assert failed.counts_toward_quota is False
+    assert "does not count" in failed.error
+
+
+def test_reaper_sends_tasks_the_broker_never_got(arena: Arena, settings: Any) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    with transaction(settings.database_url) as session:
+        session.execute(update(Submission).where(Submission.id == submission_id).values(
+            dispatched_at=None, created_at=utcnow() - timedelta(seconds=30)))
+    with transaction(settings.database_url) as session:
+        report = reap(session, settings=settings)
+    assert report.resent == [submission_id]
+    assert row(settings, submission_id).dispatched_at is not None
+
+
+def test_platform_faults_retry_then_fail_without_quota(arena: Arena, settings: Any) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    labels = storage.labels_path(settings.labels, arena.slug)
+    hidden = labels.with_suffix(".away")
+    labels.rename(hidden)  # the storage fails: a platform fault, not the team's
+    try:
+        outcomes = []
+        for _ in range(settings.max_attempts):
+            with transaction(settings.database_url) as session:
+                session.execute(update(Submission).where(Submission.id == submission_id)
+                                .values(created_at=utcnow()))
+            outcomes.append(run_evaluation(settings, submission_id, worker="w"))
+    finally:
+        hidden.rename(labels)
+    assert outcomes == ["requeued"] * (settings.max_attempts - 1) + ["failed"]
+    failed = row(settings, submission_id)
+    assert failed.failure_reason == "infrastructure_error" and not failed.counts_toward_quota
+
+
+def test_participant_errors_never_retry(arena: Arena, settings: Any) -> None:
+    bad = b"id,y\n1,2\n"
+    submission_id = arena.submit(bad).json()["id"]
+    assert run_evaluation(settings, submission_id, worker="w") == "finished"
+    failed = row(settings, submission_id)
+    assert failed.status == "failed" and failed.failure_reason == "invalid_output"
+    assert failed.attempts == 1 and failed.counts_toward_quota
+
+
+def test_cancel_requested_while_running_is_honoured(arena: Arena, settings: Any) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    with transaction(settings.database_url) as session:
+        claim(session, submission_id=submission_id, worker="w", lease_s=30)
+    response = arena.client.post(f"/api/v1/submissions/{submission_id}/cancel",
+                                 headers=auth(arena.participant))
+    assert response.status_code == 200 and response.json()["status"] == "running"
+    assert row(settings, submission_id).cancel_requested is True
