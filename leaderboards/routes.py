@@ -20,12 +20,20 @@ def get_leaderboard(
     user: OptionalUser,
     board: Literal["public", "private"] = "public",
     phase: str | None = Query(default=None, max_length=64),
+    offset: int = Query(default=0, ge=0, le=1_000_000),
+    limit: int = Query(default=100, ge=1, le=5_000),
 ) -> dict[str, Any]:
-    """The ranked board: one row per team, missing scores last, baselines unranked."""
+    """The ranked board: one row per team, missing scores last, baselines unranked (paged)."""
     competition = competitions.get_or_raise(session, slug=slug)
     chosen = competitions.get_phase_or_raise(competition, name=phase)
     result = service.get_board(
-        session, competition=competition, phase=chosen, board=board, user=user
+        session,
+        competition=competition,
+        phase=chosen,
+        board=board,
+        user=user,
+        offset=offset,
+        limit=limit,
     )
     return {
         "board": result.board,
@@ -33,6 +41,8 @@ def get_leaderboard(
         "metric": result.metric,
         "greater_is_better": result.greater_is_better,
         "finalized": result.finalized,
+        "total": result.total,
+        "offset": offset,
         "rows": result.rows,
     }
 

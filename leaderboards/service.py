@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
@@ -20,7 +21,7 @@ from mlfo.intent import Intent
 
 @dataclass(frozen=True)
 class Board:
-    """A ranked board of one phase."""
+    """A ranked board of one phase (`rows` is one page of `total`)."""
 
     board: str
     phase: str
@@ -28,6 +29,13 @@ class Board:
     greater_is_better: bool
     finalized: bool
     rows: list[dict[str, Any]]
+    total: int
+
+
+_RANKED: OrderedDict[tuple[str, int, str], tuple[tuple[Any, ...], list[dict[str, Any]]]] = (
+    OrderedDict()
+)
+CACHE_SIZE = 64
 
 
 def can_see_private(user: User | None, competition: Competition, phase: Phase) -> bool:
@@ -38,19 +46,57 @@ def can_see_private(user: User | None, competition: Competition, phase: Phase) -
 
 
 def get_board(
-    session: Session, *, competition: Competition, phase: Phase, board: str, user: User | None
+    session: Session,
+    *,
+    competition: Competition,
+    phase: Phase,
+    board: str,
+    user: User | None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> Board:
-    """The ranked rows of a board, as the caller may see them."""
+    """The ranked rows of a board, as the caller may see them (a page of them with `limit`)."""
     if board not in BOARDS:
         raise BadRequest(f"board must be one of {', '.join(BOARDS)}; got {board!r}")
     if board == "private" and not can_see_private(user, competition, phase):
         raise Forbidden(
             "the private leaderboard is shown to hosts and judges until the phase is finalized"
         )
-    from leaderboards.ranking import BoardRow, rank_rows
-
     intent = Intent.model_validate(competition.intent)
     higher = greater_is_better(intent)
+    ranked = _ranked_rows(session, phase=phase, board=board, higher=higher)
+    end = None if limit is None else offset + limit
+    metric = "cost" if intent.ranking.by == "cost" else intent.primary_metric.name
+    return Board(
+        board=board,
+        phase=phase.name,
+        metric=metric,
+        greater_is_better=higher,
+        finalized=phase.finalized_at is not None,
+        rows=ranked[offset:end],
+        total=len(ranked),
+    )
+
+
+def _ranked_rows(
+    session: Session, *, phase: Phase, board: str, higher: bool
+) -> list[dict[str, Any]]:
+    """Ranked rows, recomputed only when the board's entries have changed since the last call."""
+    from leaderboards.ranking import BoardRow, rank_rows
+
+    url = str(session.get_bind().engine.url)
+    key = (url, phase.id, board)
+    fingerprint = tuple(
+        session.execute(
+            select(func.count(), func.max(LeaderboardEntry.updated_at)).where(
+                LeaderboardEntry.phase_id == phase.id, LeaderboardEntry.board == board
+            )
+        ).one()
+    ) + (higher,)
+    cached = _RANKED.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        _RANKED.move_to_end(key)
+        return cached[1]
     records = session.execute(
         select(LeaderboardEntry, Team)
         .join(Team, Team.id == LeaderboardEntry.team_id)
@@ -74,16 +120,11 @@ def get_board(
         )
         for entry, team in records
     ]
-    ranked = rank_rows(rows, greater_is_better=higher)
-    metric = "cost" if intent.ranking.by == "cost" else intent.primary_metric.name
-    return Board(
-        board=board,
-        phase=phase.name,
-        metric=metric,
-        greater_is_better=higher,
-        finalized=phase.finalized_at is not None,
-        rows=[_row_json(r) for r in ranked],
-    )
+    ranked = [_row_json(r) for r in rank_rows(rows, greater_is_better=higher)]
+    _RANKED[key] = (fingerprint, ranked)
+    while len(_RANKED) > CACHE_SIZE:
+        _RANKED.popitem(last=False)
+    return ranked
 
 
 def _row_json(row: Any) -> dict[str, Any]:
