@@ -2,7 +2,8 @@
 
 Starts `mlchallenge serve` (SQLite, SQLite broker, `--concurrency 2`), creates a competition from a
 small host bundle, then:
-- turnaround: 50 small scikit-learn models submitted one after another; time from the upload until the
+- turnaround: 50 small scikit-learn models submitted one after another; time from the upload
+  until the
   submission is finished, which is when its leaderboard entry is committed (same transaction);
 - throughput: 200 submissions uploaded at once, scored by the two worker processes.
 Targets: median turnaround <= 3 s, >= 60 submissions a minute. Prints a JSON summary.
@@ -26,8 +27,8 @@ from sklearn.linear_model import LinearRegression
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.server import LiveServer, start_server  # noqa: E402
-from tests.platform.helpers import (  # noqa: E402
+from tests.e2e.server import LiveServer, start_server
+from tests.platform.helpers import (
     regression_settings,
     write_regression_bundle,
     zip_folder,

@@ -86,13 +86,12 @@ def _ranked_rows(
 
     url = str(session.get_bind().engine.url)
     key = (url, phase.id, board)
-    fingerprint = tuple(
-        session.execute(
-            select(func.count(), func.max(LeaderboardEntry.updated_at)).where(
-                LeaderboardEntry.phase_id == phase.id, LeaderboardEntry.board == board
-            )
-        ).one()
-    ) + (higher,)
+    count, updated = session.execute(
+        select(func.count(), func.max(LeaderboardEntry.updated_at)).where(
+            LeaderboardEntry.phase_id == phase.id, LeaderboardEntry.board == board
+        )
+    ).one()
+    fingerprint = (count, updated, higher)
     cached = _RANKED.get(key)
     if cached is not None and cached[0] == fingerprint:
         _RANKED.move_to_end(key)

@@ -22,7 +22,9 @@ def dispatch(
     from mlfo.celery_app import celery_for
 
     try:
-        celery_for(settings).send_task(TASK_NAME, args=[submission_id], queue=queue, countdown=countdown)
+        celery_for(settings).send_task(
+            TASK_NAME, args=[submission_id], queue=queue, countdown=countdown
+        )
     except Exception:  # the broker is down: the reaper sends it once it is back
         log.warning(
             "could not send submission %s to the broker; the reaper will",

@@ -2,7 +2,8 @@
 
 An intent is what ITU-T Y.3172 calls the declarative input of the MLFO. It names the data source,
 the host's trusted preprocessing, the model slot (formats, limits), policies on the model's outputs,
-the metrics and KPIs, the public/private split, the sinks and a placement hint. The MLFO turns it into
+the metrics and KPIs, the public/private split, the sinks and a placement hint. The MLFO turns it
+into
 a pipeline SRC -> C -> PP -> M -> P -> D -> SINK (see `mlfo.pipeline`).
 """
 
@@ -125,7 +126,7 @@ class Placement(_Strict):
 
 
 class CostRanking(_Strict):
-    """Rank valid submissions by inference cost: sum of weight * KPI / reference (lower is better)."""
+    """Rank valid submissions by inference cost: sum of weight * KPI / reference (lower wins)."""
 
     weights: dict[Kpi, float] = Field(min_length=1)
     reference: dict[Kpi, float] = Field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,7 +34,7 @@ class ReapReport:
 
 
 def reap(session: Session, *, settings: Settings) -> ReapReport:
-    """One pass: expired leases are re-queued (or failed after the retry limit); unsent tasks sent."""
+    """One pass: expired leases re-queued (or failed past the retry limit); unsent tasks sent."""
     now = utcnow()
     report = ReapReport()
     expired = session.scalars(
@@ -89,7 +90,7 @@ def reap(session: Session, *, settings: Settings) -> ReapReport:
     for submission_id in ids:
         report.resent.append(submission_id)
         queue = queues.get(submission_id, "cpu")
-        after_commit(session, lambda sid=submission_id, q=queue: dispatch(settings, sid, q))
+        after_commit(session, partial(dispatch, settings, submission_id, queue))
     return report
 
 

@@ -41,10 +41,9 @@ def evaluate_submission(self: Task, submission_id: int) -> str:
 @worker_init.connect
 def _preload(sender: Any = None, **_: Any) -> None:
     """Import the heavy libraries once in the parent, so that forked children start warm."""
-    from mlfo.tracking import prepare_store
-
     import challenge.scoring  # noqa: F401
     import mlfo.pipeline  # noqa: F401
+    from mlfo.tracking import prepare_store
 
     try:
         prepare_store(get_settings().mlflow_tracking_uri)

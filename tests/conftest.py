@@ -1,4 +1,4 @@
-"""Shared fixtures: a real database (SQLite and PostgreSQL), settings in a temporary home, the app."""
+"""Shared fixtures: a real database (SQLite and PostgreSQL), settings in a temporary home."""
 
 from __future__ import annotations
 

@@ -198,7 +198,8 @@ def _wait(client: Client, submission_id: int, *, timeout: int, quiet: bool) -> A
                 f"submission {submission_id} still {status} after {timeout} s"
             )
         if not quiet:
-            line = f"submission {submission_id}: {status} {spinner[tick % 4]} {time.monotonic() - started:5.1f} s"
+            waited = time.monotonic() - started
+            line = f"submission {submission_id}: {status} {spinner[tick % 4]} {waited:5.1f} s"
             if sys.stderr.isatty():
                 click.echo("\r" + line, err=True, nl=False)
             elif status != last:

@@ -280,5 +280,6 @@ def _check_tables(intent: Intent, train: Path, test: Path, labels: Path) -> None
         bad = set(label_frame["split"].astype(str)) - {"public", "private"}
         if bad:
             raise ValidationFailed(
-                f"{labels.name}: column 'split' may hold only 'public' and 'private', found {sorted(bad)}"
+                f"{labels.name}: column 'split' may hold only 'public' and 'private', "
+                f"found {sorted(bad)}"
             )

@@ -208,9 +208,9 @@ def current_phase(competition: Competition, *, at: datetime | None = None) -> Ph
     """The phase open at `at` (default now): started, not ended, not finalized."""
     moment = at or utcnow()
     for phase in competition.phases:
-        if phase.start_at <= moment and (phase.end_at is None or moment < phase.end_at):
-            if phase.finalized_at is None:
-                return phase
+        started = phase.start_at <= moment
+        if started and (phase.end_at is None or moment < phase.end_at) and not phase.finalized_at:
+            return phase
     return None
 
 

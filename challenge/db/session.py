@@ -63,7 +63,7 @@ def _run_after_commit(session: Session) -> None:
 
 @contextmanager
 def transaction(url: str) -> Iterator[Session]:
-    """A session that commits on success, rolls back on error, then runs the after-commit actions."""
+    """A session that commits on success, rolls back on error, then runs after-commit actions."""
     session = get_sessionmaker(url)()
     try:
         yield session

@@ -53,11 +53,10 @@ def inspect_zip(
                 f"{label} expands to more than {limits.max_total_bytes // 1024**2} MB; "
                 "remove large files or upload a smaller model"
             )
-        if info.file_size > 1024**2 and info.file_size > limits.max_ratio * max(
-            info.compress_size, 1
-        ):
+        ratio = info.file_size // max(info.compress_size, 1)
+        if info.file_size > 1024**2 and ratio > limits.max_ratio:
             raise ValidationFailed(
-                f"{label}: {info.filename!r} compresses {info.file_size // max(info.compress_size, 1)}"
+                f"{label}: {info.filename!r} compresses {ratio}"
                 f" times; more than {limits.max_ratio}x looks like a compression bomb"
             )
     return members

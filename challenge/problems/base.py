@@ -26,7 +26,7 @@ class GeneratedData:
 
 @dataclass(frozen=True)
 class Problem:
-    """A built-in problem statement: simulator, description, settings (with the intent), baseline."""
+    """A built-in problem statement: simulator, description, settings with intent, baseline."""
 
     id: str
     title: str

@@ -187,13 +187,15 @@ def _grid(scene: dict[str, np.ndarray]) -> np.ndarray:
     r1 = np.clip(np.floor(boxes[..., 3] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
     on = scene["on"] & (boxes[..., 2] > 0.0)
     scene_of = np.broadcast_to(np.arange(b)[:, None], c0.shape)[on]
-    level = (scene["kind"][on] + 1).astype(np.uint8)
+    level = scene["kind"][on] + 1
     span_rows = int(np.ceil(VEHICLES[:, 1].max() / cell_h)) + 1
     span_cols = int(np.ceil(VEHICLES[:, 0].max() / cell_w)) + 1
-    for dr in range(span_rows):
-        for dc in range(span_cols):
-            rows, cols = np.minimum(r0 + dr, r1)[on], np.minimum(c0 + dc, c1)[on]
-            np.maximum.at(grid, (scene_of, rows, cols), level)
+    for value in range(1, len(VEHICLES) + 1):  # taller types are written last: the max wins
+        pick = level == value
+        for dr in range(span_rows):
+            for dc in range(span_cols):
+                rows, cols = np.minimum(r0 + dr, r1)[on], np.minimum(c0 + dc, c1)[on]
+                grid[scene_of[pick], rows[pick], cols[pick]] = value
     return grid.reshape(b, -1)
 
 
@@ -208,43 +210,39 @@ def beam_gains(u_tx: np.ndarray, u_rx: np.ndarray, amplitude: np.ndarray) -> np.
         len(bi), -1
     )
     y = np.zeros((len(amplitude), N_BEAMS), dtype=complex)
-    np.add.at(y, bi, per_path)
+    with_paths, first = np.unique(bi, return_index=True)  # bi is sorted: sum each row's paths
+    y[with_paths] = np.add.reduceat(per_path, first, axis=0)
     return np.abs(y) ** 2
 
 
 def _table(n: int, seed: int, stream: int, first_id: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """`n` receiver rows (scenes with at least one path): features with the label, and gains."""
-    grids, xys, gains = [], [], []
+    """`n` receiver rows (scenes with at least one path): features, label, and gains in dB."""
+    grid = np.empty((n, GRID_ROWS * GRID_COLS), dtype=np.uint8)
+    xy = np.empty((n, 2), dtype=np.float32)
+    gain_db = np.empty((n, N_BEAMS), dtype=np.float32)
     rows, index = 0, 0
     while rows < n:
         scene = _scenes(np.random.default_rng(np.random.SeedSequence([seed, stream, index])))
         u_tx, u_rx, amplitude, reached = _paths(scene)
-        grids.append(_grid(scene)[reached])
-        xys.append(scene["gps_xy"][reached].astype(np.float32))
-        gains.append(beam_gains(u_tx, u_rx, amplitude)[reached])
-        rows, index = rows + int(reached.sum()), index + 1
-    xy, gain = np.concatenate(xys)[:n], np.concatenate(gains)[:n]
-    frame = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    ID_COLUMN: np.arange(first_id, first_id + n, dtype=np.int64),
-                    "rx_x_m": xy[:, 0],
-                    "rx_y_m": xy[:, 1],
-                }
-            ),
-            pd.DataFrame(np.concatenate(grids)[:n], columns=GRID_FEATURES),
-        ],
-        axis=1,
-    )
-    frame[TARGET] = np.argmax(gain, axis=1).astype(np.int64)
-    return frame, gain
+        take = slice(rows, min(n, rows + int(reached.sum())))
+        count = take.stop - take.start
+        grid[take] = _grid(scene)[reached][:count]
+        xy[take] = scene["gps_xy"][reached][:count]
+        gain = beam_gains(u_tx[reached], u_rx[reached], amplitude[reached])[:count]
+        gain_db[take] = 10 * np.log10(np.maximum(gain, 1e-30))
+        rows, index = take.stop, index + 1
+    frame = pd.DataFrame(grid, columns=GRID_FEATURES)
+    frame.insert(0, "rx_y_m", xy[:, 1])
+    frame.insert(0, "rx_x_m", xy[:, 0])
+    frame.insert(0, ID_COLUMN, np.arange(first_id, first_id + n, dtype=np.int64))
+    frame[TARGET] = np.argmax(gain_db, axis=1).astype(np.int64)
+    return frame, gain_db
 
 
 def simulate(seed: int, size: int) -> GeneratedData:
     """Receivers in random street scenes: `size` test rows, TRAIN_RATIO times as many to train."""
     train, _ = _table(TRAIN_RATIO * size, seed, 1, 0)
-    test, gain = _table(size, seed, 2, len(train))
+    test, gain_db = _table(size, seed, 2, len(train))
     rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
     labels = pd.DataFrame(
         {
@@ -253,9 +251,7 @@ def simulate(seed: int, size: int) -> GeneratedData:
             "split": split_column(size, 0.3, rng),
         }
     )
-    oracle = pd.DataFrame(
-        10 * np.log10(gain + 1e-30), columns=[f"gain_db_{k}" for k in range(N_BEAMS)]
-    )
+    oracle = pd.DataFrame(gain_db, columns=[f"gain_db_{k}" for k in range(N_BEAMS)])
     oracle.insert(0, ID_COLUMN, test[ID_COLUMN].to_numpy())
     return GeneratedData(train=train, test=test, labels=labels, extras={"gains": oracle})
 

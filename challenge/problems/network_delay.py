@@ -97,6 +97,7 @@ def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np
     link_ms = 1000.0 * mm1k_delay_s(util, mu, buffer) + PROPAGATION_MS_PER_KM * length
 
     def pad(values: np.ndarray, fill: float) -> np.ndarray:
+        """Per-link values laid out along every route: (max hops, paths), `fill` past the end."""
         return np.append(values, fill)[route]
 
     valid = route < n_links

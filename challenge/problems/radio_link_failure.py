@@ -112,7 +112,7 @@ def _weather(n_days: int, start: int, rng: np.random.Generator) -> dict[str, np.
     wet = np.zeros((n_days, N_REGIONS), dtype=bool)
     temp_noise = np.zeros((n_days, N_REGIONS))
     state = rng.random(N_REGIONS) < 0.3
-    noise = 0.0 * offset
+    noise = np.zeros(N_REGIONS)
     for d in range(n_days):
         p_wet = np.where(state, 0.6, 0.18)
         state = rng.random(N_REGIONS) < p_wet

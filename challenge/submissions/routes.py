@@ -119,7 +119,9 @@ def get_logs(submission_id: RowId, session: SessionDep, user: CurrentUser) -> Su
 
 
 @router.post("/submissions/{submission_id}/cancel", response_model=SubmissionRead)
-def cancel_submission(submission_id: RowId, session: SessionDep, user: CurrentUser) -> SubmissionRead:
+def cancel_submission(
+    submission_id: RowId, session: SessionDep, user: CurrentUser
+) -> SubmissionRead:
     """Cancel a queued submission, or stop a running one."""
     submission = service.get_visible(session, submission_id=submission_id, user=user)
     service.cancel(session, submission=submission, user=user)

@@ -12,7 +12,7 @@ from challenge.db.base import Base, utcnow
 
 
 class Team(Base):
-    """A team in one competition; `submission_seq` is bumped under a row lock to serialise quotas."""
+    """A team in one competition; `submission_seq` is bumped under a row lock for quotas."""
 
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("competition_id", "name"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,7 +75,7 @@ def join(session: Session, *, team: Team, user: User, invite_code: str, max_size
         raise Conflict("you are already in a team of this competition; leave it first")
     # Lock the team row so that two joins cannot both pass the size check.
     session.execute(
-        Team.__table__.update().where(Team.id == team.id).values(invite_code=team.invite_code)
+        update(Team).where(Team.id == team.id).values(submission_seq=Team.submission_seq)
     )
     size = session.scalar(select(func.count()).where(TeamMember.team_id == team.id)) or 0
     if size >= max_size:

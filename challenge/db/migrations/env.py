@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection or URL handed over by `challenge.db.migrate`."""
+"""Alembic environment: migrates the connection (or URL) handed over by `challenge.db.migrate`."""
 
 from __future__ import annotations
 

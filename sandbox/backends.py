@@ -1,0 +1,304 @@
+"""Backends that turn a staged run into a command line: `bwrap` (the default jail) and `process`."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from .bwrap import (
+    HOST_ENV,
+    SETPRIV,
+    device_args,
+    etc_view,
+    memfd,
+    namespace_args,
+    system_view,
+    trial_jail,
+)
+from .contract import Limits, RunRequest
+from .jail.protocol import JobSpec
+from .runtime import Runtime
+from .seccomp import UnsupportedArchitecture, build_filter
+from .settings import SandboxSettings, get_settings
+from .staging import RunDir, etc_files, model_file
+
+MB = 1024 * 1024
+BOOTSTRAP = (
+    "import sys,site;a=sys.argv;sys.path.insert(0,a[1]);[site.addsitedir(d) for d in a[3:]];"
+    "from jail.main import main;sys.exit(main(a[2]))"
+)
+PRLIMIT = "/usr/bin/prlimit"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the model runs as: a slot uid (dropped to with setpriv) or the worker's own uid."""
+
+    uid: int
+    gid: int
+    drop: bool
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A ready command: argv, environment, inherited descriptors and the job spec it expects."""
+
+    argv: list[str]
+    env: dict[str, str]
+    pass_fds: tuple[int, ...]
+    spec: JobSpec
+
+
+def jail_env(threads: int, home: str) -> dict[str, str]:
+    """The whole environment the model sees: no platform settings, tokens or URLs."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "USER": "sandbox",
+        "LOGNAME": "sandbox",
+        "MALLOC_ARENA_MAX": "2",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": home,
+    }
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
+        env[name] = str(threads)
+    return env
+
+
+def run_seconds(request: RunRequest) -> float:
+    """The longest wall time a run may take."""
+    train = request.limits.train_time_s if request.train_path is not None else 0.0
+    return request.limits.time_s + train
+
+
+def own_process_count() -> int:
+    """How many processes the worker's uid already has (they count against RLIMIT_NPROC)."""
+    uid = os.getuid()
+    return sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid)
+
+
+def _owner(path: Path) -> int:
+    try:
+        return path.stat().st_uid
+    except OSError:
+        return -1
+
+
+def limit_prefix(identity: Identity, limits: Limits, cpu_s: float, threads: int) -> list[str]:
+    """`setpriv` (when dropping root) then `prlimit` with every resource limit."""
+    nproc = limits.processes + 2
+    if not identity.drop:
+        nproc += own_process_count()
+    cpu = math.ceil(cpu_s * max(threads, 1)) + 1
+    prefix: list[str] = []
+    if identity.drop:
+        prefix = [
+            SETPRIV,
+            f"--reuid={identity.uid}",
+            f"--regid={identity.gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+        ]
+    return [
+        *prefix,
+        PRLIMIT,
+        f"--as={limits.memory_mb * MB}",
+        f"--cpu={cpu}",
+        f"--nproc={nproc}",
+        f"--fsize={limits.file_size_mb * MB}",
+        f"--nofile={limits.open_files}",
+        "--core=0",
+        "--",
+    ]
+
+
+def _spec(
+    request: RunRequest, job: Path, out: Path, model: Path, status_fd: int, threads: int
+) -> JobSpec:
+    return JobSpec(
+        format=str(request.format),
+        model_path=str(model),
+        features_path=str(job / "features.parquet"),
+        output_dir=str(out),
+        id_column=request.id_column,
+        target=request.target,
+        task=request.task,
+        classes=list(request.classes) if request.classes is not None else None,
+        train_path=str(job / "train.parquet") if request.train_path is not None else None,
+        device=request.device,
+        status_fd=status_fd,
+        threads=threads,
+    )
+
+
+class Backend(Protocol):
+    """Builds the command that runs the in-jail runner."""
+
+    name: ClassVar[str]
+    reports_init: ClassVar[bool]
+    """Whether the command reports its namespace init's pid (bwrap --info-fd)."""
+
+    def unavailable(self, settings: SandboxSettings) -> str:
+        """'' when usable on this machine, else why not."""
+
+    def launch(
+        self,
+        request: RunRequest,
+        run_dir: RunDir,
+        runtime: Runtime,
+        identity: Identity,
+        *,
+        status_fd: int,
+        info_fd: int | None,
+        threads: int,
+    ) -> Launch:
+        """The command for one staged run."""
+
+
+def _python(runtime: Runtime, runner: Path, spec_path: Path) -> list[str]:
+    sites = [str(p) for p in runtime.site_dirs]
+    return [
+        str(runtime.interpreter),
+        "-I",
+        "-S",
+        "-B",
+        "-u",
+        "-c",
+        BOOTSTRAP,
+        str(runner),
+        str(spec_path),
+        *sites,
+    ]
+
+
+class ProcessBackend:
+    """Resource limits and a slot uid only: no namespaces, no filesystem view. Explicit use only."""
+
+    name: ClassVar[str] = "process"
+    reports_init: ClassVar[bool] = False
+
+    def unavailable(self, settings: SandboxSettings) -> str:
+        """Needs prlimit (and setpriv when the worker is root)."""
+        for tool in (PRLIMIT, *((SETPRIV,) if os.getuid() == 0 else ())):
+            if not os.access(tool, os.X_OK):
+                return f"{tool} is missing: apt-get install util-linux"
+        return ""
+
+    def launch(
+        self,
+        request: RunRequest,
+        run_dir: RunDir,
+        runtime: Runtime,
+        identity: Identity,
+        *,
+        status_fd: int,
+        info_fd: int | None,
+        threads: int,
+    ) -> Launch:
+        """Run the runner directly on the host paths."""
+        spec = _spec(
+            request, run_dir.job, run_dir.out, model_file(request, run_dir), status_fd, threads
+        )
+        spec_path = run_dir.job / "spec.json"
+        spec_path.write_text(spec.dumps())
+        os.chmod(spec_path, 0o644)
+        argv = [
+            *limit_prefix(identity, request.limits, run_seconds(request), threads),
+            "/usr/bin/env",
+            "-i",
+            "-C",
+            str(run_dir.model),
+            *(f"{k}={v}" for k, v in jail_env(threads, str(run_dir.tmp)).items()),
+            *_python(runtime, run_dir.runner, spec_path),
+        ]
+        return Launch(argv, dict(HOST_ENV), (), spec)
+
+
+class BwrapBackend:
+    """bubblewrap: new user, pid, net, ipc, uts and mount namespaces, seccomp, a private view."""
+
+    name: ClassVar[str] = "bwrap"
+    reports_init: ClassVar[bool] = True
+
+    def unavailable(self, settings: SandboxSettings) -> str:
+        """Checks the tools, the seccomp table and a trial jail."""
+        if not os.access(settings.bwrap, os.X_OK):
+            return f"{settings.bwrap} is missing: apt-get install bubblewrap"
+        for tool in (PRLIMIT, *((SETPRIV,) if os.getuid() == 0 else ())):
+            if not os.access(tool, os.X_OK):
+                return f"{tool} is missing: apt-get install util-linux"
+        try:
+            build_filter()
+        except UnsupportedArchitecture as exc:
+            return str(exc)
+        return trial_jail(settings)
+
+    def launch(
+        self,
+        request: RunRequest,
+        run_dir: RunDir,
+        runtime: Runtime,
+        identity: Identity,
+        *,
+        status_fd: int,
+        info_fd: int | None,
+        threads: int,
+    ) -> Launch:
+        """Build the bwrap command line with the private filesystem view."""
+        job, out = Path("/job"), Path("/out")
+        inner_model = job / model_file(request, run_dir).relative_to(run_dir.job)
+        spec = _spec(request, job, out, inner_model, status_fd, threads)
+        (run_dir.job / "spec.json").write_text(spec.dumps())
+        os.chmod(run_dir.job / "spec.json", 0o644)
+        seccomp_fd = memfd("mlchallenge-seccomp", build_filter())
+        etc_fds = {
+            name: memfd(f"mlchallenge-{name}", data)
+            for name, data in etc_files(identity.uid, identity.gid).items()
+        }
+        limits = request.limits
+        argv = [
+            *limit_prefix(identity, limits, run_seconds(request), threads),
+            get_settings().bwrap,
+            *namespace_args(),
+            *system_view(),
+            *etc_view(etc_fds),
+            *(arg for p in runtime.mounts for arg in ("--ro-bind", str(p), str(p))),
+            *("--ro-bind", str(run_dir.job), str(job)),
+            *("--ro-bind", str(run_dir.runner), "/runner"),
+            *("--bind", str(run_dir.out), str(out)),
+            *device_args(request.device),
+            *("--size", str(max(limits.tmp_mb // 4, 8) * MB), "--tmpfs", "/dev/shm"),
+            *("--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"),
+            *("--remount-ro", "/"),
+            *("--chdir", str(job / "model")),
+            *(arg for k, v in jail_env(threads, "/tmp").items() for arg in ("--setenv", k, v)),
+            *("--seccomp", str(seccomp_fd)),
+            *(("--info-fd", str(info_fd)) if info_fd is not None else ()),
+            "--",
+            *_python(runtime, Path("/runner"), job / "spec.json"),
+        ]
+        return Launch(argv, dict(HOST_ENV), (seccomp_fd, *etc_fds.values()), spec)
+
+
+BACKENDS: dict[str, Backend] = {
+    BwrapBackend.name: BwrapBackend(),
+    ProcessBackend.name: ProcessBackend(),
+}
+
+
+def threads_for(limits: Limits) -> int:
+    """Threads for BLAS/torch/onnxruntime: the CPUs, bounded by the process limit."""
+    return max(1, min(os.cpu_count() or 1, 8, limits.processes // 4))

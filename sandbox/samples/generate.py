@@ -1,0 +1,127 @@
+"""Write the sample task and one submission per format: `python -m sandbox.samples.generate`."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+HERE = Path(__file__).resolve().parent
+FEATURES = ["f0", "f1", "f2", "f3"]
+ID_COLUMN = "id"
+TARGET = "label"
+CLASSES: list[str | int] = [0, 1]
+PYTHON_SAMPLE = '''"""Sample `python` submission: a logistic regression trained in the sandbox."""
+
+import numpy as np
+import pandas as pd
+
+FEATURES = ["f0", "f1", "f2", "f3"]
+
+
+class Model:
+    """Fits on the public training data when allowed, else uses fixed weights."""
+
+    def __init__(self) -> None:
+        self.weights = np.array([1.0, -1.0, 0.5, 0.0])
+        self.bias = 0.0
+
+    def fit(self, train: pd.DataFrame) -> None:
+        x = train[FEATURES].to_numpy()
+        y = train["label"].to_numpy()
+        for _ in range(200):
+            p = 1 / (1 + np.exp(-(x @ self.weights + self.bias)))
+            self.weights -= 0.1 * x.T @ (p - y) / len(y)
+            self.bias -= 0.1 * float(np.mean(p - y))
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        p = 1 / (1 + np.exp(-(features[FEATURES].to_numpy() @ self.weights + self.bias)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(features)[:, 1] > 0.5).astype(int)
+'''
+
+
+def make_task(
+    n_train: int = 200, n_test: int = 50, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A small separable binary task: train (with the target) and test features (with ids)."""
+    rng = np.random.default_rng(seed)
+    weights = np.array([1.5, -2.0, 0.5, 0.0])
+
+    def block(n: int, start: int) -> pd.DataFrame:
+        x = rng.normal(size=(n, len(FEATURES)))
+        frame = pd.DataFrame(x, columns=FEATURES)
+        frame.insert(0, ID_COLUMN, np.arange(start, start + n))
+        frame[TARGET] = (x @ weights + rng.normal(scale=0.3, size=n) > 0).astype(int)
+        return frame
+
+    train = block(n_train, 0)
+    test = block(n_test, 10_000).drop(columns=[TARGET])
+    return train, test
+
+
+def fitted_model(train: pd.DataFrame) -> LogisticRegression:
+    """The scikit-learn model behind the sklearn, onnx and mlflow samples."""
+    return LogisticRegression().fit(train[FEATURES], train[TARGET])
+
+
+def write_onnx(model: LogisticRegression, path: Path) -> None:
+    """Convert with skl2onnx: output 0 labels, output 1 probabilities (no zipmap)."""
+    from skl2onnx import to_onnx
+
+    onx = to_onnx(model, np.zeros((1, len(FEATURES)), dtype=np.float32), options={"zipmap": False})
+    path.write_bytes(onx.SerializeToString())
+
+
+def write_torchscript(model: LogisticRegression, path: Path) -> None:
+    """A linear layer with two logits, scripted."""
+    import torch
+
+    layer = torch.nn.Linear(len(FEATURES), 2)
+    with torch.no_grad():
+        coef = torch.tensor(model.coef_[0], dtype=torch.float32)
+        layer.weight.copy_(torch.stack([-coef / 2, coef / 2]))
+        bias = float(model.intercept_[0])
+        layer.bias.copy_(torch.tensor([-bias / 2, bias / 2]))
+    torch.jit.save(torch.jit.script(layer), str(path))
+
+
+def write_mlflow(model: LogisticRegression, path: Path) -> None:
+    """mlflow.sklearn.save_model into a temp folder, then zip it."""
+    import mlflow.sklearn
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "model"
+        mlflow.sklearn.save_model(model, str(folder))
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    bundle.write(file, file.relative_to(folder).as_posix())
+
+
+def generate(folder: Path = HERE) -> None:
+    """Write every sample into `folder`."""
+    train, test = make_task()
+    train.to_parquet(folder / "train.parquet", index=False)
+    test.to_parquet(folder / "features.parquet", index=False)
+    model = fitted_model(train)
+    predictions = pd.DataFrame({ID_COLUMN: test[ID_COLUMN], TARGET: model.predict(test[FEATURES])})
+    predictions.to_csv(folder / "predictions.csv", index=False)
+    joblib.dump(model, folder / "sklearn.joblib")
+    write_onnx(model, folder / "model.onnx")
+    write_torchscript(model, folder / "torchscript.pt")
+    write_mlflow(model, folder / "mlflow.zip")
+    (folder / "python_model.py").write_text(PYTHON_SAMPLE)
+    shutil.rmtree(folder / "__pycache__", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    generate()

@@ -1,0 +1,103 @@
+"""The per-run scratch folder: a read-only job folder and a writable output folder."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .archive import extract_zip
+from .contract import RunRequest, SubmissionRejected
+from .jail.protocol import SubmissionFormat
+
+JAIL_PACKAGE = Path(__file__).resolve().parent / "jail"
+RUNNER_PACKAGE = "jail"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Host paths of one run's scratch folder."""
+
+    root: Path
+    job: Path
+    out: Path
+    tmp: Path
+
+    @property
+    def model(self) -> Path:
+        """The model folder (an extracted archive, or one file)."""
+        return self.job / "model"
+
+    @property
+    def runner(self) -> Path:
+        """The folder holding the runner package (shared by the runs of this process)."""
+        return runner_folder()
+
+
+@lru_cache(maxsize=1)
+def runner_folder() -> Path:
+    """A read-only copy of the runner package, made once per process and removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="mlchallenge-runner-"))
+    shutil.copytree(
+        JAIL_PACKAGE, folder / RUNNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    _readable_tree(folder)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def etc_files(uid: int, gid: int) -> dict[str, bytes]:
+    """The jail's /etc/passwd, /etc/group and /etc/hosts."""
+    return {
+        "passwd": (
+            "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+            f"sandbox:x:{uid}:{gid}:sandbox:/tmp:/usr/sbin/nologin\n"
+        ).encode(),
+        "group": f"root:x:0:\nsandbox:x:{gid}:\n".encode(),
+        "hosts": b"127.0.0.1 localhost\n::1 localhost\n",
+    }
+
+
+def model_file(request: RunRequest, run_dir: RunDir) -> Path:
+    """Where the model lands in the job folder: the extracted folder, or `model<suffix>`."""
+    if request.model_path.suffix.lower() == ".zip":
+        return run_dir.model
+    if request.format is SubmissionFormat.PYTHON:
+        return run_dir.model / "model.py"
+    return run_dir.model / f"model{request.model_path.suffix.lower()}"
+
+
+def _readable_tree(folder: Path) -> None:
+    for current, dirs, files in os.walk(folder):
+        os.chmod(current, 0o755)
+        for name in dirs:
+            os.chmod(Path(current) / name, 0o755)
+        for name in files:
+            os.chmod(Path(current) / name, 0o644)
+
+
+def stage(request: RunRequest, root: Path, *, uid: int, gid: int) -> RunDir:
+    """Copy the model, features and runner into `root` with the modes the slot uid needs."""
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o711)
+    run_dir = RunDir(root=root, job=root / "job", out=root / "out", tmp=root / "tmp")
+    run_dir.model.mkdir(parents=True)
+    if request.model_path.suffix.lower() == ".zip":
+        extract_zip(request.model_path, run_dir.model)
+    else:
+        if not request.model_path.is_file():
+            raise SubmissionRejected(f"the model file {request.model_path.name} does not exist")
+        shutil.copyfile(request.model_path, model_file(request, run_dir))
+    shutil.copyfile(request.features_path, run_dir.job / "features.parquet")
+    if request.train_path is not None:
+        shutil.copyfile(request.train_path, run_dir.job / "train.parquet")
+    _readable_tree(run_dir.job)
+    for folder in (run_dir.out, run_dir.tmp):
+        folder.mkdir(mode=0o700)
+        if os.getuid() == 0:
+            os.chown(folder, uid, gid)
+    return run_dir

@@ -1,0 +1,126 @@
+"""Backends: bwrap by default, `process` on request only, refusal, cancel, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sandbox
+from sandbox import Limits, Outcome, SubmissionFormat
+from sandbox.formats import FORMATS
+from sandbox.settings import get_settings
+
+from .conftest import assert_still_scores, python_model, request_for, run_python
+
+
+@pytest.fixture
+def no_bwrap(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Pretend bubblewrap is not installed."""
+    monkeypatch.setenv("MLCHALLENGE_SANDBOX_BWRAP", "/nonexistent/bwrap")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_both_backends_are_usable_here() -> None:
+    assert sandbox.available_backends() == {"bwrap": "", "process": ""}
+
+
+def test_without_bwrap_code_formats_are_refused_but_predictions_still_score(no_bwrap: None) -> None:
+    reasons = sandbox.available_backends()
+    assert "apt-get install bubblewrap" in reasons["bwrap"]
+    spec = FORMATS[SubmissionFormat.SKLEARN]
+    refused = sandbox.run(request_for(spec.sample_path, spec.format))
+    assert refused.outcome is Outcome.INFRASTRUCTURE_ERROR
+    assert "apt-get install bubblewrap" in refused.message
+    assert "refused without a sandbox" in refused.message
+    predictions = FORMATS[SubmissionFormat.PREDICTIONS]
+    scored = sandbox.run(request_for(predictions.sample_path, predictions.format))
+    assert scored.outcome is Outcome.OK
+
+
+def test_an_unknown_backend_is_an_infrastructure_error() -> None:
+    spec = FORMATS[SubmissionFormat.SKLEARN]
+    result = sandbox.run(request_for(spec.sample_path, spec.format), backend="docker")
+    assert result.outcome is Outcome.INFRASTRUCTURE_ERROR
+    assert "use one of: bwrap, process" in result.message
+
+
+def test_the_process_backend_runs_only_when_asked_and_warns(tmp_path: Path, work_dir: Path) -> None:
+    model = python_model(
+        tmp_path,
+        "import os\n\ndef predict(f):\n    print('uid', os.getuid())\n    return _good(f)\n",
+    )
+    with pytest.warns(RuntimeWarning, match="SANDBOX BACKEND 'process' IN USE"):
+        result = sandbox.run(
+            request_for(model, SubmissionFormat.PYTHON), backend="process", work_dir=work_dir
+        )
+    assert result.outcome is Outcome.OK, result.message
+    uid = int(re.search(r"uid (\d+)", result.logs).group(1))  # type: ignore[union-attr]
+    assert uid >= get_settings().uid_base
+
+
+def test_cancel_kills_the_run(tmp_path: Path, work_dir: Path) -> None:
+    model = python_model(tmp_path, "import time\n\ndef predict(f):\n    time.sleep(600)\n")
+    started = time.monotonic()
+    result = sandbox.run(
+        request_for(model, SubmissionFormat.PYTHON, limits=Limits(time_s=60)),
+        work_dir=work_dir,
+        should_cancel=lambda: time.monotonic() - started > 1.5,
+    )
+    assert result.outcome is Outcome.CANCELLED
+    assert time.monotonic() - started < 5
+    assert_still_scores(tmp_path, work_dir)
+
+
+UID_SLEEP = """
+import os
+import time
+
+
+def predict(f):
+    print("uid", os.getuid())
+    time.sleep(1.5)
+    return _good(f)
+"""
+
+
+def _run_in_worker(args: tuple[str, str]) -> tuple[str, str]:
+    model, work_dir = args
+    result = sandbox.run(request_for(Path(model), SubmissionFormat.PYTHON), work_dir=Path(work_dir))
+    return str(result.outcome), result.logs
+
+
+def test_concurrent_runs_from_two_processes_get_distinct_uids(
+    tmp_path: Path, work_dir: Path
+) -> None:
+    models = []
+    for index in range(2):
+        folder = tmp_path / f"team{index}"
+        folder.mkdir()
+        models.append((str(python_model(folder, UID_SLEEP)), str(work_dir)))
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        results = pool.map(_run_in_worker, models)
+    assert [outcome for outcome, _ in results] == ["ok", "ok"]
+    uids = {re.search(r"uid (\d+)", logs).group(1) for _, logs in results}  # type: ignore[union-attr]
+    assert len(uids) == 2
+
+
+def test_the_check_command_reports_a_working_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    from sandbox.__main__ import main
+
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "[ok] backend bwrap: usable" in out
+    assert "[ok] sample sklearn model in the bwrap backend: ok" in out
+
+
+def test_run_python_helper_uses_the_default_backend(tmp_path: Path, work_dir: Path) -> None:
+    result = run_python(tmp_path, work_dir, "def predict(f):\n    return _good(f)\n")
+    assert result.outcome is Outcome.OK

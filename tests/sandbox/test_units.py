@@ -1,0 +1,70 @@
+"""Unit checks of the pieces: seccomp program, log buffer, validation, readability checks."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sandbox.runtime import accessible
+from sandbox.seccomp import SYSCALLS, UnsupportedArchitecture, build_filter
+from sandbox.supervise import LogBuffer
+from sandbox.validate import OutputInvalid, validate_predictions
+
+
+@pytest.mark.parametrize("machine", list(SYSCALLS))
+def test_the_seccomp_program_is_well_formed(machine: str) -> None:
+    program = build_filter(machine)
+    assert len(program) % 8 == 0
+    count = len(program) // 8
+    assert 10 < count < 4096
+    last = struct.unpack("<HBBI", program[-8:])
+    assert last == (0x06, 0, 0, 0x7FFF0000)
+    for index in range(count):
+        code, jt, jf, _ = struct.unpack("<HBBI", program[index * 8 : index * 8 + 8])
+        if code & 0x07 == 0x05:
+            assert index + 1 + max(jt, jf) < count
+
+
+def test_an_unknown_architecture_is_refused() -> None:
+    with pytest.raises(UnsupportedArchitecture, match="supported: x86_64, aarch64"):
+        build_filter("riscv64")
+
+
+def test_the_log_buffer_keeps_head_and_tail() -> None:
+    logs = LogBuffer(100)
+    logs.feed(b"A" * 60)
+    logs.feed(b"B" * 500)
+    logs.feed(b"C" * 10)
+    text = logs.text()
+    assert logs.truncated and logs.total == 570
+    assert text.startswith("A" * 50) and text.endswith("B" * 40 + "C" * 10)
+    assert "470 bytes of output dropped" in text
+
+
+def test_validation_maps_labels_to_the_competition_classes() -> None:
+    frame = pd.DataFrame(
+        {"id": [1, 2], "label": ["1", "0"], "proba_0": [0.2, 0.9], "proba_1": [0.8, 0.1]}
+    )
+    result = validate_predictions(
+        frame, id_column="id", target="label", task="binary", classes=[0, 1], n_rows=2
+    )
+    assert result["label"].tolist() == [1, 0]
+    assert list(result.columns) == ["id", "label", "proba_0", "proba_1"]
+    with pytest.raises(OutputInvalid, match="have 2 rows; the test set has 3"):
+        validate_predictions(
+            frame, id_column="id", target="label", task="binary", classes=[0, 1], n_rows=3
+        )
+
+
+def test_readability_is_judged_for_the_slot_uid(base: Path) -> None:
+    assert accessible(Path("/usr/bin/env"), 64000, 64000) == ""
+    hidden = base / "hidden"
+    hidden.mkdir(mode=0o700)
+    (hidden / "file").write_text("x")
+    blocked = accessible(hidden / "file", 64000, 64000)
+    assert str(hidden) in blocked and "drwx------" in blocked
+    assert accessible(hidden / "file", os.getuid(), os.getgid()) == ""
