@@ -27,64 +27,109 @@ from sqlalchemy import create_engine, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from challenge.accounts.models import Role, User  # noqa: E402
-from challenge.accounts.security import hash_password  # noqa: E402
-from challenge.competitions import service as competitions  # noqa: E402
-from challenge.config import Settings  # noqa: E402
-from challenge.db.base import utcnow  # noqa: E402
-from challenge.db.migrate import upgrade  # noqa: E402
-from challenge.db.session import transaction  # noqa: E402
-from challenge.submissions.models import Submission  # noqa: E402
-from challenge.teams.models import Team, TeamMember  # noqa: E402
-from leaderboards.entries import refresh_team  # noqa: E402
-from tests.e2e.server import free_port  # noqa: E402
-from tests.platform.helpers import write_regression_bundle  # noqa: E402
+from challenge.accounts.models import Role, User
+from challenge.accounts.security import hash_password
+from challenge.competitions import service as competitions
+from challenge.config import Settings
+from challenge.db.base import utcnow
+from challenge.db.migrate import upgrade
+from challenge.db.session import transaction
+from challenge.submissions.models import Submission
+from challenge.teams.models import Team, TeamMember
+from leaderboards.entries import refresh_team
+from tests.e2e.server import free_port
+from tests.platform.helpers import write_regression_bundle
 
-PG_ADMIN = os.environ.get("MLCHALLENGE_TEST_POSTGRES",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "MLCHALLENGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def seed(settings: Settings, teams: int, per_team: int, folder: Path) -> str:
     """A competition with `teams` teams of `per_team` finished submissions; returns its slug."""
     bundle = write_regression_bundle(folder / "bundle")
     with transaction(settings.database_url) as session:
-        host = User(username="host", email="host@example.org", password_hash=hash_password("x"),
-                    role=Role.HOST)
+        host = User(
+            username="host",
+            email="host@example.org",
+            password_hash=hash_password("x"),
+            role=Role.HOST,
+        )
         session.add(host)
         session.flush()
         competition, _ = competitions.create_from_bundle(
-            session, settings=settings, owner=host, bundle_dir=bundle)
+            session, settings=settings, owner=host, bundle_dir=bundle
+        )
         competition_id, phase_id, host_id = competition.id, competition.phases[0].id, host.id
     rng = random.Random(0)
     now = utcnow()
     with transaction(settings.database_url) as session:
-        users = session.execute(insert(User).returning(User.id), [
-            {"username": f"u{i}", "email": f"u{i}@example.org", "password_hash": "-",
-             "role": Role.PARTICIPANT} for i in range(teams)]).scalars().all()
-        team_ids = session.execute(insert(Team).returning(Team.id), [
-            {"competition_id": competition_id, "name": f"team-{i:04d}",
-             "invite_code": uuid.uuid4().hex[:16], "created_by_id": host_id}
-            for i in range(teams)]).scalars().all()
-        session.execute(insert(TeamMember), [
-            {"team_id": t, "user_id": u, "competition_id": competition_id}
-            for t, u in zip(team_ids, users, strict=True)])
+        users = (
+            session.execute(
+                insert(User).returning(User.id),
+                [
+                    {
+                        "username": f"u{i}",
+                        "email": f"u{i}@example.org",
+                        "password_hash": "-",
+                        "role": Role.PARTICIPANT,
+                    }
+                    for i in range(teams)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        team_ids = (
+            session.execute(
+                insert(Team).returning(Team.id),
+                [
+                    {
+                        "competition_id": competition_id,
+                        "name": f"team-{i:04d}",
+                        "invite_code": uuid.uuid4().hex[:16],
+                        "created_by_id": host_id,
+                    }
+                    for i in range(teams)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        session.execute(
+            insert(TeamMember),
+            [
+                {"team_id": t, "user_id": u, "competition_id": competition_id}
+                for t, u in zip(team_ids, users, strict=True)
+            ],
+        )
         rows = []
         for team_id, user_id in zip(team_ids, users, strict=True):
             skill = rng.uniform(0.1, 1.0)
             for k in range(per_team):
                 public = skill + rng.gauss(0, 0.05)
-                rows.append({
-                    "competition_id": competition_id, "phase_id": phase_id, "team_id": team_id,
-                    "user_id": user_id, "format": "predictions", "file_name": "p.csv",
-                    "file_path": "/dev/null", "file_sha256": "0" * 64, "size_bytes": 1,
-                    "status": "finished", "public_score": public,
-                    "private_score": public + rng.gauss(0, 0.02),
-                    "scores": {"public": {"mae": public}}, "intervals": {
-                        "public": [public - 0.02, public + 0.02]},
-                    "created_at": now - timedelta(minutes=per_team - k),
-                    "finished_at": now})
+                rows.append(
+                    {
+                        "competition_id": competition_id,
+                        "phase_id": phase_id,
+                        "team_id": team_id,
+                        "user_id": user_id,
+                        "format": "predictions",
+                        "file_name": "p.csv",
+                        "file_path": "/dev/null",
+                        "file_sha256": "0" * 64,
+                        "size_bytes": 1,
+                        "status": "finished",
+                        "public_score": public,
+                        "private_score": public + rng.gauss(0, 0.02),
+                        "scores": {"public": {"mae": public}},
+                        "intervals": {"public": [public - 0.02, public + 0.02]},
+                        "created_at": now - timedelta(minutes=per_team - k),
+                        "finished_at": now,
+                    }
+                )
         for start in range(0, len(rows), 10_000):
-            session.execute(insert(Submission), rows[start:start + 10_000])
+            session.execute(insert(Submission), rows[start : start + 10_000])
     with transaction(settings.database_url) as session:
         competition = competitions.get_or_raise(session, slug="tiny")
         for team_id in session.scalars(select(Team.id)).all():
@@ -122,7 +167,8 @@ def load(port: int, path: str, seconds: float, threads: int) -> dict[str, float]
     elapsed = time.perf_counter() - began
     latencies.sort()
     return {
-        "requests": len(latencies), "errors": errors[0],
+        "requests": len(latencies),
+        "errors": errors[0],
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 2),
@@ -158,12 +204,29 @@ def main() -> None:
             slug = seed(settings, args.teams, args.per_team, Path(tmp))
             seeded_s = time.perf_counter() - started
             port = free_port()
-            env = {**os.environ, "MLCHALLENGE_HOME": str(settings.home),
-                   "MLCHALLENGE_DATABASE_URL": url}
+            env = {
+                **os.environ,
+                "MLCHALLENGE_HOME": str(settings.home),
+                "MLCHALLENGE_DATABASE_URL": url,
+            }
             api = subprocess.Popen(
-                [sys.executable, "-m", "challenge.cli.main", "api", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", "2", "--no-migrate"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    sys.executable,
+                    "-m",
+                    "challenge.cli.main",
+                    "api",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "2",
+                    "--no-migrate",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             path = f"/api/v1/competitions/{slug}/leaderboard"
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -176,9 +239,23 @@ def main() -> None:
                     time.sleep(0.5)
             load(port, path, 3, 2)  # warm both workers
             loader = subprocess.run(
-                [sys.executable, __file__, "--loader", "--port", str(port), "--path", path,
-                 "--seconds", str(args.seconds), "--threads", str(args.threads)],
-                capture_output=True, text=True, check=True)
+                [
+                    sys.executable,
+                    __file__,
+                    "--loader",
+                    "--port",
+                    str(port),
+                    "--path",
+                    path,
+                    "--seconds",
+                    str(args.seconds),
+                    "--threads",
+                    str(args.threads),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             result = json.loads(loader.stdout)
     finally:
         if api is not None:
@@ -186,9 +263,18 @@ def main() -> None:
             api.wait(timeout=30)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    print(json.dumps({"teams": args.teams, "submissions": args.teams * args.per_team,
-                      "seed_s": round(seeded_s, 1), "load": result,
-                      "targets": {"p95_ms": 50, "requests_per_s": 300}}, indent=2))
+    print(
+        json.dumps(
+            {
+                "teams": args.teams,
+                "submissions": args.teams * args.per_team,
+                "seed_s": round(seeded_s, 1),
+                "load": result,
+                "targets": {"p95_ms": 50, "requests_per_s": 300},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

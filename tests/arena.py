@@ -12,7 +12,6 @@ from tests.platform.helpers import (
     admin_token,
     auth,
     create_user,
-    regression_settings,
     write_regression_bundle,
     zip_folder,
 )
@@ -30,8 +29,13 @@ class Arena:
     bundle: Path
     slug: str = "tiny"
 
-    def submit(self, content: bytes, name: str = "pred.csv", format: str = "predictions",
-               token: str | None = None) -> Any:
+    def submit(
+        self,
+        content: bytes,
+        name: str = "pred.csv",
+        format: str = "predictions",
+        token: str | None = None,
+    ) -> Any:
         return self.client.post(
             f"/api/v1/competitions/{self.slug}/submissions",
             files={"file": (name, content)},
@@ -40,16 +44,23 @@ class Arena:
         )
 
 
-def make_arena(client: TestClient, settings: Any, tmp_path: Path,
-               competition: dict[str, Any]) -> Arena:
+def make_arena(
+    client: TestClient, settings: Any, tmp_path: Path, competition: dict[str, Any]
+) -> Arena:
     admin = admin_token(settings)
     host = create_user(client, admin, "host", "host")
     bundle = write_regression_bundle(tmp_path / "bundle", settings=competition)
-    created = client.post("/api/v1/competitions", headers=auth(host),
-                          files={"bundle": ("b.zip", zip_folder(bundle), "application/zip")})
+    created = client.post(
+        "/api/v1/competitions",
+        headers=auth(host),
+        files={"bundle": ("b.zip", zip_folder(bundle), "application/zip")},
+    )
     assert created.status_code == 201, created.text
     participant = create_user(client, admin, "alice")
-    team = client.post(f"/api/v1/competitions/{competition['slug']}/teams",
-                       json={"name": "Alpha"}, headers=auth(participant))
+    team = client.post(
+        f"/api/v1/competitions/{competition['slug']}/teams",
+        json={"name": "Alpha"},
+        headers=auth(participant),
+    )
     assert team.status_code == 201, team.text
     return Arena(client, admin, host, participant, team.json(), bundle, competition["slug"])

@@ -28,14 +28,25 @@ def worker_env(settings: Any, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_worker(settings: Any, log: Path, *, concurrency: int = 1,
-                 **overrides: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: Any, log: Path, *, concurrency: int = 1, **overrides: str
+) -> subprocess.Popen[bytes]:
     """Start a worker in its own process group, logging to `log`."""
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "challenge.cli.main", "worker", "--queues", "cpu",
-             "--concurrency", str(concurrency)],
-            env=worker_env(settings, **overrides), stdout=sink, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "challenge.cli.main",
+                "worker",
+                "--queues",
+                "cpu",
+                "--concurrency",
+                str(concurrency),
+            ],
+            env=worker_env(settings, **overrides),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

@@ -76,21 +76,44 @@ class LiveServer:
         return self.process.wait(timeout=timeout)
 
 
-def start_server(home: Path, *, problems: str = "none", extra_env: dict[str, str] | None = None,
-                 startup_timeout: float = 180, concurrency: int = 1) -> LiveServer:
+def start_server(
+    home: Path,
+    *,
+    problems: str = "none",
+    extra_env: dict[str, str] | None = None,
+    startup_timeout: float = 180,
+    concurrency: int = 1,
+) -> LiveServer:
     """Start `mlchallenge serve` and wait until its health check reports a worker."""
     port = free_port()
     log = home.parent / f"serve-{port}.log"
-    env = {**os.environ, "MLCHALLENGE_HOME": str(home), "PYTHONUNBUFFERED": "1",
-           "MLCHALLENGE_REAPER_INTERVAL_S": "2", "MLCHALLENGE_LEASE_SECONDS": "10",
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "MLCHALLENGE_HOME": str(home),
+        "PYTHONUNBUFFERED": "1",
+        "MLCHALLENGE_REAPER_INTERVAL_S": "2",
+        "MLCHALLENGE_LEASE_SECONDS": "10",
+        **(extra_env or {}),
+    }
     for key in ("MLCHALLENGE_DATABASE_URL", "MLCHALLENGE_BROKER_URL"):
         env.pop(key, None)
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "challenge.cli.main", "serve", "--port", str(port),
-             "--problems", problems, "--concurrency", str(concurrency)],
-            env=env, stdout=sink, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "challenge.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--problems",
+                problems,
+                "--concurrency",
+                str(concurrency),
+            ],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     server = LiveServer(process, f"http://127.0.0.1:{port}", home, log)
     deadline = time.monotonic() + startup_timeout

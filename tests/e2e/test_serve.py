@@ -25,28 +25,37 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 def make_user(server: LiveServer, name: str, role: str) -> str:
     with server.client(server.admin_token) as admin:
-        response = admin.post("/api/v1/users", json={
-            "username": name, "email": f"{name}@example.org", "password": "password123",
-            "role": role})
+        response = admin.post(
+            "/api/v1/users",
+            json={
+                "username": name,
+                "email": f"{name}@example.org",
+                "password": "password123",
+                "role": role,
+            },
+        )
     assert response.status_code == 201, response.text
     return str(response.json()["token"])
 
 
-def test_upload_scored_by_the_worker_lands_on_the_board(server: LiveServer,
-                                                        tmp_path: Path) -> None:
+def test_upload_scored_by_the_worker_lands_on_the_board(server: LiveServer, tmp_path: Path) -> None:
     assert (server.home / "admin-token").stat().st_mode & 0o077 == 0
     host, alice = make_user(server, "host", "host"), make_user(server, "alice", "participant")
     bundle = write_regression_bundle(tmp_path / "bundle")
     with server.client(host) as client:
-        created = client.post("/api/v1/competitions",
-                              files={"bundle": ("b.zip", zip_folder(bundle), "application/zip")})
+        created = client.post(
+            "/api/v1/competitions",
+            files={"bundle": ("b.zip", zip_folder(bundle), "application/zip")},
+        )
         assert created.status_code == 201, created.text
     with server.client(alice) as client:
         team = client.post("/api/v1/competitions/tiny/teams", json={"name": "Alpha"})
         assert team.status_code == 201
-        good = client.post("/api/v1/competitions/tiny/submissions",
-                           files={"file": ("pred.csv", truth_predictions(bundle, noise=0.2))},
-                           data={"format": "predictions"})
+        good = client.post(
+            "/api/v1/competitions/tiny/submissions",
+            files={"file": ("pred.csv", truth_predictions(bundle, noise=0.2))},
+            data={"format": "predictions"},
+        )
         assert good.status_code == 201 and good.json()["status"] == "queued"
         result = wait_for(client, good.json()["id"])
         assert result["status"] == "finished", result

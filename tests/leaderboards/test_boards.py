@@ -18,8 +18,11 @@ from tests.platform.helpers import auth, create_user, truth_predictions
 
 
 def board(arena: Arena, name: str = "public") -> list[tuple[Any, ...]]:
-    data = arena.client.get(f"/api/v1/competitions/{arena.slug}/leaderboard",
-                            params={"board": name}, headers=auth(arena.host)).json()
+    data = arena.client.get(
+        f"/api/v1/competitions/{arena.slug}/leaderboard",
+        params={"board": name},
+        headers=auth(arena.host),
+    ).json()
     return [(r["rank"], r["team"]["name"], r["submission_id"], r["score"]) for r in data["rows"]]
 
 
@@ -28,8 +31,14 @@ def test_many_results_at_once_equal_one_by_one(arena: Arena, settings: Any) -> N
     tokens = [arena.participant]
     for index in range(1, 4):
         token = create_user(client, arena.admin, f"member{index}")
-        assert client.post(f"/api/v1/competitions/{arena.slug}/teams",
-                           json={"name": f"Team {index}"}, headers=auth(token)).status_code == 201
+        assert (
+            client.post(
+                f"/api/v1/competitions/{arena.slug}/teams",
+                json={"name": f"Team {index}"},
+                headers=auth(token),
+            ).status_code
+            == 201
+        )
         tokens.append(token)
     ids = []
     for attempt in range(3):
@@ -49,8 +58,9 @@ def test_many_results_at_once_equal_one_by_one(arena: Arena, settings: Any) -> N
         competition = session.scalar(select(Competition))
         assert competition is not None
         for team in session.scalars(select(Team)):
-            refresh_team(session, competition=competition, phase_id=competition.phases[0].id,
-                         team_id=team.id)
+            refresh_team(
+                session, competition=competition, phase_id=competition.phases[0].id, team_id=team.id
+            )
     assert board(arena) == concurrent_public
     assert board(arena, "private") == concurrent_private
 
@@ -62,8 +72,9 @@ def test_history_records_improvements(arena: Arena, settings: Any) -> None:
     for submission_id in ids:
         assert run_evaluation(settings, submission_id, worker="w") == "finished"
     with transaction(settings.database_url) as session:
-        points = session.scalars(select(ScoreHistory).where(ScoreHistory.board == "public")
-                                 .order_by(ScoreHistory.id)).all()
+        points = session.scalars(
+            select(ScoreHistory).where(ScoreHistory.board == "public").order_by(ScoreHistory.id)
+        ).all()
         scores = [p.score for p in points]
     assert len(scores) == 2 and scores[1] < scores[0]
     history = arena.client.get(f"/api/v1/competitions/{arena.slug}/leaderboard/history").json()
@@ -72,8 +83,9 @@ def test_history_records_improvements(arena: Arena, settings: Any) -> None:
 
 def test_failed_submission_ranks_last(arena: Arena, settings: Any) -> None:
     other = create_user(arena.client, arena.admin, "other")
-    arena.client.post(f"/api/v1/competitions/{arena.slug}/teams", json={"name": "Broken"},
-                      headers=auth(other))
+    arena.client.post(
+        f"/api/v1/competitions/{arena.slug}/teams", json={"name": "Broken"}, headers=auth(other)
+    )
     good = arena.submit(truth_predictions(arena.bundle, noise=0.3)).json()["id"]
     bad_csv = truth_predictions(arena.bundle).replace(b"\n1000", b"\n999999", 1)
     bad = arena.submit(bad_csv, token=other).json()["id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.mlfo.mlfo_data import Dataset, write_dataset
 
 

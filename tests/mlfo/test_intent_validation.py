@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.mlfo.mlfo_data import intent_data
 
 from mlfo.errors import IntentError
 from mlfo.intent import TaskKind, json_schema
 from mlfo.policies import POLICIES
 from mlfo.preprocessing import PREPROCESSORS
 from mlfo.validation import default_intent, intent_for_bundle, validate_intent
+from tests.mlfo.mlfo_data import intent_data
 
 
 def test_a_minimal_intent_validates() -> None:

@@ -38,8 +38,11 @@ def test_claim_is_exclusive(arena: Arena, settings: Any) -> None:
 def expire(settings: Any, submission_id: int, attempts: int) -> None:
     with transaction(settings.database_url) as session:
         claim(session, submission_id=submission_id, worker="dead", lease_s=30)
-        session.execute(update(Submission).where(Submission.id == submission_id).values(
-            lease_expires_at=utcnow() - timedelta(seconds=1), attempts=attempts))
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1), attempts=attempts)
+        )
 
 
 def test_reaper_requeues_an_expired_lease(arena: Arena, settings: Any) -> None:
@@ -69,8 +72,11 @@ def test_reaper_gives_up_without_using_quota(arena: Arena, settings: Any) -> Non
 def test_reaper_sends_tasks_the_broker_never_got(arena: Arena, settings: Any) -> None:
     submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
     with transaction(settings.database_url) as session:
-        session.execute(update(Submission).where(Submission.id == submission_id).values(
-            dispatched_at=None, created_at=utcnow() - timedelta(seconds=30)))
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(dispatched_at=None, created_at=utcnow() - timedelta(seconds=30))
+        )
     with transaction(settings.database_url) as session:
         report = reap(session, settings=settings)
     assert report.resent == [submission_id]
@@ -86,8 +92,11 @@ def test_platform_faults_retry_then_fail_without_quota(arena: Arena, settings: A
         outcomes = []
         for _ in range(settings.max_attempts):
             with transaction(settings.database_url) as session:
-                session.execute(update(Submission).where(Submission.id == submission_id)
-                                .values(created_at=utcnow()))
+                session.execute(
+                    update(Submission)
+                    .where(Submission.id == submission_id)
+                    .values(created_at=utcnow())
+                )
             outcomes.append(run_evaluation(settings, submission_id, worker="w"))
     finally:
         hidden.rename(labels)
@@ -109,7 +118,8 @@ def test_cancel_requested_while_running_is_honoured(arena: Arena, settings: Any)
     submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
     with transaction(settings.database_url) as session:
         claim(session, submission_id=submission_id, worker="w", lease_s=30)
-    response = arena.client.post(f"/api/v1/submissions/{submission_id}/cancel",
-                                 headers=auth(arena.participant))
+    response = arena.client.post(
+        f"/api/v1/submissions/{submission_id}/cancel", headers=auth(arena.participant)
+    )
     assert response.status_code == 200 and response.json()["status"] == "running"
     assert row(settings, submission_id).cancel_requested is True

@@ -9,7 +9,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from tests.mlfo.mlfo_data import Dataset, evaluation_input, intent_data
 from pydantic import BaseModel, ConfigDict
 from sklearn.linear_model import LinearRegression
 
@@ -20,6 +19,7 @@ from mlfo.provenance import sha256_of
 from mlfo.registry import NodeKind
 from mlfo.sinks import SINKS, SinkContext, register_sink
 from mlfo.validation import intent_for_bundle
+from tests.mlfo.mlfo_data import Dataset, evaluation_input, intent_data
 
 ORDER = [NodeKind.SRC, NodeKind.C, NodeKind.PP, NodeKind.M, NodeKind.P, NodeKind.D, NodeKind.SINK]
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.mlfo.mlfo_data import intent_data
 
 from mlfo.intent import ResourceClass
 from mlfo.placement import QUEUES, device_for, queue_for
 from mlfo.validation import validate_intent
+from tests.mlfo.mlfo_data import intent_data
 
 
 @pytest.mark.parametrize(

@@ -33,12 +33,13 @@ def predict(features):
 
 
 def status(arena: Arena, submission_id: int) -> dict[str, Any]:
-    response = arena.client.get(f"/api/v1/submissions/{submission_id}",
-                                headers=auth(arena.host))
+    response = arena.client.get(f"/api/v1/submissions/{submission_id}", headers=auth(arena.host))
     return dict(response.json())
 
 
-def wait_status(arena: Arena, submission_id: int, wanted: set[str], timeout: float) -> dict[str, Any]:
+def wait_status(
+    arena: Arena, submission_id: int, wanted: set[str], timeout: float
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         data = status(arena, submission_id)
@@ -55,8 +56,9 @@ def zipped(source: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def test_killed_worker_submission_is_requeued_and_scored_once(arena: Arena, settings: Any,
-                                                              tmp_path: Path) -> None:
+def test_killed_worker_submission_is_requeued_and_scored_once(
+    arena: Arena, settings: Any, tmp_path: Path
+) -> None:
     created = arena.submit(zipped(SLOW_MODEL), name="model.zip", format="python")
     assert created.status_code == 201, created.text
     submission_id = created.json()["id"]
@@ -75,17 +77,20 @@ def test_killed_worker_submission_is_requeued_and_scored_once(arena: Arena, sett
     assert final["status"] == "finished", (final, log.read_text()[-3000:])
     assert final["attempts"] == 2
     with transaction(settings.database_url) as session:
-        records = session.scalar(select(func.count()).where(
-            ScoreRecord.submission_id == submission_id))
-        entries = session.scalars(select(LeaderboardEntry).where(
-            LeaderboardEntry.submission_id == submission_id)).all()
+        records = session.scalar(
+            select(func.count()).where(ScoreRecord.submission_id == submission_id)
+        )
+        entries = session.scalars(
+            select(LeaderboardEntry).where(LeaderboardEntry.submission_id == submission_id)
+        ).all()
     assert records == 1
     assert sorted(e.board for e in entries) == ["private", "public"]
     from mlflow.tracking import MlflowClient
 
     runs = MlflowClient(settings.mlflow_tracking_uri).search_runs(
-        experiment_ids=[e.experiment_id for e in MlflowClient(
-            settings.mlflow_tracking_uri).search_experiments()],
+        experiment_ids=[
+            e.experiment_id for e in MlflowClient(settings.mlflow_tracking_uri).search_experiments()
+        ],
         filter_string=f"params.submission_id = '{submission_id}'",
     )
     assert [r.data.tags.get("mlchallenge.scoring_run") for r in runs] == ["true"]
@@ -107,9 +112,21 @@ def redis_port() -> int:
 
 def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -121,8 +138,9 @@ def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("redis did not start")
 
 
-def test_broker_down_at_upload_loses_nothing(client: Any, settings: Any, tmp_path: Path,
-                                              redis_port: int) -> None:
+def test_broker_down_at_upload_loses_nothing(
+    client: Any, settings: Any, tmp_path: Path, redis_port: int
+) -> None:
     settings.broker_url = f"redis://127.0.0.1:{redis_port}/0"
     arena = make_arena(client, settings, tmp_path, regression_settings())
     started = time.monotonic()
@@ -152,8 +170,14 @@ def provenance_is_logged(settings: Any, final: dict[str, Any]) -> None:
     run = MlflowClient(settings.mlflow_tracking_uri).get_run(final["mlflow_run_id"])
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     assert tags["mlchallenge.submission_sha256"] == final["sha256"]
-    for key in ("test_data_sha256", "labels_sha256", "scorer", "scorer_version",
-                "platform_version", "sandbox_backend"):
+    for key in (
+        "test_data_sha256",
+        "labels_sha256",
+        "scorer",
+        "scorer_version",
+        "platform_version",
+        "sandbox_backend",
+    ):
         assert tags[f"mlchallenge.{key}"], key
     assert tags["mlchallenge.scoring_run"] == "true"
     assert params["submission_id"] == str(final["id"])
@@ -169,16 +193,18 @@ def predict(features):
 """
 
 
-def test_cancelling_a_running_submission_stops_its_sandbox(arena: Arena, settings: Any,
-                                                           tmp_path: Path) -> None:
+def test_cancelling_a_running_submission_stops_its_sandbox(
+    arena: Arena, settings: Any, tmp_path: Path
+) -> None:
     created = arena.submit(zipped(FOREVER_MODEL), name="model.zip", format="python")
     submission_id = created.json()["id"]
     worker = start_worker(settings, tmp_path / "worker.log")
     try:
         wait_status(arena, submission_id, {"running"}, timeout=120)
         time.sleep(2)
-        cancelled = arena.client.post(f"/api/v1/submissions/{submission_id}/cancel",
-                                      headers=auth(arena.participant))
+        cancelled = arena.client.post(
+            f"/api/v1/submissions/{submission_id}/cancel", headers=auth(arena.participant)
+        )
         assert cancelled.status_code == 200
         started = time.monotonic()
         final = wait_status(arena, submission_id, {"cancelled", "finished", "failed"}, timeout=60)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.mlfo.mlfo_data import Dataset, evaluation_input, intent_data
 
 from mlfo.errors import Outcome
 from mlfo.evaluation import EvaluationResult
@@ -18,6 +17,7 @@ from mlfo.tracking import (
     registered_model_name,
     set_scoring_run,
 )
+from tests.mlfo.mlfo_data import Dataset, evaluation_input, intent_data
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,12 @@ def create_user(client: TestClient, admin: str, username: str, role: str = "part
     """Create a user over the API and return its token."""
     response = client.post(
         "/api/v1/users",
-        json={"username": username, "email": f"{username}@example.org",
-              "password": "correct horse battery", "role": role},
+        json={
+            "username": username,
+            "email": f"{username}@example.org",
+            "password": "correct horse battery",
+            "role": role,
+        },
         headers=auth(admin),
     )
     assert response.status_code == 201, response.text
@@ -52,8 +56,15 @@ def regression_settings(slug: str = "tiny", **overrides: Any) -> dict[str, Any]:
         "formats": ["predictions", "sklearn", "python"],
         "limits": {"time_s": 60, "memory_mb": 1024},
         "split": {"public_fraction": 0.3, "seed": 1},
-        "phases": [{"name": "main", "start": "2026-01-01T00:00:00Z", "max_per_day": 5,
-                    "max_total": 20, "max_pending": 5}],
+        "phases": [
+            {
+                "name": "main",
+                "start": "2026-01-01T00:00:00Z",
+                "max_per_day": 5,
+                "max_total": 20,
+                "max_pending": 5,
+            }
+        ],
         "team": {"max_size": 2},
     }
     settings.update(overrides)
@@ -69,8 +80,14 @@ def write_regression_bundle(
 
     def frame(count: int, start: int) -> pd.DataFrame:
         x1, x2 = rng.normal(size=count), rng.normal(size=count)
-        return pd.DataFrame({"id": np.arange(start, start + count), "x1": x1, "x2": x2,
-                             "y": 2 * x1 - x2 + rng.normal(scale=0.1, size=count)})
+        return pd.DataFrame(
+            {
+                "id": np.arange(start, start + count),
+                "x1": x1,
+                "x2": x2,
+                "y": 2 * x1 - x2 + rng.normal(scale=0.1, size=count),
+            }
+        )
 
     train, test = frame(n, 0), frame(n, 10_000)
     train.to_csv(folder / "train.csv", index=False)

@@ -45,8 +45,9 @@ def test_tokens_and_passwords_are_stored_hashed(client: TestClient, settings: An
 
 def test_login_with_password(client: TestClient, settings: Any) -> None:
     create_user(client, admin_token(settings), "logme")
-    ok = client.post("/api/v1/auth/login", json={"username": "logme",
-                                                  "password": "correct horse battery"})
+    ok = client.post(
+        "/api/v1/auth/login", json={"username": "logme", "password": "correct horse battery"}
+    )
     assert ok.status_code == 200
     assert client.get("/api/v1/users/me", headers=auth(ok.json()["token"])).status_code == 200
     bad = client.post("/api/v1/auth/login", json={"username": "logme", "password": "nope"})
@@ -64,12 +65,17 @@ def test_bad_credentials_are_401(client: TestClient) -> None:
 def test_duplicate_and_invalid_users(client: TestClient, settings: Any) -> None:
     admin = admin_token(settings)
     create_user(client, admin, "dupe")
-    again = client.post("/api/v1/users", json={"username": "dupe", "email": "other@e.org",
-                                               "password": "longenough"}, headers=auth(admin))
+    again = client.post(
+        "/api/v1/users",
+        json={"username": "dupe", "email": "other@e.org", "password": "longenough"},
+        headers=auth(admin),
+    )
     assert again.status_code == 409 and "taken" in again.json()["message"]
-    invalid = client.post("/api/v1/users", json={"username": "a b", "email": "nope",
-                                                 "password": "x", "role": "king"},
-                          headers=auth(admin))
+    invalid = client.post(
+        "/api/v1/users",
+        json={"username": "a b", "email": "nope", "password": "x", "role": "king"},
+        headers=auth(admin),
+    )
     assert invalid.status_code == 422
     message = invalid.json()["message"]
     for field in ("username", "email", "password", "role"):

@@ -36,8 +36,9 @@ def host(client: TestClient, settings: Any) -> str:
     return create_user(client, admin_token(settings), "host1", "host")
 
 
-def test_create_from_bundle_zip(client: TestClient, settings: Any, host: str,
-                                tmp_path: Path) -> None:
+def test_create_from_bundle_zip(
+    client: TestClient, settings: Any, host: str, tmp_path: Path
+) -> None:
     bundle = write_regression_bundle(tmp_path / "b")
     response = upload_bundle(client, host, zip_folder(bundle))
     assert response.status_code == 201, response.text
@@ -56,15 +57,19 @@ def test_create_from_bundle_zip(client: TestClient, settings: Any, host: str,
     assert "y" not in pd.read_parquet(public / "test.parquet").columns
 
 
-def test_data_download_is_public_data_only(client: TestClient, settings: Any, host: str,
-                                           tmp_path: Path) -> None:
+def test_data_download_is_public_data_only(
+    client: TestClient, settings: Any, host: str, tmp_path: Path
+) -> None:
     upload_bundle(client, host, zip_folder(write_regression_bundle(tmp_path / "b")))
     participant = create_user(client, admin_token(settings), "p1")
     ok = client.get("/api/v1/competitions/tiny/data/train.parquet", headers=auth(participant))
     assert ok.status_code == 200
     assert len(pd.read_parquet(io.BytesIO(ok.content))) == 200
-    for name in ("test_labels.parquet", "..%2F..%2Flabels%2Ftiny%2Ftest_labels.parquet",
-                 "competition.yaml"):
+    for name in (
+        "test_labels.parquet",
+        "..%2F..%2Flabels%2Ftiny%2Ftest_labels.parquet",
+        "competition.yaml",
+    ):
         denied = client.get(f"/api/v1/competitions/tiny/data/{name}", headers=auth(participant))
         assert denied.status_code == 404
     assert client.get("/api/v1/competitions/tiny/data/train.parquet").status_code == 401
@@ -84,17 +89,23 @@ def test_participants_cannot_create(client: TestClient, settings: Any, tmp_path:
         (lambda s, d: s.update(metrics=["accuracy_of_doom"]), "accuracy_of_doom"),
         (lambda s, d: s.update(formats=["exe"]), "exe"),
         (lambda s, d: s.update(unknown_key=1), "unknown_key"),
-        (lambda s, d: s["phases"][0].update(start="2026-02-01", end="2026-01-01"),
-         "phases[0]"),
+        (lambda s, d: s["phases"][0].update(start="2026-02-01", end="2026-01-01"), "phases[0]"),
         (lambda s, d: s.update(target="nope"), "nope"),
         (lambda s, d: (d / "train.csv").unlink(), "train.csv or train.parquet is missing"),
         (lambda s, d: (d / "test_labels.csv").write_text("id,y\n1,2\n"), "test_labels.csv"),
-        (lambda s, d: pd.read_csv(d / "test_labels.csv").assign(x1=1.0).to_csv(
-            d / "test.csv", index=False), "must not be in the test features"),
+        (
+            lambda s, d: (
+                pd.read_csv(d / "test_labels.csv")
+                .assign(x1=1.0)
+                .to_csv(d / "test.csv", index=False)
+            ),
+            "must not be in the test features",
+        ),
     ],
 )
-def test_bad_bundles_name_the_problem(client: TestClient, host: str, tmp_path: Path,
-                                      mutate: Any, expected: str) -> None:
+def test_bad_bundles_name_the_problem(
+    client: TestClient, host: str, tmp_path: Path, mutate: Any, expected: str
+) -> None:
     folder = tmp_path / "bundle"
     settings = regression_settings()
     write_regression_bundle(folder)
@@ -115,8 +126,7 @@ def test_hostile_bundle_archives(client: TestClient, host: str, tmp_path: Path) 
         response = upload_bundle(client, host, buffer.getvalue())
         assert response.status_code == 422, name
     assert upload_bundle(client, host, b"not a zip").status_code == 422
-    missing = client.post("/api/v1/competitions", files={"other": ("a", b"x")},
-                          headers=auth(host))
+    missing = client.post("/api/v1/competitions", files={"other": ("a", b"x")}, headers=auth(host))
     assert missing.status_code == 400 and "bundle" in missing.json()["message"]
 
 

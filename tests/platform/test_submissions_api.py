@@ -34,17 +34,22 @@ def test_upload_is_queued_and_visible_to_its_team(arena: Arena, settings: Any) -
     client = arena.client
     own = client.get(f"/api/v1/submissions/{body['id']}", headers=auth(arena.participant))
     assert own.status_code == 200 and own.json()["id"] == body["id"]
-    assert client.get(f"/api/v1/submissions/{body['id']}", headers=auth(arena.host)).status_code == 200
+    assert (
+        client.get(f"/api/v1/submissions/{body['id']}", headers=auth(arena.host)).status_code == 200
+    )
     outsider = create_user(client, arena.admin, "mallory")
     for path in (f"/api/v1/submissions/{body['id']}", f"/api/v1/submissions/{body['id']}/logs"):
         assert client.get(path, headers=auth(outsider)).status_code == 404
     logs = client.get(f"/api/v1/submissions/{body['id']}/logs", headers=auth(arena.participant))
     assert logs.status_code == 200 and logs.json()["status"] == "queued"
-    listed = client.get(f"/api/v1/competitions/{arena.slug}/submissions",
-                        headers=auth(arena.participant))
+    listed = client.get(
+        f"/api/v1/competitions/{arena.slug}/submissions", headers=auth(arena.participant)
+    )
     assert [s["id"] for s in listed.json()] == [body["id"]]
-    assert client.get(f"/api/v1/competitions/{arena.slug}/submissions",
-                      headers=auth(outsider)).json() == []
+    assert (
+        client.get(f"/api/v1/competitions/{arena.slug}/submissions", headers=auth(outsider)).json()
+        == []
+    )
     assert len(stored_uploads(settings)) == 1
 
 
@@ -59,9 +64,9 @@ def test_upload_is_queued_and_visible_to_its_team(arena: Arena, settings: Any) -
         ("model.zip", b"PK\x05\x06" + b"\x00" * 18, "python", 422, "model.py"),
     ],
 )
-def test_bad_uploads_are_refused_and_not_kept(arena: Arena, settings: Any, name: str,
-                                              content: bytes, format: str, status: int,
-                                              expected: str) -> None:
+def test_bad_uploads_are_refused_and_not_kept(
+    arena: Arena, settings: Any, name: str, content: bytes, format: str, status: int, expected: str
+) -> None:
     response = arena.submit(content, name=name, format=format)
     assert response.status_code == status, response.text
     assert expected in response.json()["message"]
@@ -123,22 +128,31 @@ def test_daily_and_total_limits(client: TestClient, settings: Any, tmp_path: Pat
     competition = regression_settings()
     competition["phases"][0].update(max_per_day=2, max_total=3, max_pending=10)
     arena = make_arena(client, settings, tmp_path, competition)
-    assert [arena.submit(truth_predictions(arena.bundle)).status_code for _ in range(2)] == [201] * 2
+    assert [arena.submit(truth_predictions(arena.bundle)).status_code for _ in range(2)] == [
+        201
+    ] * 2
     third = arena.submit(truth_predictions(arena.bundle))
     assert third.status_code == 429 and third.json()["detail"]["limit"] == "max_per_day"
     assert "midnight UTC" in third.json()["message"]
 
 
-def test_platform_failures_do_not_use_quota(client: TestClient, settings: Any,
-                                            tmp_path: Path) -> None:
+def test_platform_failures_do_not_use_quota(
+    client: TestClient, settings: Any, tmp_path: Path
+) -> None:
     competition = regression_settings()
     competition["phases"][0].update(max_per_day=1, max_total=10, max_pending=10)
     arena = make_arena(client, settings, tmp_path, competition)
     first = arena.submit(truth_predictions(arena.bundle)).json()
     with transaction(settings.database_url) as session:
-        session.execute(update(Submission).where(Submission.id == first["id"]).values(
-            status=SubmissionStatus.FAILED, failure_reason=FailureReason.INFRASTRUCTURE_ERROR,
-            counts_toward_quota=False))
+        session.execute(
+            update(Submission)
+            .where(Submission.id == first["id"])
+            .values(
+                status=SubmissionStatus.FAILED,
+                failure_reason=FailureReason.INFRASTRUCTURE_ERROR,
+                counts_toward_quota=False,
+            )
+        )
     assert arena.submit(truth_predictions(arena.bundle)).status_code == 201
     assert arena.submit(truth_predictions(arena.bundle)).status_code == 429
 
@@ -150,8 +164,9 @@ def test_ten_parallel_uploads_against_a_limit_of_five(arena: Arena) -> None:
     assert sorted(codes) == [201] * 5 + [429] * 5
 
 
-def test_must_be_in_a_team_and_phase_open(client: TestClient, settings: Any,
-                                         tmp_path: Path) -> None:
+def test_must_be_in_a_team_and_phase_open(
+    client: TestClient, settings: Any, tmp_path: Path
+) -> None:
     competition = regression_settings()
     competition["phases"][0].update(start="2026-01-01T00:00:00Z", end="2026-01-02T00:00:00Z")
     arena = make_arena(client, settings, tmp_path, competition)
@@ -167,10 +182,12 @@ def test_needs_a_team(arena: Arena) -> None:
 
 def test_cancel_a_queued_submission(arena: Arena) -> None:
     created = arena.submit(truth_predictions(arena.bundle)).json()
-    cancelled = arena.client.post(f"/api/v1/submissions/{created['id']}/cancel",
-                                  headers=auth(arena.participant))
+    cancelled = arena.client.post(
+        f"/api/v1/submissions/{created['id']}/cancel", headers=auth(arena.participant)
+    )
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
-    again = arena.client.post(f"/api/v1/submissions/{created['id']}/cancel",
-                              headers=auth(arena.participant))
+    again = arena.client.post(
+        f"/api/v1/submissions/{created['id']}/cancel", headers=auth(arena.participant)
+    )
     assert again.status_code == 400 and "already" in again.json()["message"]

@@ -21,26 +21,37 @@ def test_team_has_invite_code_for_members_only(arena: Arena) -> None:
 def test_join_with_code_and_size_limit(arena: Arena) -> None:
     client, team = arena.client, arena.team
     bob = create_user(client, arena.admin, "bob")
-    wrong = client.post(f"/api/v1/teams/{team['id']}/join", json={"invite_code": "deadbeef"},
-                        headers=auth(bob))
+    wrong = client.post(
+        f"/api/v1/teams/{team['id']}/join", json={"invite_code": "deadbeef"}, headers=auth(bob)
+    )
     assert wrong.status_code == 404 and "invite code" in wrong.json()["message"]
-    joined = client.post(f"/api/v1/teams/{team['id']}/join",
-                         json={"invite_code": team["invite_code"]}, headers=auth(bob))
+    joined = client.post(
+        f"/api/v1/teams/{team['id']}/join",
+        json={"invite_code": team["invite_code"]},
+        headers=auth(bob),
+    )
     assert joined.status_code == 200
     assert [m["username"] for m in joined.json()["members"]] == ["alice", "bob"]
     carol = create_user(client, arena.admin, "carol")
-    full = client.post(f"/api/v1/teams/{team['id']}/join",
-                       json={"invite_code": team["invite_code"]}, headers=auth(carol))
+    full = client.post(
+        f"/api/v1/teams/{team['id']}/join",
+        json={"invite_code": team["invite_code"]},
+        headers=auth(carol),
+    )
     assert full.status_code == 409 and "full" in full.json()["message"]
 
 
 def test_one_team_per_user_per_competition(arena: Arena) -> None:
-    again = arena.client.post(f"/api/v1/competitions/{arena.slug}/teams", json={"name": "Beta"},
-                              headers=auth(arena.participant))
+    again = arena.client.post(
+        f"/api/v1/competitions/{arena.slug}/teams",
+        json={"name": "Beta"},
+        headers=auth(arena.participant),
+    )
     assert again.status_code == 409 and "already in a team" in again.json()["message"]
     dave = create_user(arena.client, arena.admin, "dave")
-    taken = arena.client.post(f"/api/v1/competitions/{arena.slug}/teams", json={"name": "Alpha"},
-                              headers=auth(dave))
+    taken = arena.client.post(
+        f"/api/v1/competitions/{arena.slug}/teams", json={"name": "Alpha"}, headers=auth(dave)
+    )
     assert taken.status_code == 409 and "Alpha" in taken.json()["message"]
 
 
@@ -50,13 +61,19 @@ def test_leave_then_create_another(arena: Arena) -> None:
     assert left.status_code == 204
     mine = client.get(f"/api/v1/competitions/{arena.slug}/team", headers=auth(arena.participant))
     assert mine.status_code == 404
-    created = client.post(f"/api/v1/competitions/{arena.slug}/teams", json={"name": "Gamma"},
-                          headers=auth(arena.participant))
+    created = client.post(
+        f"/api/v1/competitions/{arena.slug}/teams",
+        json={"name": "Gamma"},
+        headers=auth(arena.participant),
+    )
     assert created.status_code == 201
 
 
 def test_unknown_competition_and_team(arena: Arena) -> Any:
-    missing = arena.client.post("/api/v1/competitions/nope/teams", json={"name": "Zeta"},
-                                headers=auth(arena.participant))
+    missing = arena.client.post(
+        "/api/v1/competitions/nope/teams", json={"name": "Zeta"}, headers=auth(arena.participant)
+    )
     assert missing.status_code == 404 and "nope" in missing.json()["message"]
-    assert arena.client.get("/api/v1/teams/999999", headers=auth(arena.participant)).status_code == 404
+    assert (
+        arena.client.get("/api/v1/teams/999999", headers=auth(arena.participant)).status_code == 404
+    )
