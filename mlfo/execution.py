@@ -1,4 +1,4 @@
-"""Running one submission's evaluation reliably: claim with a lease, heartbeat, finish exactly once."""
+"""Running one submission's evaluation reliably: claim, lease, heartbeat, finish exactly once."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from challenge.submissions.models import (
 from challenge.teams.models import Team
 from mlfo.dispatch import dispatch
 from mlfo.intent import Intent
+from mlfo.placement import queue_for, worker_device
 
 log = logging.getLogger(__name__)
 LOG_CAP = 256 * 1024
@@ -138,6 +139,8 @@ def finish(
     )
     if submission is None:
         return None
+    if submission.rescore_reason:  # a judge's re-run: its reason goes into the ScoreRecord
+        reason, submission.rescore_reason = submission.rescore_reason, None
     outcome = str(result.outcome)
     if outcome == "ok":
         submission.status = SubmissionStatus.FINISHED
@@ -276,7 +279,7 @@ def plan(session: Session, *, settings: Settings, submission_id: int) -> Evaluat
         labels_path=storage.labels_path(settings.labels, competition.slug),
         team_name=team.name,
         phase=phase,
-        queue=intent.placement.resource_class.value,
+        queue=queue_for(intent),
     )
 
 
@@ -352,7 +355,7 @@ def _run_pipeline(
             labels_path=evaluation.labels_path,
             work_dir=work_dir,
             sandbox_backend=settings.sandbox_backend,
-            device="cuda" if evaluation.queue == "gpu" else "cpu",
+            device=worker_device(evaluation.intent),
             should_cancel=heartbeat.should_stop,
             mlflow_tracking_uri=settings.mlflow_tracking_uri or None,
             team_name=evaluation.team_name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from mlfo.intent import Intent, ResourceClass
 
 QUEUES: dict[ResourceClass, str] = {
@@ -22,3 +24,23 @@ def device_for(intent: Intent, default: str = "cpu") -> str:
     if intent.placement.resource_class is ResourceClass.GPU:
         return "cuda"
     return default
+
+
+@lru_cache(maxsize=1)
+def cuda_available() -> bool:
+    """True when this worker can run CUDA work (torch sees a GPU)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def worker_device(intent: Intent) -> str:
+    """The device this worker gives the M node: CUDA for GPU placement when it has a GPU.
+
+    A GPU competition evaluated by a worker without one (the embedded default on a laptop) runs
+    on the CPU rather than waiting forever for a GPU worker.
+    """
+    device = device_for(intent)
+    return device if device == "cpu" or cuda_available() else "cpu"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
 from mlfo.dispatch import dispatch
+from mlfo.intent import Intent
+from mlfo.placement import queue_for
 from mlfo.workers import beat
 
 log = logging.getLogger(__name__)
@@ -102,9 +104,7 @@ def _queues(session: Session, ids: list[int]) -> dict[int, str]:
         .join(Competition, Competition.id == Submission.competition_id)
         .where(Submission.id.in_(ids))
     ).all()
-    return {
-        sid: str(intent.get("placement", {}).get("resource_class", "cpu")) for sid, intent in rows
-    }
+    return {sid: queue_for(Intent.model_validate(intent)) for sid, intent in rows}
 
 
 class ReaperThread(threading.Thread):

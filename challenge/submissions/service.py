@@ -31,6 +31,7 @@ from challenge.teams.models import Team
 from leaderboards.entries import refresh_team
 from mlfo.dispatch import dispatch
 from mlfo.intent import Intent
+from mlfo.placement import queue_for
 
 
 def get(session: Session, *, submission_id: int) -> Submission | None:
@@ -235,7 +236,10 @@ def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
         .select_from(Submission)
         .where(Submission.team_id == team_id, Submission.phase_id == phase.id)
     )
-    pending = session.scalar(base.where(Submission.status.in_(PENDING_STATUSES))) or 0
+    pending_uploads = base.where(
+        Submission.status.in_(PENDING_STATUSES), Submission.rescore_reason.is_(None)
+    )  # a judge's re-runs do not hold up the team's own uploads
+    pending = session.scalar(pending_uploads) or 0
     if pending >= phase.max_pending:
         raise QuotaExceeded(
             f"your team has {pending} submissions queued or running; at most {phase.max_pending} "
@@ -261,7 +265,7 @@ def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
 
 def queue_of(competition: Competition) -> str:
     """The Celery queue of a competition's evaluations (its intent's resource class)."""
-    return str(competition.intent.get("placement", {}).get("resource_class", "cpu"))
+    return queue_for(Intent.model_validate(competition.intent))
 
 
 def create_baseline(
