@@ -52,9 +52,13 @@ def _order_proba(proba: np.ndarray, model_classes: Any, spec: JobSpec) -> np.nda
         return proba
     names = [str(c) for c in model_classes]
     wanted = [str(c) for c in spec.classes]
-    if sorted(names) != sorted(wanted):
-        return proba
-    return proba[:, [names.index(c) for c in wanted]]
+    if len(names) != proba.shape[1] or not set(names) <= set(wanted):
+        return proba  # not the model's classes: left for the output check to report
+    # A class the model never saw in training gets probability 0.
+    ordered = np.zeros((proba.shape[0], len(wanted)), dtype=np.float64)
+    for column, name in enumerate(names):
+        ordered[:, wanted.index(name)] = proba[:, column]
+    return ordered
 
 
 class SklearnPredictor:
