@@ -2,18 +2,22 @@
 
 from challenge.accounts.models import ApiToken, User
 from challenge.competitions.models import Competition, Phase
+from challenge.judging.models import Annotation, Reproduction, ReproductionResult
 from challenge.submissions.models import ScoreRecord, Submission
 from challenge.teams.models import Team, TeamMember
 from leaderboards.models import AuditEvent, LeaderboardEntry, LeaderboardSnapshot, ScoreHistory
 from mlfo.workers import WorkerHeartbeat
 
 __all__ = [
+    "Annotation",
     "ApiToken",
     "AuditEvent",
     "Competition",
     "LeaderboardEntry",
     "LeaderboardSnapshot",
     "Phase",
+    "Reproduction",
+    "ReproductionResult",
     "ScoreHistory",
     "ScoreRecord",
     "Submission",

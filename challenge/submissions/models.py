@@ -90,6 +90,8 @@ class Submission(Base):
     selected_final: Mapped[bool] = mapped_column(default=False)
     flagged: Mapped[bool] = mapped_column(default=False)
     disqualified_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
+    rescore_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Set while a judge's re-run is pending; recorded in the next ScoreRecord, then cleared."""
     attempts: Mapped[int] = mapped_column(default=0)
     claim_token: Mapped[str | None] = mapped_column(String(64), default=None)
     worker: Mapped[str | None] = mapped_column(String(200), default=None)

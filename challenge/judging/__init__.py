@@ -1,0 +1,1 @@
+"""Judging: annotations, flags, disqualifications, re-scoring, reproduction and finalization."""

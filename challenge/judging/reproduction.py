@@ -1,0 +1,333 @@
+"""Reproducing the top k of a board on fresh test data drawn from the problem's simulator."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from challenge.accounts.models import User
+from challenge.competitions import service as competitions
+from challenge.competitions.models import Competition
+from challenge.config import Settings
+from challenge.db.base import utcnow
+from challenge.db.session import after_commit, transaction
+from challenge.errors import BadRequest, NotFound
+from challenge.files import storage
+from challenge.judging import audit
+from challenge.judging.models import (
+    PREDICTIONS_FORMAT,
+    Reproduction,
+    ReproductionResult,
+    ReproductionStatus,
+    ResultStatus,
+)
+from challenge.judging.service import require_staff
+from challenge.submissions.models import Submission
+from challenge.submissions.service import queue_of
+from challenge.teams.models import Team
+from leaderboards.entries import greater_is_better
+from leaderboards.service import get_board
+from mlfo.intent import Intent
+
+log = logging.getLogger(__name__)
+TASK_NAME = "judging.reproduce"
+REFUSED_PREDICTIONS = (
+    "predictions cannot be re-run on fresh data: only a model submission (sklearn, onnx, "
+    "torchscript, mlflow, python) can be reproduced"
+)
+
+
+def create(
+    session: Session,
+    *,
+    settings: Settings,
+    competition: Competition,
+    user: User,
+    top_k: int = 3,
+    board: str = "private",
+    phase_name: str | None = None,
+    seed: int | None = None,
+    size: int | None = None,
+) -> Reproduction:
+    """Queue a reproduction of the board's top k on a fresh test set from a new simulator seed."""
+    require_staff(user, competition)
+    if competition.problem_id is None:
+        raise BadRequest(
+            f"{competition.slug!r} was created from a host bundle: there is no simulator to draw "
+            "fresh test data from; reproduction works for competitions of a built-in problem"
+        )
+    phase = competitions.get_phase_or_raise(competition, name=phase_name)
+    original_seed = int(competition.settings.get("split", {}).get("seed", 0))
+    if seed == original_seed:
+        raise BadRequest(f"seed {seed} drew the competition's own data; choose another seed")
+    rows = get_board(session, competition=competition, phase=phase, board=board, user=user).rows
+    ranked = [r for r in rows if r["rank"] is not None and r["submission_id"] is not None]
+    if not ranked:
+        raise BadRequest(f"no ranked entry on the {board} board of phase {phase.name!r} yet")
+    reproduction = Reproduction(
+        competition_id=competition.id,
+        phase_id=phase.id,
+        board=board,
+        top_k=top_k,
+        seed=seed if seed is not None else _new_seed(original_seed),
+        size=size or _test_rows(settings, competition),
+        requested_by_id=user.id,
+    )
+    for position, row in enumerate(ranked[:top_k]):
+        submission = session.get(Submission, row["submission_id"])
+        assert submission is not None
+        refused = submission.format == PREDICTIONS_FORMAT
+        reproduction.results.append(
+            ReproductionResult(
+                position=position,
+                team_id=row["team"]["id"],
+                submission_id=submission.id,
+                original_rank=row["rank"],
+                original_score=row["score"],
+                status=ResultStatus.REFUSED if refused else ResultStatus.PENDING,
+                message=REFUSED_PREDICTIONS if refused else "",
+            )
+        )
+    session.add(reproduction)
+    session.flush()
+    audit.record(
+        session,
+        competition_id=competition.id,
+        actor=user,
+        action="reproduce",
+        target=f"reproduction:{reproduction.id}",
+        reason=f"top {top_k} of the {board} board of {phase.name!r}, seed {reproduction.seed}",
+    )
+    reproduction_id, queue = reproduction.id, queue_of(competition)
+    after_commit(session, lambda: send(settings, reproduction_id, queue))
+    return reproduction
+
+
+def _new_seed(original: int) -> int:
+    seed = secrets.randbelow(2**31 - 1)
+    return seed if seed != original else seed + 1
+
+
+def _test_rows(settings: Settings, competition: Competition) -> int:
+    import pyarrow.parquet as pq
+
+    test = storage.public_data_dir(settings.storage, competition.slug) / "test.parquet"
+    return int(pq.read_metadata(test).num_rows)
+
+
+def send(settings: Settings, reproduction_id: int, queue: str) -> bool:
+    """Send the reproduction task; False (logged) when the broker is unreachable."""
+    from mlfo.celery_app import celery_for
+
+    try:
+        celery_for(settings).send_task(TASK_NAME, args=[reproduction_id], queue=queue)
+    except Exception:  # the reproduction stays queued; a judge can request another one
+        log.warning("could not send reproduction %s to the broker", reproduction_id, exc_info=True)
+        return False
+    return True
+
+
+def get_visible(session: Session, *, reproduction_id: int, user: User) -> Reproduction:
+    """A reproduction the user may see (staff of its competition), or NotFound / Forbidden."""
+    reproduction = session.get(Reproduction, reproduction_id)
+    if reproduction is None:
+        raise NotFound(f"reproduction {reproduction_id} does not exist")
+    competition = session.get(Competition, reproduction.competition_id)
+    assert competition is not None
+    require_staff(user, competition)
+    return reproduction
+
+
+def get_all(session: Session, *, competition: Competition, user: User) -> list[Reproduction]:
+    """A competition's reproductions, newest first."""
+    require_staff(user, competition)
+    return list(
+        session.scalars(
+            select(Reproduction)
+            .where(Reproduction.competition_id == competition.id)
+            .order_by(Reproduction.created_at.desc(), Reproduction.id.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One entry to re-run, read from the database before the runs."""
+
+    result_id: int
+    submission_id: int
+    model_path: Path
+    format: str
+    team_name: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    slug: str
+    problem_id: str
+    intent: Intent
+    board: str
+    seed: int
+    size: int
+    phase: str
+    jobs: list[_Job]
+
+
+def run(settings: Settings, reproduction_id: int) -> str:
+    """Claim a queued reproduction, draw the fresh data, re-run each entry and rank the results."""
+    with transaction(settings.database_url) as session:
+        claimed = session.execute(
+            update(Reproduction)
+            .where(
+                Reproduction.id == reproduction_id,
+                Reproduction.status == ReproductionStatus.QUEUED,
+            )
+            .values(status=ReproductionStatus.RUNNING, started_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return "skipped"
+        plan = _plan(session, reproduction_id)
+    try:
+        test_path, labels_path = fresh_data(settings, plan, reproduction_id)
+        for job in plan.jobs:
+            _run_one(settings, plan, job, reproduction_id, test_path, labels_path)
+    except Exception as exc:  # the simulator or storage failed: say so on the reproduction
+        log.exception("reproduction %s failed", reproduction_id)
+        _close(settings, reproduction_id, plan, error=f"{type(exc).__name__}: {exc}")
+        return "failed"
+    _close(settings, reproduction_id, plan, error="")
+    return "finished"
+
+
+def _plan(session: Session, reproduction_id: int) -> _Plan:
+    reproduction = session.get(Reproduction, reproduction_id)
+    assert reproduction is not None
+    competition = session.get(Competition, reproduction.competition_id)
+    assert competition is not None and competition.problem_id is not None
+    phase = next(p.name for p in competition.phases if p.id == reproduction.phase_id)
+    jobs = []
+    for result in reproduction.results:
+        if result.status is not ResultStatus.PENDING:
+            continue
+        submission = session.get(Submission, result.submission_id)
+        team = session.get(Team, result.team_id)
+        assert submission is not None and team is not None
+        jobs.append(
+            _Job(result.id, submission.id, Path(submission.file_path), submission.format, team.name)
+        )
+    return _Plan(
+        slug=competition.slug,
+        problem_id=competition.problem_id,
+        intent=Intent.model_validate(competition.intent),
+        board=reproduction.board,
+        seed=reproduction.seed,
+        size=reproduction.size,
+        phase=phase,
+        jobs=jobs,
+    )
+
+
+def fresh_data(settings: Settings, plan: _Plan, reproduction_id: int) -> tuple[Path, Path]:
+    """Simulate a new test set; features go under storage, labels under the labels root."""
+    from challenge.problems import get_problem
+
+    test_path = reproduction_dir(settings.storage, plan.slug, reproduction_id) / "test.parquet"
+    labels_path = settings.labels / plan.slug / "reproductions" / str(reproduction_id)
+    labels_path = labels_path / "test_labels.parquet"
+    if test_path.is_file() and labels_path.is_file():
+        return test_path, labels_path
+    with tempfile.TemporaryDirectory(prefix="reproduction-") as tmp:
+        bundle = get_problem(plan.problem_id).write_bundle(
+            Path(tmp) / "bundle", seed=plan.seed, size=plan.size, baseline=False
+        )
+        test_path.parent.mkdir(parents=True, exist_ok=True)
+        labels_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(bundle / "test.parquet", test_path)
+        shutil.copy2(bundle / "test_labels.parquet", labels_path)
+    return test_path, labels_path
+
+
+def reproduction_dir(storage_root: Path, slug: str, reproduction_id: int) -> Path:
+    """Where a reproduction's fresh test features live."""
+    return storage.competition_dir(storage_root, slug) / "reproductions" / str(reproduction_id)
+
+
+def _run_one(
+    settings: Settings,
+    plan: _Plan,
+    job: _Job,
+    reproduction_id: int,
+    test_path: Path,
+    labels_path: Path,
+) -> None:
+    from mlfo.pipeline import EvaluationInput, build_pipeline
+
+    work_dir = storage.runs_dir(settings.storage, job.submission_id)
+    work_dir = work_dir / f"reproduction-{reproduction_id}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    data = storage.public_data_dir(settings.storage, plan.slug)
+    result = build_pipeline(plan.intent).run(
+        EvaluationInput(
+            submission_id=job.submission_id,
+            competition_slug=plan.slug,
+            intent=plan.intent,
+            model_path=job.model_path,
+            format=job.format,
+            train_path=data / "train.parquet",
+            test_path=test_path,
+            labels_path=labels_path,
+            work_dir=work_dir,
+            sandbox_backend=settings.sandbox_backend,
+            device="cuda" if plan.intent.placement.resource_class.value == "gpu" else "cpu",
+            team_name=job.team_name,
+            phase=plan.phase,
+        )
+    )
+    with transaction(settings.database_url) as session:
+        row = session.get(ReproductionResult, job.result_id)
+        assert row is not None
+        score = (result.ranking_score or {}).get(plan.board) if result.ok else None
+        row.status = ResultStatus.FINISHED if result.ok else ResultStatus.FAILED
+        row.reproduced_score = score
+        row.scores = {k: dict(v) for k, v in (result.scores or {}).items()}
+        row.message = result.message if not result.ok else result.invalid_reason
+        if result.ok and not result.valid:
+            row.reproduced_score = None
+
+
+def _close(settings: Settings, reproduction_id: int, plan: _Plan, *, error: str) -> None:
+    from leaderboards.ranking import BoardRow, rank_rows
+
+    with transaction(settings.database_url) as session:
+        reproduction = session.get(Reproduction, reproduction_id)
+        assert reproduction is not None
+        for result in reproduction.results:
+            if result.status is ResultStatus.PENDING:
+                result.status = ResultStatus.FAILED
+                result.message = result.message or "not run: the reproduction failed"
+        finished = [r for r in reproduction.results if r.status is ResultStatus.FINISHED]
+        ranked = rank_rows(
+            [
+                BoardRow(
+                    team_id=r.team_id,
+                    submission_id=r.submission_id,
+                    submitted_at=None,
+                    score=r.reproduced_score,
+                )
+                for r in finished
+            ],
+            greater_is_better=greater_is_better(plan.intent),
+        )
+        ranks = {row.submission_id: row.rank for row in ranked}
+        for result in finished:
+            result.reproduced_rank = ranks.get(result.submission_id)
+        reproduction.status = ReproductionStatus.FAILED if error else ReproductionStatus.FINISHED
+        reproduction.error = error
+        reproduction.finished_at = utcnow()
