@@ -293,7 +293,7 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
         return "skipped"
     with transaction(settings.database_url) as session:
         evaluation = plan(session, settings=settings, submission_id=submission_id)
-    work_dir = storage.runs_dir(settings.storage, submission_id) / f"attempt-{held.attempt}"
+    work_dir = next_attempt_dir(storage.runs_dir(settings.storage, submission_id))
     with Heartbeat(settings, held) as heartbeat:
         try:
             result = _run_pipeline(settings, submission_id, evaluation, work_dir, heartbeat)
@@ -332,6 +332,14 @@ def _mark_scoring_run(settings: Settings, run_id: str) -> None:
         log.warning("could not mark MLflow run %s as the scoring run", run_id, exc_info=True)
 
 
+def next_attempt_dir(root: Path) -> Path:
+    """A new `attempt-N` folder for this evaluation; re-runs never overwrite earlier outputs."""
+    numbers = [int(p.name.split("-", 1)[1]) for p in root.glob("attempt-*") if p.name[8:].isdigit()]
+    path = root / f"attempt-{max(numbers, default=0) + 1}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _run_pipeline(
     settings: Settings,
     submission_id: int,
@@ -341,7 +349,6 @@ def _run_pipeline(
 ) -> Any:
     from mlfo.pipeline import EvaluationInput, build_pipeline
 
-    work_dir.mkdir(parents=True, exist_ok=True)
     pipeline = build_pipeline(evaluation.intent)
     return pipeline.run(
         EvaluationInput(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
@@ -11,7 +12,7 @@ from challenge.db.base import utcnow
 from challenge.db.session import transaction
 from challenge.files import storage
 from challenge.submissions.models import Submission
-from mlfo.execution import claim, run_evaluation
+from mlfo.execution import claim, next_attempt_dir, run_evaluation
 from mlfo.reaper import reap
 from tests.arena import Arena
 from tests.platform.helpers import auth, truth_predictions
@@ -123,3 +124,11 @@ def test_cancel_requested_while_running_is_honoured(arena: Arena, settings: Any)
     )
     assert response.status_code == 200 and response.json()["status"] == "running"
     assert row(settings, submission_id).cancel_requested is True
+
+
+def test_attempt_folders_are_never_reused(tmp_path: Path) -> None:
+    first = next_attempt_dir(tmp_path)
+    (first / "diagnostics.png").write_bytes(b"png")
+    second = next_attempt_dir(tmp_path)
+    assert (first.name, second.name) == ("attempt-1", "attempt-2")
+    assert (first / "diagnostics.png").read_bytes() == b"png"
