@@ -9,8 +9,11 @@ from challenge.api.errors import install_error_handlers
 from challenge.competitions.routes import router as competitions_router
 from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
+from challenge.judging.routes import public_router as judging_public_router
+from challenge.judging.routes import router as judging_router
 from challenge.submissions.routes import router as submissions_router
 from challenge.teams.routes import router as teams_router
+from challenge.web import install_web
 from leaderboards.routes import router as leaderboards_router
 
 
@@ -34,8 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         teams_router,
         submissions_router,
         leaderboards_router,
+        judging_router,
+        judging_public_router,
     ):
         app.include_router(router)
+    install_web(app)
     return app
 
 

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     broker_url: str = ""
     mlflow_tracking_uri: str = ""
+    mlflow_ui_url: str = Field(default="", description="the MLflow UI's address, for run links")
     storage_root: Path | None = None
     labels_root: Path | None = None
     secret_key: str = DEFAULT_SECRET
@@ -56,7 +57,8 @@ class Settings(BaseSettings):
         if self.mode is Mode.PRODUCTION and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
                 "MLCHALLENGE_SECRET_KEY is the built-in default; set a long random secret in "
-                "production (for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                "production, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from challenge.cli.client import client_commands
+
+if TYPE_CHECKING:
+    from challenge.problems.base import Problem
 
 EMBEDDED_QUEUES = "cpu,gpu,large-memory"
 
@@ -91,7 +95,9 @@ def serve(
                 ],
             )
         )
-        click.echo(f"mlchallenge: MLflow UI on http://{host}:{mlflow_port}")
+        ui_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        env.setdefault("MLCHALLENGE_MLFLOW_UI_URL", f"http://{ui_host}:{mlflow_port}")
+        click.echo(f"mlchallenge: MLflow UI on {env['MLCHALLENGE_MLFLOW_UI_URL']}")
     click.echo(f"mlchallenge: web and API on http://{host}:{port} (Ctrl-C stops everything)")
     raise SystemExit(Supervisor(children, env).run())
 
@@ -203,7 +209,7 @@ def problems_generate(problem_id: str, seed: int, size: int | None, out: Path) -
     click.echo(f"wrote {out} in {time.perf_counter() - started:.1f} s")
 
 
-def _problem(problem_id: str):  # type: ignore[no-untyped-def]
+def _problem(problem_id: str) -> Problem:
     from challenge.problems import UnknownProblemError, get_problem
 
     try:

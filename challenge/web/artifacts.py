@@ -1,0 +1,35 @@
+"""Evaluation artifacts on disk that pages show: the diagnostics plot of the latest attempt."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from challenge.config import Settings
+from challenge.files import storage
+
+ATTEMPT = re.compile(r"^attempt-(\d+)$")
+
+
+def diagnostics_path(settings: Settings, submission_id: int) -> Path | None:
+    """The diagnostics plot of the submission's latest attempt that wrote one, if any."""
+    runs = storage.runs_dir(settings.storage, submission_id)
+    if not runs.is_dir():
+        return None
+    attempts = sorted(
+        (int(match.group(1)), child)
+        for child in runs.iterdir()
+        if (match := ATTEMPT.match(child.name)) and child.is_dir()
+    )
+    for _, folder in reversed(attempts):
+        plot = folder / "diagnostics.png"
+        if plot.is_file() and not plot.is_symlink():
+            return plot
+    return None
+
+
+def mlflow_run_url(settings: Settings, run_id: str | None) -> str | None:
+    """The run's page in the MLflow UI, when the UI's address is configured."""
+    if not run_id or not settings.mlflow_ui_url:
+        return None
+    return f"{settings.mlflow_ui_url.rstrip('/')}/#/runs/{run_id}"

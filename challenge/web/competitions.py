@@ -1,0 +1,95 @@
+"""Public pages: the competition list, a competition's page and its leaderboard."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from challenge.api.deps import SessionDep
+from challenge.competitions import phases as phase_rules
+from challenge.competitions import service as competitions
+from challenge.competitions.schemas import competition_read, competition_summary
+from challenge.db.base import utcnow
+from challenge.submissions.service import is_staff
+from challenge.teams import service as teams
+from challenge.web.charts import best_score_chart, series_of
+from challenge.web.rendering import render
+from challenge.web.routing import HtmlRoute
+from challenge.web.security import WebUser
+from leaderboards import service as boards
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+PAGE_ROWS = 100
+
+
+@router.get("/")
+def index(request: Request, session: SessionDep, user: WebUser) -> Response:
+    """Every competition, with its current phase."""
+    rows = [(c, competition_summary(c)) for c in competitions.get_all(session)]
+    return render(request, "index.html", user=user, competitions=rows)
+
+
+@router.get("/competitions/{slug}")
+def competition_page(slug: str, request: Request, session: SessionDep, user: WebUser) -> Response:
+    """Description, data downloads, rules, phases with time left and accepted formats."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    team = (
+        None
+        if user is None
+        else teams.team_of(session, competition_id=competition.id, user_id=user.id)
+    )
+    return render(
+        request,
+        "competition.html",
+        user=user,
+        competition=competition,
+        view=competition_read(competition),
+        team=team,
+        current=competitions.current_phase(competition),
+        staff=user is not None and is_staff(user, competition),
+        manager=user is not None and phase_rules.can_manage(user, competition),
+    )
+
+
+@router.get("/competitions/{slug}/leaderboard")
+def leaderboard_page(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    phase: str | None = Query(default=None, max_length=64),
+    board: Literal["public", "private"] = "public",
+    offset: int = Query(default=0, ge=0, le=1_000_000),
+) -> Response:
+    """The public board (private too for hosts and judges, or after finalization) and a chart."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    chosen = competitions.get_phase_or_raise(competition, name=phase)
+    shown = boards.get_board(
+        session,
+        competition=competition,
+        phase=chosen,
+        board=board,
+        user=user,
+        offset=offset,
+        limit=PAGE_ROWS,
+    )
+    private_allowed = boards.can_see_private(user, competition, chosen)
+    chart = best_score_chart(
+        series_of(boards.history(session, phase=chosen, board=board)),
+        metric=shown.metric,
+        now=utcnow(),
+    )
+    return render(
+        request,
+        "leaderboard.html",
+        user=user,
+        competition=competition,
+        phase=chosen,
+        board=shown,
+        private_allowed=private_allowed,
+        chart=chart,
+        offset=offset,
+        page_rows=PAGE_ROWS,
+    )
