@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from challenge.accounts import service
 from challenge.accounts.models import Role
@@ -13,7 +13,7 @@ from challenge.accounts.schemas import (
     UserRead,
     UserWithToken,
 )
-from challenge.api.deps import TOKEN_COOKIE, CurrentUser, SessionDep
+from challenge.api.deps import TOKEN_COOKIE, CurrentUser, SessionDep, bearer_token
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -32,6 +32,13 @@ def create_user(body: UserCreate, session: SessionDep, user: CurrentUser) -> Use
 def me(user: CurrentUser) -> UserRead:
     """The caller."""
     return UserRead.model_validate(user)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, session: SessionDep, user: CurrentUser, response: Response) -> None:
+    """Revoke the token used for this request and forget the web cookie."""
+    service.revoke_token(session, token=bearer_token(request) or "")
+    response.delete_cookie(TOKEN_COOKIE)
 
 
 @router.post("/auth/login", response_model=TokenResponse)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from challenge.accounts.models import ApiToken, Role, User
 from challenge.accounts.security import hash_password, hash_token, new_token, verify_password
+from challenge.db.base import utcnow
 from challenge.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
 
@@ -64,6 +65,14 @@ def authenticate_token(session: Session, *, token: str) -> User:
             "unknown or revoked API token; log in again or ask an admin for a token"
         )
     return row.user
+
+
+def revoke_token(session: Session, *, token: str) -> None:
+    """Revoke a token (logging out); an unknown token is ignored."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
 
 
 def login(session: Session, *, username: str, password: str) -> tuple[User, str]:

@@ -45,7 +45,8 @@ def get_db(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def _token(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The caller's token: the bearer header, else the web cookie."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, value = header.partition(" ")
@@ -57,7 +58,7 @@ def _token(request: Request) -> str | None:
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
     """The caller, if a token was given (a bad token is still an error)."""
-    token = _token(request)
+    token = bearer_token(request)
     if token is None:
         return None
     return accounts.authenticate_token(session, token=token)

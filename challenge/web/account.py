@@ -60,8 +60,11 @@ def login(
 
 
 @router.post("/logout", dependencies=[CSRF])
-def logout() -> Response:
-    """Forget the login cookie."""
+def logout(request: Request, session: SessionDep) -> Response:
+    """Revoke the login token and forget the cookie."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if token:
+        accounts.revoke_token(session, token=token)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(TOKEN_COOKIE)
     return response

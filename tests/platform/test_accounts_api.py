@@ -80,3 +80,10 @@ def test_duplicate_and_invalid_users(client: TestClient, settings: Any) -> None:
     message = invalid.json()["message"]
     for field in ("username", "email", "password", "role"):
         assert field in message
+
+
+def test_logout_revokes_the_token(client: TestClient, settings: Any) -> None:
+    token = create_user(client, admin_token(settings), "leaver")
+    assert client.post("/api/v1/auth/logout", headers=auth(token)).status_code == 204
+    after = client.get("/api/v1/users/me", headers=auth(token))
+    assert after.status_code == 401 and "revoked" in after.json()["message"]

@@ -79,9 +79,12 @@ def test_login_shows_errors_inline_sets_the_cookie_and_logs_out(site: Site) -> N
     page = browser.get("/competitions/tiny")
     assert "alice" in page.text and "train.parquet" in page.text
     assert browser.get("/api/v1/users/me").json()["username"] == "alice"
+    session_token = browser.cookies.get("mlchallenge_token")
     out = site.post_form(browser, "/", "/logout", {})
     assert out.status_code == 303
     assert "Log in</a>" in browser.get("/").text
+    revoked = browser.get("/api/v1/users/me", headers={"Authorization": f"Bearer {session_token}"})
+    assert revoked.status_code == 401
 
 
 def test_forms_need_the_csrf_token_and_the_same_origin(site: Site) -> None:
