@@ -1,15 +1,29 @@
-"""What every built-in problem statement provides, and how its host bundle is written."""
+"""What every built-in problem statement provides, how its host bundle is written, and the
+helpers that build its settings with intent, its page and its baseline file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 import yaml
+
+FORMATS = ["predictions", "sklearn", "onnx", "torchscript", "python"]
+"""Every submission format a built-in problem accepts."""
+LISTED_KPIS = ["wall_time_s", "peak_memory_mb", "model_size_mb", "latency_ms_per_1k"]
+"""The KPIs an intent lists when it names them: all the sandbox measures but CPU time."""
+PUBLIC_FRACTION = 0.3
+"""The share of the test rows scored on the public board."""
+BASELINE_PATH = "baseline/model.joblib"
+"""Where a joblib baseline lies inside the bundle."""
+
+MetricSpec = str | tuple[str, dict[str, Any]]
+"""A metric as `name` (intent entry without params) or `(name, params)` (params written out)."""
 
 
 @dataclass(frozen=True)
@@ -86,3 +100,92 @@ def split_column(n: int, public_fraction: float, rng: np.random.Generator) -> np
     split = np.array(["private"] * n, dtype=object)
     split[rng.permutation(n)[:n_public]] = "public"
     return split
+
+
+def competition_settings(
+    problem: Problem,
+    *,
+    id_column: str,
+    target: str,
+    metrics: Sequence[MetricSpec],
+    classes: Sequence[Any] | None = None,
+    time_s: int = 120,
+    chunk_rows: int = 100_000,
+    preprocessing: list[dict[str, Any]] | None = None,
+    policies: list[dict[str, Any]] | None = None,
+    kpis: Sequence[str] = (),
+    ranking: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """competition.yaml as a dict: the plain keys, and the ML intent that mirrors them."""
+    formats = list(FORMATS)
+    limits = {"time_s": time_s, "memory_mb": 2048}
+    shared_classes = None if classes is None else list(classes)
+    intent = _given(
+        version=1,
+        task=problem.task,
+        id_column=id_column,
+        target=target,
+        classes=shared_classes,
+        source={"name": "test", "kind": "table", "chunk_rows": chunk_rows},
+        preprocessing=preprocessing,
+        model={"formats": formats, "limits": limits, "allow_training": True},
+        policies=policies,
+        metrics=[_intent_metric(metric) for metric in metrics],
+        kpis=list(kpis) or None,
+        split={"public_fraction": PUBLIC_FRACTION},
+        sinks=[{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
+        placement={"resource_class": "cpu"},
+        ranking=ranking,
+    )
+    return _given(
+        title=problem.title,
+        slug=problem.id,
+        task=problem.task,
+        id_column=id_column,
+        target=target,
+        classes=shared_classes,
+        metrics=[metric if isinstance(metric, str) else metric[0] for metric in metrics],
+        formats=formats,
+        limits=limits,
+        split={"public_fraction": PUBLIC_FRACTION},
+        phases=[development_phase()],
+        team={"max_size": 4},
+        intent=intent,
+    )
+
+
+def development_phase() -> dict[str, Any]:
+    """The open-ended phase every built-in competition starts with."""
+    return {
+        "name": "development",
+        "start": "2026-01-01T00:00:00Z",
+        "max_per_day": 10,
+        "max_total": 200,
+        "max_pending": 3,
+    }
+
+
+def _intent_metric(metric: MetricSpec) -> dict[str, Any]:
+    """A metric entry of the intent."""
+    if isinstance(metric, str):
+        return {"name": metric}
+    name, params = metric
+    return {"name": name, "params": params}
+
+
+def _given(**entries: Any) -> dict[str, Any]:
+    """The entries that are not None, in order."""
+    return {key: value for key, value in entries.items() if value is not None}
+
+
+def markdown_page(module_file: str) -> str:
+    """A problem's participants' page: the Markdown file beside its module."""
+    return Path(module_file).with_suffix(".md").read_text(encoding="utf-8")
+
+
+def save_joblib_baseline(model: Any, bundle_dir: Path, *, compress: int = 0) -> tuple[str, str]:
+    """Save a fitted scikit-learn model as the bundle's baseline: (relative path, format)."""
+    path = bundle_dir / BASELINE_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path, compress=compress)
+    return BASELINE_PATH, "sklearn"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
@@ -13,7 +13,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from challenge.problems.base import GeneratedData, Problem, split_column
+from challenge.problems.base import (
+    PUBLIC_FRACTION,
+    GeneratedData,
+    Problem,
+    competition_settings,
+    markdown_page,
+    save_joblib_baseline,
+    split_column,
+)
 
 PROBLEM_ID = "beam-selection"
 ID_COLUMN = "id"
@@ -248,7 +256,7 @@ def simulate(seed: int, size: int) -> GeneratedData:
         {
             ID_COLUMN: test[ID_COLUMN],
             TARGET: test.pop(TARGET),
-            "split": split_column(size, 0.3, rng),
+            "split": split_column(size, PUBLIC_FRACTION, rng),
         }
     )
     oracle = pd.DataFrame(gain_db, columns=[f"gain_db_{k}" for k in range(N_BEAMS)])
@@ -258,50 +266,13 @@ def simulate(seed: int, size: int) -> GeneratedData:
 
 def settings() -> dict[str, Any]:
     """competition.yaml for this problem, with its full ML intent."""
-    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-    limits = {"time_s": 120, "memory_mb": 2048}
-    metrics = [("top_k_accuracy", {"k": 5}), ("accuracy", {})]
-    classes = list(range(N_BEAMS))
-    return {
-        "title": PROBLEM.title,
-        "slug": PROBLEM_ID,
-        "task": "multiclass",
-        "id_column": ID_COLUMN,
-        "target": TARGET,
-        "classes": classes,
-        "metrics": [name for name, _ in metrics],
-        "formats": formats,
-        "limits": limits,
-        "split": {"public_fraction": 0.3},
-        "phases": [
-            {
-                "name": "development",
-                "start": "2026-01-01T00:00:00Z",
-                "max_per_day": 10,
-                "max_total": 200,
-                "max_pending": 3,
-            }
-        ],
-        "team": {"max_size": 4},
-        "intent": {
-            "version": 1,
-            "task": "multiclass",
-            "id_column": ID_COLUMN,
-            "target": TARGET,
-            "classes": classes,
-            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
-            "model": {"formats": formats, "limits": limits, "allow_training": True},
-            "metrics": [{"name": name, "params": params} for name, params in metrics],
-            "split": {"public_fraction": 0.3, "seed": 0},
-            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
-            "placement": {"resource_class": "cpu"},
-        },
-    }
-
-
-def description() -> str:
-    """The participants' page."""
-    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+    return competition_settings(
+        PROBLEM,
+        id_column=ID_COLUMN,
+        target=TARGET,
+        classes=range(N_BEAMS),
+        metrics=[("top_k_accuracy", {"k": 5}), ("accuracy", {})],
+    )
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
@@ -309,10 +280,7 @@ def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
     position = ColumnTransformer([("position", StandardScaler(), ["rx_x_m", "rx_y_m"])])
     model = make_pipeline(position, LogisticRegression(max_iter=300))
     model.fit(train[FEATURES], train[TARGET])
-    path = bundle_dir / "baseline" / "model.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path, compress=3)
-    return "baseline/model.joblib", "sklearn"
+    return save_joblib_baseline(model, bundle_dir, compress=3)
 
 
 PROBLEM = Problem(
@@ -323,6 +291,6 @@ PROBLEM = Problem(
     default_size=10_000,
     settings=settings,
     simulate=simulate,
-    description=description,
+    description=partial(markdown_page, __file__),
     write_baseline=write_baseline,
 )

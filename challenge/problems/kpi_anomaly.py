@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
@@ -13,7 +13,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from challenge.problems.base import GeneratedData, Problem, split_column
+from challenge.problems.base import (
+    LISTED_KPIS,
+    PUBLIC_FRACTION,
+    GeneratedData,
+    Problem,
+    competition_settings,
+    markdown_page,
+    save_joblib_baseline,
+    split_column,
+)
 
 PROBLEM_ID = "kpi-anomaly"
 ID, TARGET = "id", "fault"
@@ -157,7 +166,7 @@ def simulate(seed: int, size: int) -> GeneratedData:
     for frame in (train, test):
         frame.insert(0, ID, np.arange(len(frame), dtype=np.int64))
     labels = test[[ID, TARGET]].copy()
-    labels["split"] = split_column(len(test), 0.3, np.random.default_rng([seed, 2022]))
+    labels["split"] = split_column(len(test), PUBLIC_FRACTION, np.random.default_rng([seed, 2022]))
     truth = pd.DataFrame(
         {ID: test[ID], "fault_type": np.asarray(FAULT_TYPES)[test["fault_type"].to_numpy()]}
     )
@@ -171,60 +180,23 @@ def simulate(seed: int, size: int) -> GeneratedData:
 
 def settings() -> dict[str, Any]:
     """competition.yaml of kpi-anomaly, with its ML intent."""
-    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-    limits = {"time_s": 300, "memory_mb": 2048}
-    return {
-        "title": "5G core fault detection from KPIs",
-        "slug": PROBLEM_ID,
-        "task": "binary",
-        "id_column": ID,
-        "target": TARGET,
-        "classes": [0, 1],
-        "metrics": ["f1", "precision", "recall"],
-        "formats": formats,
-        "limits": limits,
-        "split": {"public_fraction": 0.3},
-        "phases": [
-            {
-                "name": "development",
-                "start": "2026-01-01T00:00:00Z",
-                "max_per_day": 10,
-                "max_total": 200,
-                "max_pending": 3,
-            }
-        ],
-        "team": {"max_size": 4},
-        "intent": {
-            "version": 1,
-            "task": "binary",
-            "id_column": ID,
-            "target": TARGET,
-            "classes": [0, 1],
-            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
-            "model": {"formats": formats, "limits": limits, "allow_training": True},
-            "metrics": [{"name": "f1"}, {"name": "precision"}, {"name": "recall"}],
-            "kpis": ["wall_time_s", "peak_memory_mb", "model_size_mb", "latency_ms_per_1k"],
-            "split": {"public_fraction": 0.3},
-            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
-            "placement": {"resource_class": "cpu"},
-            "ranking": {"by": "metric"},
-        },
-    }
-
-
-def description() -> str:
-    """The participants' page."""
-    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+    return competition_settings(
+        PROBLEM,
+        id_column=ID,
+        target=TARGET,
+        classes=[0, 1],
+        metrics=["f1", "precision", "recall"],
+        time_s=300,
+        kpis=LISTED_KPIS,
+        ranking={"by": "metric"},
+    )
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
     """Fit a scaled logistic regression on the window statistics."""
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
     model.fit(train[FEATURES], train[TARGET])
-    path = bundle_dir / "baseline" / "model.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path)
-    return "baseline/model.joblib", "sklearn"
+    return save_joblib_baseline(model, bundle_dir)
 
 
 PROBLEM = Problem(
@@ -235,6 +207,6 @@ PROBLEM = Problem(
     default_size=20_000,
     settings=settings,
     simulate=simulate,
-    description=description,
+    description=partial(markdown_page, __file__),
     write_baseline=write_baseline,
 )

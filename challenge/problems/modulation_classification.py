@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
@@ -14,7 +14,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer, Normalizer, StandardScaler
 
-from challenge.problems.base import GeneratedData, Problem, split_column
+from challenge.problems.base import (
+    LISTED_KPIS,
+    PUBLIC_FRACTION,
+    GeneratedData,
+    Problem,
+    competition_settings,
+    markdown_page,
+    save_joblib_baseline,
+    split_column,
+)
 
 PROBLEM_ID = "modulation-classification"
 ID, TARGET = "id", "modulation"
@@ -178,61 +187,25 @@ def simulate(seed: int, size: int) -> GeneratedData:
     train[TARGET] = train_truth[TARGET].to_numpy()
     test, truth = _table(seed, 1, size)
     labels = truth[[ID, TARGET]].copy()
-    labels["split"] = split_column(size, 0.3, np.random.default_rng([seed, 2021, 2]))
+    labels["split"] = split_column(size, PUBLIC_FRACTION, np.random.default_rng([seed, 2021, 2]))
     return GeneratedData(train=train, test=test, labels=labels, extras={"truth": truth})
 
 
 def settings() -> dict[str, Any]:
     """competition.yaml of modulation-classification, with its ML intent (cost ranking)."""
-    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-    limits = {"time_s": 300, "memory_mb": 2048}
     floor = {"kind": "validity_floor", "params": {"metric": "accuracy", "min": ACCURACY_FLOOR}}
-    return {
-        "title": "Modulation classification under a cost budget",
-        "slug": PROBLEM_ID,
-        "task": "multiclass",
-        "id_column": ID,
-        "target": TARGET,
-        "classes": CLASSES,
-        "metrics": ["accuracy", "f1_macro"],
-        "formats": formats,
-        "limits": limits,
-        "split": {"public_fraction": 0.3},
-        "phases": [
-            {
-                "name": "development",
-                "start": "2026-01-01T00:00:00Z",
-                "max_per_day": 10,
-                "max_total": 200,
-                "max_pending": 3,
-            }
-        ],
-        "team": {"max_size": 4},
-        "intent": {
-            "version": 1,
-            "task": "multiclass",
-            "id_column": ID,
-            "target": TARGET,
-            "classes": CLASSES,
-            "source": {"name": "test", "kind": "table", "chunk_rows": 10_000},
-            "model": {"formats": formats, "limits": limits, "allow_training": True},
-            "policies": [floor],
-            "metrics": [{"name": "accuracy"}, {"name": "f1_macro"}],
-            "kpis": ["wall_time_s", "peak_memory_mb", "model_size_mb", "latency_ms_per_1k"],
-            "split": {"public_fraction": 0.3},
-            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
-            "placement": {"resource_class": "cpu"},
-            "ranking": {
-                "by": "cost",
-                "cost": {"weights": COST_WEIGHTS, "reference": COST_REFERENCE},
-            },
-        },
-    }
-
-
-def description() -> str:
-    """The participants' page."""
-    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+    return competition_settings(
+        PROBLEM,
+        id_column=ID,
+        target=TARGET,
+        classes=CLASSES,
+        metrics=["accuracy", "f1_macro"],
+        time_s=300,
+        chunk_rows=10_000,
+        policies=[floor],
+        kpis=LISTED_KPIS,
+        ranking={"by": "cost", "cost": {"weights": COST_WEIGHTS, "reference": COST_REFERENCE}},
+    )
 
 
 def _step(func: Any, **kwargs: Any) -> FunctionTransformer:
@@ -300,10 +273,7 @@ def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
     """Fit the moment-feature logistic regression and save it with joblib."""
     model = baseline_model()
     model.fit(train[FEATURES], train[TARGET])
-    path = bundle_dir / "baseline" / "model.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path)
-    return "baseline/model.joblib", "sklearn"
+    return save_joblib_baseline(model, bundle_dir)
 
 
 PROBLEM = Problem(
@@ -314,6 +284,6 @@ PROBLEM = Problem(
     default_size=8_000,
     settings=settings,
     simulate=simulate,
-    description=description,
+    description=partial(markdown_page, __file__),
     write_baseline=write_baseline,
 )

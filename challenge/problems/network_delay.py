@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import joblib
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -16,7 +16,14 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from challenge.problems.base import GeneratedData, Problem, split_column
+from challenge.problems.base import (
+    GeneratedData,
+    Problem,
+    competition_settings,
+    markdown_page,
+    save_joblib_baseline,
+)
+from challenge.problems.measurement import Measurement, simulate_measured
 
 PROBLEM_ID = "network-delay"
 ID_COLUMN = "id"
@@ -40,6 +47,7 @@ CAPACITIES_MBPS = np.array([10.0, 25.0, 40.0, 100.0])
 PACKET_BITS = 8000.0  # mean packet size: 1,000 bytes
 PROPAGATION_MS_PER_KM = 0.005
 NOISE_SIGMA = 0.05  # log-normal measurement noise of the simulated mean delay
+MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO)
 
 
 def mm1k_delay_s(rho: np.ndarray, mu: np.ndarray, k: float) -> np.ndarray:
@@ -118,84 +126,29 @@ def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np
     return features, pad(link_ms, 0.0).sum(axis=0)
 
 
-def _table(
-    n: int, nodes: tuple[int, int], seed: int, stream: int, first_id: int
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """`n` path rows from as many topologies as needed: features, noiseless and measured delay."""
-    parts: list[dict[str, np.ndarray]] = []
-    truths: list[np.ndarray] = []
-    rows, index = 0, 0
-    while rows < n:
-        rng = np.random.default_rng(np.random.SeedSequence([seed, stream, index]))
-        features, truth = _sample(int(rng.integers(nodes[0], nodes[1] + 1)), rng)
-        parts.append({k: v.astype(np.float32) for k, v in features.items()})
-        truths.append(truth)
-        rows, index = rows + len(truth), index + 1
-    frame = pd.DataFrame({ID_COLUMN: np.arange(first_id, first_id + n, dtype=np.int64)})
-    for name in FEATURES:
-        frame[name] = np.concatenate([p[name] for p in parts])[:n]
-    truth = np.concatenate(truths)[:n]
-    noise = np.random.default_rng(np.random.SeedSequence([seed, stream + 100]))
-    return frame, truth, truth * noise.lognormal(0.0, NOISE_SIGMA, n)
+def _topology_rows(
+    nodes: tuple[int, int], rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The paths of one topology with a node count in `nodes`: features and noiseless delay."""
+    return _sample(int(rng.integers(nodes[0], nodes[1] + 1)), rng)
 
 
 def simulate(seed: int, size: int) -> GeneratedData:
     """Paths of small training topologies and `size` paths of larger test topologies."""
-    n_train = TRAIN_RATIO * size
-    train, _, measured = _table(n_train, TRAIN_NODES, seed, 1, 0)
-    train[TARGET] = measured
-    test, truth, measured = _table(size, TEST_NODES, seed, 2, n_train)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
-    labels = pd.DataFrame(
-        {ID_COLUMN: test[ID_COLUMN], TARGET: measured, "split": split_column(size, 0.3, rng)}
+    return simulate_measured(
+        seed,
+        size,
+        MEASUREMENT,
+        train=partial(_topology_rows, TRAIN_NODES),
+        test=partial(_topology_rows, TEST_NODES),
     )
-    oracle = pd.DataFrame({ID_COLUMN: test[ID_COLUMN], "delay_ms": truth})
-    return GeneratedData(train=train, test=test, labels=labels, extras={"noiseless": oracle})
 
 
 def settings() -> dict[str, Any]:
     """competition.yaml for this problem, with its full ML intent."""
-    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-    limits = {"time_s": 120, "memory_mb": 2048}
-    metrics = ["mape", "mre"]
-    return {
-        "title": PROBLEM.title,
-        "slug": PROBLEM_ID,
-        "task": "regression",
-        "id_column": ID_COLUMN,
-        "target": TARGET,
-        "metrics": metrics,
-        "formats": formats,
-        "limits": limits,
-        "split": {"public_fraction": 0.3},
-        "phases": [
-            {
-                "name": "development",
-                "start": "2026-01-01T00:00:00Z",
-                "max_per_day": 10,
-                "max_total": 200,
-                "max_pending": 3,
-            }
-        ],
-        "team": {"max_size": 4},
-        "intent": {
-            "version": 1,
-            "task": "regression",
-            "id_column": ID_COLUMN,
-            "target": TARGET,
-            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
-            "model": {"formats": formats, "limits": limits, "allow_training": True},
-            "metrics": [{"name": name, "params": {}} for name in metrics],
-            "split": {"public_fraction": 0.3, "seed": 0},
-            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
-            "placement": {"resource_class": "cpu"},
-        },
-    }
-
-
-def description() -> str:
-    """The participants' page."""
-    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+    return competition_settings(
+        PROBLEM, id_column=ID_COLUMN, target=TARGET, metrics=[("mape", {}), ("mre", {})]
+    )
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
@@ -206,10 +159,7 @@ def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
         inverse_func=np.exp,
     )
     model.fit(train[FEATURES], train[TARGET])
-    path = bundle_dir / "baseline" / "model.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path, compress=3)
-    return "baseline/model.joblib", "sklearn"
+    return save_joblib_baseline(model, bundle_dir, compress=3)
 
 
 PROBLEM = Problem(
@@ -220,6 +170,6 @@ PROBLEM = Problem(
     default_size=20_000,
     settings=settings,
     simulate=simulate,
-    description=description,
+    description=partial(markdown_page, __file__),
     write_baseline=write_baseline,
 )

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from challenge.problems.base import GeneratedData, Problem, split_column
+from challenge.problems.base import (
+    PUBLIC_FRACTION,
+    GeneratedData,
+    Problem,
+    competition_settings,
+    markdown_page,
+    save_joblib_baseline,
+    split_column,
+)
 
 PROBLEM_ID = "radio-link-failure"
 ID_COLUMN = "id"
@@ -193,7 +201,7 @@ def simulate(seed: int, size: int) -> GeneratedData:
         {
             ID_COLUMN: test[ID_COLUMN],
             TARGET: test.pop(TARGET),
-            "split": split_column(size, 0.3, rng),
+            "split": split_column(size, PUBLIC_FRACTION, rng),
         }
     )
     oracle = pd.DataFrame({ID_COLUMN: test[ID_COLUMN], "attenuation_db": attenuation})
@@ -202,49 +210,13 @@ def simulate(seed: int, size: int) -> GeneratedData:
 
 def settings() -> dict[str, Any]:
     """competition.yaml for this problem, with its full ML intent."""
-    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-    limits = {"time_s": 120, "memory_mb": 2048}
-    metrics = ["f1", "precision", "recall"]
-    return {
-        "title": PROBLEM.title,
-        "slug": PROBLEM_ID,
-        "task": "binary",
-        "id_column": ID_COLUMN,
-        "target": TARGET,
-        "classes": [0, 1],
-        "metrics": metrics,
-        "formats": formats,
-        "limits": limits,
-        "split": {"public_fraction": 0.3},
-        "phases": [
-            {
-                "name": "development",
-                "start": "2026-01-01T00:00:00Z",
-                "max_per_day": 10,
-                "max_total": 200,
-                "max_pending": 3,
-            }
-        ],
-        "team": {"max_size": 4},
-        "intent": {
-            "version": 1,
-            "task": "binary",
-            "id_column": ID_COLUMN,
-            "target": TARGET,
-            "classes": [0, 1],
-            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
-            "model": {"formats": formats, "limits": limits, "allow_training": True},
-            "metrics": [{"name": name, "params": {}} for name in metrics],
-            "split": {"public_fraction": 0.3, "seed": 0},
-            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
-            "placement": {"resource_class": "cpu"},
-        },
-    }
-
-
-def description() -> str:
-    """The participants' page."""
-    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+    return competition_settings(
+        PROBLEM,
+        id_column=ID_COLUMN,
+        target=TARGET,
+        classes=[0, 1],
+        metrics=[("f1", {}), ("precision", {}), ("recall", {})],
+    )
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
@@ -253,10 +225,7 @@ def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
         StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=500)
     )
     model.fit(train[FEATURES], train[TARGET])
-    path = bundle_dir / "baseline" / "model.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path, compress=3)
-    return "baseline/model.joblib", "sklearn"
+    return save_joblib_baseline(model, bundle_dir, compress=3)
 
 
 PROBLEM = Problem(
@@ -267,6 +236,6 @@ PROBLEM = Problem(
     default_size=20_000,
     settings=settings,
     simulate=simulate,
-    description=description,
+    description=partial(markdown_page, __file__),
     write_baseline=write_baseline,
 )

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from challenge.problems.base import GeneratedData, Problem, split_column
+from challenge.problems.base import (
+    GeneratedData,
+    Problem,
+    competition_settings,
+    markdown_page,
+    save_joblib_baseline,
+)
+from challenge.problems.measurement import Measurement, simulate_measured
 
 PROBLEM_ID = "throughput-prediction"
 ID_COLUMN = "id"
@@ -32,6 +39,8 @@ FEATURES = [
 ]
 TRAIN_RATIO = 2
 CHUNK = 1500  # deployments per vectorised chunk
+NOISE_SIGMA = 0.05  # log-normal measurement noise of the throughput
+MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO)
 
 ROOMS, ROOM_M = 4, 10.0  # a 4 x 4 grid of 10 m rooms
 MAX_APS, MAX_STATIONS, SLOTS = 12, 48, 8  # SLOTS: 20 MHz channels available
@@ -134,96 +143,23 @@ def _chunk(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]
     return {k: v[sta_on] for k, v in columns.items()}, throughput[sta_on]
 
 
-def _table(
-    n: int, seed: int, stream: int, first_id: int
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """`n` station rows from as many chunks as needed: features, true and measured throughput."""
-    parts: list[dict[str, np.ndarray]] = []
-    truths: list[np.ndarray] = []
-    rows, index = 0, 0
-    while rows < n:
-        columns, truth = _chunk(
-            np.random.default_rng(np.random.SeedSequence([seed, stream, index]))
-        )
-        parts.append({k: v.astype(np.float32) for k, v in columns.items()})
-        truths.append(truth)
-        rows, index = rows + len(truth), index + 1
-    frame = pd.DataFrame({ID_COLUMN: np.arange(first_id, first_id + n, dtype=np.int64)})
-    for name in FEATURES:
-        frame[name] = np.concatenate([p[name] for p in parts])[:n]
-    truth = np.concatenate(truths)[:n]
-    noise = np.random.default_rng(np.random.SeedSequence([seed, stream + 100]))
-    measured = truth * noise.lognormal(0.0, 0.05, n)
-    return frame, truth, measured
-
-
 def simulate(seed: int, size: int) -> GeneratedData:
     """Stations of random deployments: `size` test rows, TRAIN_RATIO times as many to train."""
-    n_train = TRAIN_RATIO * size
-    train, _, measured = _table(n_train, seed, 1, 0)
-    train[TARGET] = measured
-    test, truth, measured = _table(size, seed, 2, n_train)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
-    labels = pd.DataFrame(
-        {ID_COLUMN: test[ID_COLUMN], TARGET: measured, "split": split_column(size, 0.3, rng)}
-    )
-    oracle = pd.DataFrame({ID_COLUMN: test[ID_COLUMN], "throughput_mbps": truth})
-    return GeneratedData(train=train, test=test, labels=labels, extras={"noiseless": oracle})
+    return simulate_measured(seed, size, MEASUREMENT, train=_chunk, test=_chunk)
 
 
 def settings() -> dict[str, Any]:
     """competition.yaml for this problem, with its full ML intent."""
-    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-    limits = {"time_s": 120, "memory_mb": 2048}
-    metrics = ["mae", "rmse"]
-    return {
-        "title": PROBLEM.title,
-        "slug": PROBLEM_ID,
-        "task": "regression",
-        "id_column": ID_COLUMN,
-        "target": TARGET,
-        "metrics": metrics,
-        "formats": formats,
-        "limits": limits,
-        "split": {"public_fraction": 0.3},
-        "phases": [
-            {
-                "name": "development",
-                "start": "2026-01-01T00:00:00Z",
-                "max_per_day": 10,
-                "max_total": 200,
-                "max_pending": 3,
-            }
-        ],
-        "team": {"max_size": 4},
-        "intent": {
-            "version": 1,
-            "task": "regression",
-            "id_column": ID_COLUMN,
-            "target": TARGET,
-            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
-            "model": {"formats": formats, "limits": limits, "allow_training": True},
-            "metrics": [{"name": name, "params": {}} for name in metrics],
-            "split": {"public_fraction": 0.3, "seed": 0},
-            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
-            "placement": {"resource_class": "cpu"},
-        },
-    }
-
-
-def description() -> str:
-    """The participants' page."""
-    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+    return competition_settings(
+        PROBLEM, id_column=ID_COLUMN, target=TARGET, metrics=[("mae", {}), ("rmse", {})]
+    )
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
     """A ridge regression on the standardised features."""
     model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
     model.fit(train[FEATURES], train[TARGET])
-    path = bundle_dir / "baseline" / "model.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path, compress=3)
-    return "baseline/model.joblib", "sklearn"
+    return save_joblib_baseline(model, bundle_dir, compress=3)
 
 
 PROBLEM = Problem(
@@ -234,6 +170,6 @@ PROBLEM = Problem(
     default_size=20_000,
     settings=settings,
     simulate=simulate,
-    description=description,
+    description=partial(markdown_page, __file__),
     write_baseline=write_baseline,
 )

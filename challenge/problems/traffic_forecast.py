@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 
-from challenge.problems.base import GeneratedData, Problem, split_column
+from challenge.problems.base import (
+    LISTED_KPIS,
+    PUBLIC_FRACTION,
+    GeneratedData,
+    Problem,
+    competition_settings,
+    markdown_page,
+    save_joblib_baseline,
+    split_column,
+)
 
 PROBLEM_ID = "traffic-forecast"
 ID, TARGET = "id", "traffic_gb"
@@ -186,7 +195,9 @@ def simulate(seed: int, size: int) -> GeneratedData:
     train.insert(0, ID, np.arange(len(train), dtype=np.int64))
     test.insert(0, ID, np.arange(len(test), dtype=np.int64))
     labels = test[[ID, TARGET]].copy()
-    labels["split"] = split_column(len(test), 0.3, np.random.default_rng([seed, 2023, 1]))
+    labels["split"] = split_column(
+        len(test), PUBLIC_FRACTION, np.random.default_rng([seed, 2023, 1])
+    )
     truth = test[[ID, "expected"]].copy()
     return GeneratedData(
         train=train.drop(columns="expected"),
@@ -198,61 +209,24 @@ def simulate(seed: int, size: int) -> GeneratedData:
 
 def settings() -> dict[str, Any]:
     """competition.yaml of traffic-forecast, with its ML intent."""
-    formats = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-    limits = {"time_s": 300, "memory_mb": 2048}
-    return {
-        "title": "Cell traffic forecasting (24 h ahead)",
-        "slug": PROBLEM_ID,
-        "task": "forecast",
-        "id_column": ID,
-        "target": TARGET,
-        "metrics": ["mae", "smape"],
-        "formats": formats,
-        "limits": limits,
-        "split": {"public_fraction": 0.3},
-        "phases": [
-            {
-                "name": "development",
-                "start": "2026-01-01T00:00:00Z",
-                "max_per_day": 10,
-                "max_total": 200,
-                "max_pending": 3,
-            }
-        ],
-        "team": {"max_size": 4},
-        "intent": {
-            "version": 1,
-            "task": "forecast",
-            "id_column": ID,
-            "target": TARGET,
-            "source": {"name": "test", "kind": "table", "chunk_rows": 100_000},
-            "preprocessing": [
-                {"kind": "forecast_horizon", "params": {"column": "horizon", "steps": HORIZON_H}}
-            ],
-            "model": {"formats": formats, "limits": limits, "allow_training": True},
-            "metrics": [{"name": "mae"}, {"name": "smape"}],
-            "kpis": ["wall_time_s", "peak_memory_mb", "model_size_mb", "latency_ms_per_1k"],
-            "split": {"public_fraction": 0.3},
-            "sinks": [{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
-            "placement": {"resource_class": "cpu"},
-            "ranking": {"by": "metric"},
-        },
-    }
-
-
-def description() -> str:
-    """The participants' page."""
-    return Path(__file__).with_suffix(".md").read_text(encoding="utf-8")
+    horizon = {"kind": "forecast_horizon", "params": {"column": "horizon", "steps": HORIZON_H}}
+    return competition_settings(
+        PROBLEM,
+        id_column=ID,
+        target=TARGET,
+        metrics=["mae", "smape"],
+        time_s=300,
+        preprocessing=[horizon],
+        kpis=LISTED_KPIS,
+        ranking={"by": "metric"},
+    )
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
     """Fit a linear model on the lag features (missing lags imputed, with indicators)."""
     model = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), LinearRegression())
     model.fit(train[FEATURES], train[TARGET])
-    path = bundle_dir / "baseline" / "model.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, path)
-    return "baseline/model.joblib", "sklearn"
+    return save_joblib_baseline(model, bundle_dir)
 
 
 PROBLEM = Problem(
@@ -263,6 +237,6 @@ PROBLEM = Problem(
     default_size=24_000,
     settings=settings,
     simulate=simulate,
-    description=description,
+    description=partial(markdown_page, __file__),
     write_baseline=write_baseline,
 )

@@ -1,4 +1,5 @@
-"""Invariants every built-in problem must keep: bundle files, intent, determinism, data hygiene."""
+"""Invariants every built-in problem must keep: bundle files, intent, determinism, data hygiene,
+documentation, and generation time at the default size."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import pytest
 import yaml
 
 from challenge.problems import Problem, get_problem, list_problems
+from challenge.problems.base import BASELINE_PATH
 from mlfo.intent import Intent
+from tests.problems.problem_data import default_generation, features
 
 SIZE = 1_000
 BUNDLE_FILES = [
@@ -92,6 +95,8 @@ def test_bundle_has_all_files(bundle: Path) -> None:
     for name in [*BUNDLE_FILES, settings["baseline"]["path"]]:
         assert (bundle / name).is_file(), name
         assert (bundle / name).stat().st_size > 0, name
+    assert settings["baseline"] == {"path": BASELINE_PATH, "format": "sklearn"}
+    assert (bundle / BASELINE_PATH).stat().st_size < 2_000_000
 
 
 def test_settings_and_intent_agree(bundle: Path) -> None:
@@ -104,7 +109,7 @@ def test_settings_and_intent_agree(bundle: Path) -> None:
     assert settings["metrics"] == [m.name for m in intent.metrics]
     assert settings["formats"] == intent.model.formats
     assert settings.get("classes") == intent.classes
-    assert settings["split"]["public_fraction"] == intent.split.public_fraction
+    assert settings["split"]["public_fraction"] == intent.split.public_fraction == 0.3
     assert settings["team"]["max_size"] == 4
     phase = settings["phases"][0]
     assert phase["name"] == "development"
@@ -113,11 +118,28 @@ def test_settings_and_intent_agree(bundle: Path) -> None:
     assert settings["baseline"]["format"] in intent.model.formats
 
 
+def test_bundle_writes_the_problem_settings_with_its_seed(bundle: Path) -> None:
+    written = _settings(bundle)
+    settings = get_problem(written["slug"]).settings()
+    seeded = {"public_fraction": settings["split"]["public_fraction"], "seed": 0}
+    intent = {**settings["intent"], "split": seeded}
+    assert written == {
+        **settings,
+        "split": seeded,
+        "intent": intent,
+        "baseline": written["baseline"],
+    }
+
+
 def test_description_names_the_problem_and_how_to_submit(bundle: Path) -> None:
-    slug = _settings(bundle)["slug"]
+    settings = _settings(bundle)
+    slug = settings["slug"]
     text = (bundle / "description.md").read_text()
+    assert text == get_problem(slug).description()
     assert text.startswith("# ")
-    assert f"mlchallenge submit {slug}" in text
+    assert f"mlchallenge submit {slug} model.joblib --format sklearn --wait" in text
+    assert "--format predictions" in text
+    assert f"`{settings['target']}`" in text
     assert "train.parquet" in text
 
 
@@ -125,6 +147,10 @@ def test_tables_are_clean(bundle: Path) -> None:
     settings = _settings(bundle)
     id_column, target = settings["id_column"], settings["target"]
     train, test, labels = _tables(bundle)
+    problem_features = features(get_problem(settings["slug"]))
+    assert list(test.columns) == [id_column, *problem_features]
+    assert list(train.columns) == [id_column, *problem_features, target]
+    assert list(labels.columns) == [id_column, target, "split"]
     assert len(test) == len(labels) == SIZE
     assert target not in test.columns
     assert target in train.columns
@@ -182,3 +208,18 @@ def test_bundle_is_deterministic(bundle: Path, tmp_path: Path) -> None:
     other = problem.write_bundle(tmp_path / "other", seed=1, size=SIZE, baseline=False)
     for table in ("train.parquet", "test.parquet", "test_labels.parquet"):
         assert (bundle / table).read_bytes() != (other / table).read_bytes(), table
+    target = _settings(bundle)["target"]
+    (_, test, labels), (_, other_test, other_labels) = _tables(bundle), _tables(other)
+    assert not labels[target].equals(other_labels[target])
+    floats = [c for c in test.columns if pd.api.types.is_float_dtype(test[c])]
+    assert floats
+    for column in floats:  # every measured feature depends on the seed
+        assert not test[column].equals(other_test[column]), column
+
+
+@pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.id)
+def test_default_size_generates_quickly(problem: Problem) -> None:
+    generated = default_generation(problem.id)
+    assert generated.seconds < 30
+    assert len(generated.data.test) == problem.default_size == len(generated.data.labels)
+    assert len(generated.data.train) >= problem.default_size

@@ -1,10 +1,7 @@
-"""modulation-classification: physics, cost intent, determinism, trivial < baseline < oracle."""
+"""modulation-classification: physics, cost intent, and trivial < baseline < oracle."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,21 +20,7 @@ from challenge.problems.modulation_classification import (
 )
 from mlfo.intent import Intent, Kpi, TaskKind
 
-
-@pytest.fixture(scope="module")
-def data() -> GeneratedData:
-    """The default size and seed, as participants get it."""
-    return PROBLEM.generate(0)
-
-
-@pytest.fixture(scope="module")
-def baseline(data: GeneratedData, tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    """The baseline's test predictions, from the model file it writes."""
-    bundle = tmp_path_factory.mktemp("baseline")
-    path, fmt = PROBLEM.write_baseline(data.train, bundle)
-    assert (path, fmt) == ("baseline/model.joblib", "sklearn")
-    assert (bundle / path).stat().st_size < 100_000
-    return np.asarray(joblib.load(bundle / path).predict(data.test[FEATURES]))
+BASELINE_MAX_BYTES = 100_000
 
 
 def _complex(frame: pd.DataFrame) -> np.ndarray:
@@ -46,27 +29,10 @@ def _complex(frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(iq[:, :N_SAMPLES] + 1j * iq[:, N_SAMPLES:])
 
 
-def test_sizes_and_columns(data: GeneratedData) -> None:
+def test_float32_bursts_and_every_class_in_training(data: GeneratedData) -> None:
     assert len(data.test) == len(data.train) == PROBLEM.default_size
-    assert list(data.test.columns) == ["id", *FEATURES]
-    assert list(data.train.columns) == ["id", *FEATURES, TARGET]
     assert (data.test[FEATURES].dtypes == np.float32).all()
     assert set(data.train[TARGET]) == set(CLASSES)
-
-
-def test_same_seed_same_frames_other_seed_differs() -> None:
-    first, second, other = (PROBLEM.generate(seed, 500) for seed in (7, 7, 8))
-    pd.testing.assert_frame_equal(first.train, second.train)
-    pd.testing.assert_frame_equal(first.test, second.test)
-    pd.testing.assert_frame_equal(first.labels, second.labels)
-    assert not first.test["i0"].equals(other.test["i0"])
-
-
-def test_bundles_are_byte_identical(tmp_path: Path) -> None:
-    one = PROBLEM.write_bundle(tmp_path / "one", seed=5, size=600)
-    two = PROBLEM.write_bundle(tmp_path / "two", seed=5, size=600)
-    for name in ("train.parquet", "test.parquet", "test_labels.parquet", "baseline/model.joblib"):
-        assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 
 def test_constellations_have_unit_power() -> None:

@@ -39,9 +39,13 @@ def test_baseline_scores_end_to_end(embedded: Settings, problem_id: str) -> None
     with transaction(embedded.database_url) as session:
         admin, _ = accounts.ensure_admin(session)
         competition, _ = competitions.create_from_problem(
-            session, settings=embedded, owner=admin, problem_id=problem_id, size=SMALL)
-        baseline = session.scalar(select(Submission).where(
-            Submission.competition_id == competition.id, Submission.is_baseline.is_(True)))
+            session, settings=embedded, owner=admin, problem_id=problem_id, size=SMALL
+        )
+        baseline = session.scalar(
+            select(Submission).where(
+                Submission.competition_id == competition.id, Submission.is_baseline.is_(True)
+            )
+        )
         assert baseline is not None
         baseline_id = baseline.id
     assert run_evaluation(embedded, baseline_id, worker="test") == "finished"
@@ -52,8 +56,9 @@ def test_baseline_scores_end_to_end(embedded: Settings, problem_id: str) -> None
         assert scored.public_score is not None and scored.private_score is not None
         assert set(scored.kpis) >= {"wall_time_s", "peak_memory_mb", "latency_ms_per_1k"}
         competition = competitions.get_or_raise(session, slug=problem_id)
-        board = get_board(session, competition=competition, phase=competition.phases[0],
-                          board="public", user=None)
+        board = get_board(
+            session, competition=competition, phase=competition.phases[0], board="public", user=None
+        )
     assert [(r["rank"], r["is_baseline"]) for r in board.rows] == [(None, True)]
 
 
@@ -66,10 +71,27 @@ def test_problems_cli(tmp_path: Path) -> None:
         shown = runner.invoke(cli, ["problems", "show", problem_id])
         assert shown.exit_code == 0 and "mlchallenge submit" in shown.output
     out = tmp_path / "bundle"
-    generated = runner.invoke(cli, ["problems", "generate", "radio-link-failure", "--seed", "3",
-                                    "--size", "500", "--out", str(out)])
+    generated = runner.invoke(
+        cli,
+        [
+            "problems",
+            "generate",
+            "radio-link-failure",
+            "--seed",
+            "3",
+            "--size",
+            "500",
+            "--out",
+            str(out),
+        ],
+    )
     assert generated.exit_code == 0, generated.output
-    assert {"competition.yaml", "train.parquet", "test.parquet", "test_labels.parquet",
-            "description.md"} <= {p.name for p in out.iterdir()}
+    assert {
+        "competition.yaml",
+        "train.parquet",
+        "test.parquet",
+        "test_labels.parquet",
+        "description.md",
+    } <= {p.name for p in out.iterdir()}
     unknown = runner.invoke(cli, ["problems", "show", "nope"])
     assert unknown.exit_code != 0 and "network-delay" in unknown.output
