@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from challenge.errors import PlatformError
@@ -33,6 +34,18 @@ def install_error_handlers(app: FastAPI) -> None:
             problems.append(f"{where}: {error.get('msg', 'invalid')}")
         return JSONResponse(
             _body("invalid_request", "; ".join(problems) or "invalid request", errors=problems),
+            status_code=422,
+        )
+
+    @app.exception_handler(DataError)
+    async def data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the client sent (a NUL byte, a number out of range).
+        return JSONResponse(
+            _body(
+                "invalid_value",
+                "a value in the request cannot be stored (NUL bytes or a number out of range); "
+                "remove control characters and keep numbers within range",
+            ),
             status_code=422,
         )
 

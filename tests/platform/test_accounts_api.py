@@ -87,3 +87,10 @@ def test_logout_revokes_the_token(client: TestClient, settings: Any) -> None:
     assert client.post("/api/v1/auth/logout", headers=auth(token)).status_code == 204
     after = client.get("/api/v1/users/me", headers=auth(token))
     assert after.status_code == 401 and "revoked" in after.json()["message"]
+
+
+def test_nul_bytes_are_a_client_error(client: TestClient, settings: Any) -> None:
+    response = client.post("/api/v1/auth/login", json={"username": "\x00", "password": "x"})
+    assert response.status_code in (401, 422)
+    missing = client.get("/api/v1/competitions/a%00b")
+    assert missing.status_code in (404, 422)
