@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -81,10 +82,11 @@ def start_server(
     *,
     problems: str = "none",
     extra_env: dict[str, str] | None = None,
-    startup_timeout: float = 180,
+    startup_timeout: float = 240,
     concurrency: int = 1,
+    mlflow_ui_port: int | None = None,
 ) -> LiveServer:
-    """Start `mlchallenge serve` and wait until its health check reports a worker."""
+    """Start `mlchallenge serve`; return once a worker reports (and the MLflow UI answers)."""
     port = free_port()
     log = home.parent / f"serve-{port}.log"
     env = {
@@ -95,40 +97,46 @@ def start_server(
         "MLCHALLENGE_LEASE_SECONDS": "10",
         **(extra_env or {}),
     }
-    for key in ("MLCHALLENGE_DATABASE_URL", "MLCHALLENGE_BROKER_URL"):
+    for key in ("MLCHALLENGE_DATABASE_URL", "MLCHALLENGE_BROKER_URL", "MLCHALLENGE_MLFLOW_UI_URL"):
         env.pop(key, None)
+    command = [
+        sys.executable,
+        "-m",
+        "challenge.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--problems",
+        problems,
+        "--concurrency",
+        str(concurrency),
+    ]
+    if mlflow_ui_port is not None:
+        command += ["--mlflow-ui", "--mlflow-port", str(mlflow_ui_port)]
     with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "challenge.cli.main",
-                "serve",
-                "--port",
-                str(port),
-                "--problems",
-                problems,
-                "--concurrency",
-                str(concurrency),
-            ],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     server = LiveServer(process, f"http://127.0.0.1:{port}", home, log)
+    checks = {
+        "api": lambda: (
+            httpx.get(f"{server.url}/api/v1/health", timeout=2).json()["workers"]["count"] > 0
+        )
+    }
+    if mlflow_ui_port is not None:
+        ui = f"http://127.0.0.1:{mlflow_ui_port}/health"
+        checks["ui"] = lambda: httpx.get(ui, timeout=2).status_code == 200
+    ready = dict.fromkeys(checks, False)
     deadline = time.monotonic() + startup_timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not all(ready.values()):
         if process.poll() is not None:
             raise RuntimeError(f"serve exited early:\n{log.read_text()[-3000:]}")
-        try:
-            health = httpx.get(f"{server.url}/api/v1/health", timeout=2).json()
-            if health["workers"]["count"] > 0:
-                return server
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
+        for name, check in checks.items():
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                ready[name] = ready[name] or bool(check())
         time.sleep(0.5)
-    server.stop()
-    raise RuntimeError(f"serve did not become healthy:\n{log.read_text()[-3000:]}")
+    if not all(ready.values()):
+        server.stop()
+        raise RuntimeError(f"serve did not become ready ({ready}):\n{log.read_text()[-3000:]}")
+    return server
 
 
 def wait_for(client: httpx.Client, submission_id: int, timeout: float = 180) -> dict[str, object]:

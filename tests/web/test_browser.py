@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.server import LiveServer
+from tests.e2e.server import LiveServer, free_port, start_server
 from tests.platform.helpers import truth_predictions, write_regression_bundle, zip_folder
-from tests.web.live import start_with_mlflow_ui
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -40,7 +39,9 @@ def predict(features):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    server, ui = start_with_mlflow_ui(tmp_path_factory.mktemp("web-serve") / "home")
+    ui_port = free_port()
+    server = start_server(tmp_path_factory.mktemp("web-serve") / "home", mlflow_ui_port=ui_port)
+    ui = f"http://127.0.0.1:{ui_port}"
     try:
         yield server, ui
     finally:
