@@ -5,7 +5,9 @@ small host bundle, then:
 - turnaround: 50 small scikit-learn models submitted one after another; time from the upload
   until the
   submission is finished, which is when its leaderboard entry is committed (same transaction);
-- throughput: 200 submissions uploaded at once, scored by the two worker processes.
+- throughput: 200 submissions uploaded at once, scored by the two worker processes; also the
+  CPU seconds the whole server tree (API, workers, jails) spent per submission meanwhile, a
+  figure that other load on the machine does not change much.
 Targets: median turnaround <= 3 s, >= 60 submissions a minute. Prints a JSON summary.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -89,6 +92,29 @@ def wait(server: LiveServer, token: str, submission_id: int, timeout: float = 60
     raise TimeoutError(f"submission {submission_id} not done after {timeout} s")
 
 
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds used by a process tree: live processes plus the children they reaped."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += ticks.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -111,11 +137,13 @@ def main() -> None:
                 submission_id = submit(server, token, model)
                 statuses.append(wait(server, token, submission_id))
                 turnaround.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), tree_cpu_s(server.process.pid)
             with ThreadPoolExecutor(max_workers=8) as pool:
                 ids = list(pool.map(lambda _: submit(server, token, model), range(args.burst)))
+            uploaded = time.perf_counter() - started
             burst = [wait(server, token, i) for i in ids]
             elapsed = time.perf_counter() - started
+            burst_cpu = tree_cpu_s(server.process.pid) - cpu_before
         finally:
             server.stop()
     summary = {
@@ -129,7 +157,9 @@ def main() -> None:
         "throughput": {
             "n": len(burst),
             "elapsed_s": round(elapsed, 1),
+            "uploads_accepted_s": round(uploaded, 1),
             "per_minute": round(len(burst) / elapsed * 60, 1),
+            "server_cpu_s_per_submission": round(burst_cpu / max(len(burst), 1), 3),
             "finished": burst.count("finished"),
         },
         "sequential_finished": statuses.count("finished"),

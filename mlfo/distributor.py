@@ -99,12 +99,14 @@ def score_splits(
         raise NodeFailure(Outcome.INFRASTRUCTURE_ERROR, str(exc)) from None
     labels = with_split(labels, intent.split)
     primary = intent.primary_metric.name
-    results = scoring.score_submission(
+    results = scoring.score_aligned(
         aligned,
         labels,
+        target=intent.target,
+        task=str(intent.task),
+        classes=intent.classes,
         metrics=[(m.name, dict(m.params)) for m in intent.metrics],
         intervals_for=primary,
-        **common,
     )
     out = Distribution(aligned=aligned)
     for split, metrics in results.items():

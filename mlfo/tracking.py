@@ -7,8 +7,10 @@ tracking URI explicitly and never touches MLflow's process-global state.
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,8 +56,9 @@ def registered_model_name(slug: str) -> str:
     return f"competition-{slug}"
 
 
+@lru_cache(maxsize=1)
 def platform_version() -> str:
-    """The installed mlchallenge version."""
+    """The installed mlchallenge version (read once per process)."""
     try:
         return importlib.metadata.version("mlchallenge")
     except importlib.metadata.PackageNotFoundError:
@@ -71,10 +74,16 @@ def artifact_root(tracking_uri: str) -> str | None:
     return (db_path.parent / "mlartifacts").resolve().as_uri()
 
 
+@lru_cache(maxsize=8)
 def _client(tracking_uri: str) -> MlflowClient:
+    """One client per tracking URI and process (MLflow caches the store behind it too)."""
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri)
+
+
+_EXPERIMENTS: dict[tuple[str, str], str] = {}
+_EXPERIMENTS_LOCK = threading.Lock()
 
 
 def prepare_store(tracking_uri: str) -> None:
@@ -83,7 +92,24 @@ def prepare_store(tracking_uri: str) -> None:
 
 
 def ensure_experiment(tracking_uri: str, slug: str) -> str:
-    """The id of the competition's experiment, created on first use."""
+    """The id of the competition's experiment, created on first use (remembered per process)."""
+    key = (tracking_uri, slug)
+    with _EXPERIMENTS_LOCK:
+        known = _EXPERIMENTS.get(key)
+    if known is not None:
+        return known
+    experiment_id = _find_or_create_experiment(tracking_uri, slug)
+    with _EXPERIMENTS_LOCK:
+        _EXPERIMENTS[key] = experiment_id
+    return experiment_id
+
+
+def _forget_experiment(tracking_uri: str, slug: str) -> None:
+    with _EXPERIMENTS_LOCK:
+        _EXPERIMENTS.pop((tracking_uri, slug), None)
+
+
+def _find_or_create_experiment(tracking_uri: str, slug: str) -> str:
     from mlflow.exceptions import MlflowException
 
     client = _client(tracking_uri)
@@ -102,10 +128,12 @@ def ensure_experiment(tracking_uri: str, slug: str) -> str:
 
 def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationResult) -> str:
     """Log one evaluation as a finished run (params, provenance tags, metrics, artifacts)."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+    from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri
 
     client = _client(tracking_uri)
-    experiment_id = ensure_experiment(tracking_uri, inp.competition_slug)
     tags = {
         **{
             k if k.startswith(TAG_PREFIX) else TAG_PREFIX + k: v
@@ -118,7 +146,14 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
     }
     if result.invalid_reason:
         tags["mlchallenge.invalid_reason"] = result.invalid_reason[:5000]
-    run = client.create_run(experiment_id, run_name=f"submission-{inp.submission_id}", tags=tags)
+    run_name = f"submission-{inp.submission_id}"
+    try:
+        experiment_id = ensure_experiment(tracking_uri, inp.competition_slug)
+        run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+    except MlflowException:  # the remembered experiment may have been deleted or renamed
+        _forget_experiment(tracking_uri, inp.competition_slug)
+        experiment_id = ensure_experiment(tracking_uri, inp.competition_slug)
+        run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     run_id = str(run.info.run_id)
     params = {
         "submission_id": str(inp.submission_id),
@@ -142,15 +177,14 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
         for split, value in result.ranking_score.items()
         if value is not None
     ]
-    client.log_batch(
-        run_id,
-        metrics=metrics,
-        params=[Param(k, v) for k, v in params.items()],
-        tags=[RunTag(k, v) for k, v in tags.items()],
-    )
-    for path in result.artifacts.values():
-        if path.is_file():
-            client.log_artifact(run_id, str(path))
+    client.log_batch(run_id, metrics=metrics, params=[Param(k, v) for k, v in params.items()])
+    files = [path for path in result.artifacts.values() if path.is_file()]
+    if files:
+        # the run's own artifact location, without the get_run that client.log_artifact does
+        location = add_databricks_profile_info_to_artifact_uri(run.info.artifact_uri, tracking_uri)
+        repository = get_artifact_repository(location, tracking_uri=tracking_uri)
+        for path in files:
+            repository.log_artifact(str(path))
     status = "FINISHED" if result.ok else "FAILED"
     client.set_terminated(run_id, status=status)
     return run_id

@@ -28,8 +28,9 @@ from .staging import RunDir, etc_files, model_file
 MB = 1024 * 1024
 BOOTSTRAP = (
     "import sys,site;a=sys.argv;sys.path.insert(0,a[1]);[site.addsitedir(d) for d in a[3:]];"
-    "from jail.main import main;sys.exit(main(a[2]))"
+    "from jail.main import run;run(a[2])"
 )
+"""The runner's command line: `run` exits without the interpreter's teardown (see jail/main.py)."""
 PRLIMIT = "/usr/bin/prlimit"
 
 
@@ -275,13 +276,14 @@ class BwrapBackend:
             *namespace_args(),
             *system_view(),
             *etc_view(etc_fds),
+            # The private /tmp comes first: a runtime installed under /tmp is bound on top of it.
+            *("--size", str(max(limits.tmp_mb // 4, 8) * MB), "--tmpfs", "/dev/shm"),
+            *("--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"),
             *(arg for p in runtime.mounts for arg in ("--ro-bind", str(p), str(p))),
             *("--ro-bind", str(run_dir.job), str(job)),
             *("--ro-bind", str(run_dir.runner), "/runner"),
             *("--bind", str(run_dir.out), str(out)),
             *device_args(request.device),
-            *("--size", str(max(limits.tmp_mb // 4, 8) * MB), "--tmpfs", "/dev/shm"),
-            *("--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"),
             *("--remount-ro", "/"),
             *("--chdir", str(job / "model")),
             *(arg for k, v in jail_env(threads, "/tmp").items() for arg in ("--setenv", k, v)),

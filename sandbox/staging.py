@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import compileall
 import os
 import shutil
 import tempfile
@@ -40,11 +41,13 @@ class RunDir:
 
 @lru_cache(maxsize=1)
 def runner_folder() -> Path:
-    """A read-only copy of the runner package, made once per process and removed at exit."""
+    """A read-only copy of the runner package with its bytecode, made once per process."""
     folder = Path(tempfile.mkdtemp(prefix="mlchallenge-runner-"))
     shutil.copytree(
         JAIL_PACKAGE, folder / RUNNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
     )
+    # the jail runs with -B and never writes bytecode: compile it here, once (same Python minor)
+    compileall.compile_dir(folder / RUNNER_PACKAGE, quiet=2, workers=1)
     _readable_tree(folder)
     atexit.register(shutil.rmtree, folder, True)
     return folder

@@ -28,7 +28,12 @@ from challenge.scoring.registry import (
     unregister_scorer,
 )
 from challenge.scoring.scorer import Response, Scorer
-from challenge.scoring.submission import MetricResult, metric_keys, score_submission
+from challenge.scoring.submission import (
+    MetricResult,
+    metric_keys,
+    score_aligned,
+    score_submission,
+)
 from challenge.scoring.validation import proba_column, validate_predictions
 
 __version__ = "1.0.0"
@@ -56,6 +61,7 @@ __all__ = [
     "metric_keys",
     "proba_column",
     "register_scorer",
+    "score_aligned",
     "score_submission",
     "scorer_names",
     "unregister_scorer",

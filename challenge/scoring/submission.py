@@ -149,15 +149,64 @@ def score_submission(
     seed: int = 0,
 ) -> dict[str, dict[str, MetricResult]]:
     """Validate predictions, then score every split with every metric: {split: {metric: result}}."""
+    keys = _checked_keys(metrics, intervals_for)
+    aligned = validate_predictions(
+        predictions, labels, id_column=id_column, target=target, task=task, classes=classes
+    )
+    return _score(
+        aligned, labels, keys, target, task, classes, intervals_for, n_resamples, confidence, seed
+    )
+
+
+def score_aligned(
+    aligned: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    target: str,
+    task: str,
+    metrics: Sequence[MetricSpec],
+    classes: Sequence[Any] | None = None,
+    intervals_for: str | None = None,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = DEFAULT_CONFIDENCE,
+    seed: int = 0,
+) -> dict[str, dict[str, MetricResult]]:
+    """Like `score_submission` for predictions already returned by `validate_predictions`."""
+    keys = _checked_keys(metrics, intervals_for)
+    if len(aligned) != len(labels):
+        raise ValueError(
+            f"aligned predictions have {len(aligned)} rows for {len(labels)} labels; "
+            "pass the frame returned by validate_predictions for these labels"
+        )
+    return _score(
+        aligned, labels, keys, target, task, classes, intervals_for, n_resamples, confidence, seed
+    )
+
+
+def _checked_keys(
+    metrics: Sequence[MetricSpec], intervals_for: str | None
+) -> list[tuple[str, str, dict[str, Any]]]:
     keys = metric_keys(metrics)
     if intervals_for is not None and intervals_for not in [k for k, _, _ in keys]:
         raise ValueError(
             f"intervals_for={intervals_for!r} is not one of the metrics: "
             f"{', '.join(k for k, _, _ in keys)}"
         )
-    aligned = validate_predictions(
-        predictions, labels, id_column=id_column, target=target, task=task, classes=classes
-    )
+    return keys
+
+
+def _score(
+    aligned: pd.DataFrame,
+    labels: pd.DataFrame,
+    keys: list[tuple[str, str, dict[str, Any]]],
+    target: str,
+    task: str,
+    classes: Sequence[Any] | None,
+    intervals_for: str | None,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> dict[str, dict[str, MetricResult]]:
     class_list = resolve_classes(labels, target, task, classes)
     y_true = truth_values(labels, target, class_list)
     bootstrap = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}

@@ -8,7 +8,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import numpy as np
 import pandas as pd
@@ -163,3 +163,12 @@ def main(spec_path: str) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     return code
+
+
+def run(spec_path: str) -> NoReturn:
+    """Run the job, then end the process without the interpreter's teardown."""
+    code = main(spec_path)
+    # Everything the host reads (result file, predictions, status pipe, output) is written and
+    # flushed by now; the teardown (freeing every module of pandas, scikit-learn and the model,
+    # ~0.2 s of CPU) would change nothing the host sees.
+    os._exit(code)

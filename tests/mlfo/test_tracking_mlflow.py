@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from mlfo.evaluation import EvaluationResult
 from mlfo.pipeline import build_pipeline
 from mlfo.tracking import (
     FinalModel,
+    ensure_experiment,
     experiment_name,
     register_final_models,
     registered_model_name,
@@ -79,6 +81,32 @@ def test_the_run_carries_params_provenance_metrics_and_artifacts(
     artifacts = {a.path for a in client.list_artifacts(scored.mlflow_run_id)}
     assert {"logs.txt", "predictions_sample.csv", "diagnostics.png", "scores.json"} <= artifacts
     assert not any(a.endswith("MLmodel") for a in artifacts)
+
+
+def test_a_deleted_experiment_is_found_again_after_it_was_remembered(
+    regression: Dataset, tracking_uri: str, tmp_path: Path
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    intent = intent_data("regression")
+    first = ensure_experiment(tracking_uri, "renamed")
+    assert ensure_experiment(tracking_uri, "renamed") == first
+    client.rename_experiment(first, "competition/renamed-old")
+    client.delete_experiment(first)
+    model = tmp_path / "predictions.csv"
+    test = regression.test
+    pd.DataFrame({"id": test["id"], "y": test.x1}).to_csv(model, index=False)
+    inp = evaluation_input(regression, intent, model, tmp_path / "work", tracking_uri=tracking_uri)
+    inp = replace(inp, competition_slug="renamed")
+    result = build_pipeline(intent).run(inp)
+    assert result.outcome == Outcome.OK, result.message
+    assert result.mlflow_run_id is not None
+    run = client.get_run(result.mlflow_run_id)
+    assert run.info.experiment_id != first
+    assert client.get_experiment(run.info.experiment_id).name == experiment_name("renamed")
+    assert run.info.status == "FINISHED"
+    assert {a.path for a in client.list_artifacts(result.mlflow_run_id)} >= {"scores.json"}
 
 
 def test_the_scoring_run_tag_can_be_set_and_cleared(

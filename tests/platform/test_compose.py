@@ -22,8 +22,14 @@ def compose(*args: str, secret: str | None = "s3cret") -> subprocess.CompletedPr
     env = {k: v for k, v in os.environ.items() if k != "MLCHALLENGE_SECRET_KEY"}
     if secret is not None:
         env["MLCHALLENGE_SECRET_KEY"] = secret
-    return subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), *args],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def config() -> dict[str, Any]:

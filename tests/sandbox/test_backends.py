@@ -124,3 +124,33 @@ def test_the_check_command_reports_a_working_sandbox(capsys: pytest.CaptureFixtu
 def test_run_python_helper_uses_the_default_backend(tmp_path: Path, work_dir: Path) -> None:
     result = run_python(tmp_path, work_dir, "def predict(f):\n    return _good(f)\n")
     assert result.outcome is Outcome.OK
+
+
+def test_packages_installed_under_tmp_stay_visible_in_the_jail(
+    tmp_path: Path, work_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A platform checked out under /tmp: its packages are bound above the jail's private /tmp."""
+    import json
+    import shutil
+    import tempfile
+
+    from sandbox.runtime import default_site_dirs
+
+    extra = Path(tempfile.mkdtemp(prefix="mlc-site-", dir="/tmp"))
+    try:
+        extra.chmod(0o755)
+        (extra / "probe_module_under_tmp.py").write_text("VALUE = 1\n")
+        (extra / "probe_module_under_tmp.py").chmod(0o644)
+        sites = [str(p) for p in default_site_dirs()] + [str(extra)]
+        monkeypatch.setenv("MLCHALLENGE_SANDBOX_SITE_PACKAGES", json.dumps(sites))
+        get_settings.cache_clear()
+        result = run_python(
+            tmp_path,
+            work_dir,
+            "import probe_module_under_tmp\n\ndef predict(f):\n    return _good(f)\n",
+        )
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        shutil.rmtree(extra)
+    assert result.outcome is Outcome.OK, (result.message, result.logs)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import stat
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sandbox.runtime import accessible
+from sandbox.runtime import accessible, resolve_runtime
 from sandbox.seccomp import SYSCALLS, UnsupportedArchitecture, build_filter
+from sandbox.settings import get_settings
+from sandbox.staging import RUNNER_PACKAGE, runner_folder
 from sandbox.supervise import LogBuffer
 from sandbox.validate import OutputInvalid, validate_predictions
 
@@ -68,3 +73,22 @@ def test_readability_is_judged_for_the_slot_uid(base: Path) -> None:
     blocked = accessible(hidden / "file", 64000, 64000)
     assert str(hidden) in blocked and "drwx------" in blocked
     assert accessible(hidden / "file", os.getuid(), os.getgid()) == ""
+
+
+def test_the_jail_interpreter_uses_the_runner_bytecode_compiled_for_it() -> None:
+    package = runner_folder() / RUNNER_PACKAGE
+    cached = sorted(p.name for p in (package / "__pycache__").iterdir())
+    assert [name.split(".")[0] for name in cached] == ["__init__", "loaders", "main", "protocol"]
+    for path in (package / "__pycache__", *(package / "__pycache__").iterdir()):
+        assert path.stat().st_mode & stat.S_IROTH, path
+    runtime = resolve_runtime(get_settings(), os.getuid(), os.getgid())
+    code = f"import sys; sys.path.insert(0, {str(package.parent)!r}); import jail.protocol"
+    done = subprocess.run(
+        [str(runtime.interpreter), "-I", "-S", "-B", "-v", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    pyc = package / "__pycache__" / f"protocol.{sys.implementation.cache_tag}.pyc"
+    assert f"{pyc} matches" in done.stderr

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from challenge.scoring import InvalidPredictionsError, LabelsError, MetricResult, score_submission
+from challenge.scoring import (
+    InvalidPredictionsError,
+    LabelsError,
+    MetricResult,
+    score_aligned,
+    score_submission,
+    validate_predictions,
+)
+from challenge.scoring.submission import MetricSpec
 from tests.scoring.scoring_data import TASK_CLASSES, labels_table, with_probabilities
 
 
@@ -165,3 +175,28 @@ def test_results_are_json_ready() -> None:
     }
     frame = pd.DataFrame(results["public"]["mae"].as_dict())
     assert len(frame) == 2
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_scoring_validated_predictions_equals_scoring_raw_ones(task: str) -> None:
+    labels = labels_table(240, task)
+    classes = TASK_CLASSES.get(task)
+    predictions = labels[["id", "y"]].sample(frac=1.0, random_state=3)
+    if classes is not None:
+        predictions = with_probabilities(predictions, classes)
+        metrics: list[MetricSpec] = ["accuracy", "log_loss"]
+    else:
+        predictions = predictions.assign(y=predictions["y"] + 0.25)
+        metrics = ["mae", "rmse"]
+    common: dict[str, Any] = {"target": "y", "task": task, "classes": classes}
+    primary = str(metrics[0])
+    raw = score_submission(
+        predictions, labels, id_column="id", metrics=metrics, intervals_for=primary, **common
+    )
+    aligned = validate_predictions(predictions, labels, id_column="id", **common)
+    once = score_aligned(aligned, labels, metrics=metrics, intervals_for=primary, **common)
+    assert {s: {k: r.as_dict() for k, r in m.items()} for s, m in raw.items()} == {
+        s: {k: r.as_dict() for k, r in m.items()} for s, m in once.items()
+    }
+    with pytest.raises(ValueError, match="validate_predictions"):
+        score_aligned(aligned.head(10), labels, metrics=metrics, **common)
