@@ -17,36 +17,6 @@ FEATURES = ["f0", "f1", "f2", "f3"]
 ID_COLUMN = "id"
 TARGET = "label"
 CLASSES: list[str | int] = [0, 1]
-PYTHON_SAMPLE = '''"""Sample `python` submission: a logistic regression trained in the sandbox."""
-
-import numpy as np
-import pandas as pd
-
-FEATURES = ["f0", "f1", "f2", "f3"]
-
-
-class Model:
-    """Fits on the public training data when allowed, else uses fixed weights."""
-
-    def __init__(self) -> None:
-        self.weights = np.array([1.0, -1.0, 0.5, 0.0])
-        self.bias = 0.0
-
-    def fit(self, train: pd.DataFrame) -> None:
-        x = train[FEATURES].to_numpy()
-        y = train["label"].to_numpy()
-        for _ in range(200):
-            p = 1 / (1 + np.exp(-(x @ self.weights + self.bias)))
-            self.weights -= 0.1 * x.T @ (p - y) / len(y)
-            self.bias -= 0.1 * float(np.mean(p - y))
-
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        p = 1 / (1 + np.exp(-(features[FEATURES].to_numpy() @ self.weights + self.bias)))
-        return np.column_stack([1 - p, p])
-
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
-        return (self.predict_proba(features)[:, 1] > 0.5).astype(int)
-'''
 
 
 def make_task(
@@ -108,7 +78,7 @@ def write_mlflow(model: LogisticRegression, path: Path) -> None:
 
 
 def generate(folder: Path = HERE) -> None:
-    """Write every sample into `folder`."""
+    """Write every generated sample (and a copy of python_model.py) into `folder`."""
     train, test = make_task()
     train.to_parquet(folder / "train.parquet", index=False)
     test.to_parquet(folder / "features.parquet", index=False)
@@ -119,7 +89,8 @@ def generate(folder: Path = HERE) -> None:
     write_onnx(model, folder / "model.onnx")
     write_torchscript(model, folder / "torchscript.pt")
     write_mlflow(model, folder / "mlflow.zip")
-    (folder / "python_model.py").write_text(PYTHON_SAMPLE)
+    if folder != HERE:  # python_model.py is written by hand; copy it along
+        shutil.copy2(HERE / "python_model.py", folder / "python_model.py")
     shutil.rmtree(folder / "__pycache__", ignore_errors=True)
 
 
