@@ -8,7 +8,7 @@ import random
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from .contract import InfrastructureError
@@ -34,9 +34,11 @@ def claim_slot(lock_dir: Path, uid_base: int, size: int, wait_s: float) -> Itera
             uid = uid_base + index
             try:
                 kill_uid(uid)
+                reap_exited(uid_base, size)
                 yield uid
             finally:
                 kill_uid(uid)
+                reap_exited(uid_base, size)
                 os.close(fd)
             return
         if time.monotonic() > deadline:
@@ -65,6 +67,27 @@ def pids_of_uid(uid: int, *, live_only: bool = False) -> list[int]:
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return pids
+
+
+def reap_exited(uid_base: int, size: int) -> None:
+    """Reap exited jail processes of any slot that were re-parented to us (we are a subreaper).
+
+    Without this a long-lived worker would collect zombie entries run after run.
+    """
+    me = str(os.getpid())
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", encoding="ascii", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        exited = fields.get("State", "").split()[:1] in (["Z"], ["X"])
+        uid = int(fields.get("Uid", "-1 ").split()[0])
+        if exited and fields.get("PPid", "").strip() == me and uid_base <= uid < uid_base + size:
+            with suppress(ChildProcessError):
+                os.waitpid(int(entry.name), os.WNOHANG)
 
 
 def kill_uid(uid: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -15,7 +16,13 @@ from sandbox import Limits, Outcome, SubmissionFormat
 from sandbox.formats import FORMATS
 from sandbox.settings import get_settings
 
-from .conftest import assert_still_scores, python_model, request_for, run_python
+from .conftest import (
+    assert_still_scores,
+    python_model,
+    request_for,
+    run_python,
+    slot_processes,
+)
 
 
 @pytest.fixture
@@ -154,3 +161,71 @@ def test_packages_installed_under_tmp_stay_visible_in_the_jail(
         get_settings.cache_clear()
         shutil.rmtree(extra)
     assert result.outcome is Outcome.OK, (result.message, result.logs)
+
+
+def _exited_slot_children() -> list[int]:
+    """Exited (zombie) processes of slot uids whose parent is this test process."""
+    settings = get_settings()
+    slot_uids = range(settings.uid_base, settings.uid_base + settings.slots)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            lines = (entry / "status").read_text().splitlines()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in lines if ":" in line)
+        zombie = fields.get("State", "").split()[:1] == ["Z"]
+        mine = fields.get("PPid", "").strip() == str(os.getpid())
+        if zombie and mine and int(fields["Uid"].split()[0]) in slot_uids:
+            found.append(int(entry.name))
+    return found
+
+
+KILLED_WORKER = """
+import sys
+import sandbox
+from tests.sandbox.conftest import request_for
+from sandbox import SubmissionFormat
+from pathlib import Path
+sandbox.run(request_for(Path(sys.argv[1]), SubmissionFormat.PYTHON), work_dir=Path(sys.argv[2]))
+"""
+
+
+def test_jails_of_a_killed_worker_are_reaped(tmp_path: Path, work_dir: Path) -> None:
+    """A worker killed mid-run leaves its jail to the nearest subreaper, which must reap it."""
+    import subprocess
+    import sys
+
+    assert_still_scores(tmp_path, work_dir)  # this process is now a subreaper, like a worker
+    model = python_model(tmp_path, "import time\n\ndef predict(f):\n    time.sleep(60)\n")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER, str(model), str(work_dir)],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    time.sleep(6)  # the jail is up and sleeping
+    child.kill()
+    child.wait()
+    time.sleep(1)
+    after = run_python(tmp_path, work_dir, "def predict(f):\n    return _good(f)\n")
+    assert after.outcome is Outcome.OK
+    assert _exited_slot_children() == []
+    assert slot_processes() == {}
+
+
+@pytest.mark.parametrize("cancel_after_s", [0.0, 0.3, 1.0])
+def test_runs_leave_no_zombies_behind(
+    tmp_path: Path, work_dir: Path, cancel_after_s: float
+) -> None:
+    """The worker is a subreaper: every jail process re-parented to it must be reaped."""
+    model = python_model(tmp_path, "import time\n\ndef predict(f):\n    time.sleep(60)\n")
+    started = time.monotonic()
+    result = sandbox.run(
+        request_for(model, SubmissionFormat.PYTHON),
+        work_dir=work_dir,
+        should_cancel=lambda: time.monotonic() - started > cancel_after_s,
+    )
+    assert result.outcome is Outcome.CANCELLED
+    time.sleep(0.5)
+    assert _exited_slot_children() == []
