@@ -33,8 +33,10 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-bench: setup
-	$(BIN)/python bench/run_all.py
+bench: setup services
+	$(BIN)/python bench/sandbox_overhead.py
+	$(BIN)/python bench/turnaround.py
+	$(BIN)/python bench/leaderboard_load.py
 
 clean:
 	rm -rf $(VENV) .mlchallenge .pytest_cache .mypy_cache .ruff_cache
