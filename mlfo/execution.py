@@ -195,10 +195,7 @@ def finish(
 
 
 def _scores_json(result: Any) -> dict[str, Any]:
-    scores: dict[str, Any] = {
-        split: {name: value for name, value in metrics.items()}
-        for split, metrics in (result.scores or {}).items()
-    }
+    scores: dict[str, Any] = {split: dict(m) for split, m in (result.scores or {}).items()}
     if result.metric_errors:
         scores["errors"] = dict(result.metric_errors)
     return scores

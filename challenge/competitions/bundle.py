@@ -237,11 +237,10 @@ def table_columns(path: Path) -> list[str]:
             return list(pq.read_schema(path).names)
         except Exception as exc:
             raise ValidationFailed(f"{path.name}: not a readable Parquet file ({exc})") from exc
-    return (
-        list(read_table(path).columns)
-        if path.stat().st_size == 0
-        else list(pd.read_csv(path, nrows=0).columns)
-    )
+    try:
+        return list(pd.read_csv(path, nrows=0).columns)
+    except Exception as exc:  # empty or malformed CSV
+        raise ValidationFailed(f"{path.name}: cannot be read as CSV ({exc})") from exc
 
 
 def _check_tables(intent: Intent, train: Path, test: Path, labels: Path) -> None:

@@ -247,7 +247,8 @@ def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
             limit="max_pending",
         )
     counted = base.where(Submission.counts_toward_quota.is_(True))
-    midnight = datetime.combine(utcnow().date(), time.min, tzinfo=utcnow().tzinfo)
+    now = utcnow()
+    midnight = datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
     today = session.scalar(counted.where(Submission.created_at >= midnight)) or 0
     if today >= phase.max_per_day:
         raise QuotaExceeded(

@@ -141,3 +141,12 @@ def test_unknown_problem_lists_the_valid_ones(client: TestClient, host: str) -> 
     response = client.post("/api/v1/competitions", json={"problem": "nope"}, headers=auth(host))
     assert response.status_code == 422
     assert "network-delay" in response.json()["message"]
+
+
+def test_an_empty_or_broken_csv_is_named(client: TestClient, host: str, tmp_path: Path) -> None:
+    for content in ("", 'id,"x1\n1,"2\n'):
+        folder = write_regression_bundle(tmp_path / f"b{len(content)}")
+        (folder / "test.csv").write_text(content)
+        response = upload_bundle(client, host, zip_folder(folder))
+        assert response.status_code == 422, response.text
+        assert "test.csv" in response.json()["message"]
