@@ -29,7 +29,7 @@ from mlfo.errors import NodeFailure, Outcome
 from mlfo.evaluation import EvaluationInput, EvaluationResult
 from mlfo.intent import Intent
 from mlfo.model import MODEL_RUNNERS, ModelJob, ModelOutput
-from mlfo.placement import device_for
+from mlfo.placement import placement_note
 from mlfo.policies import POLICIES, OutputRule, PolicyContext, ScoreRule
 from mlfo.preprocessing import PREPROCESSORS, FrameContext, fit_chain
 from mlfo.provenance import provenance_of
@@ -213,12 +213,17 @@ class _Run:
             features_path=features.path,
             intent=self.intent,
             train_path=train,
-            device=device_for(self.intent, inp.device),
+            device=inp.device,
             backend=inp.sandbox_backend,
             should_cancel=inp.should_cancel,
         )
-        output = MODEL_RUNNERS.get("sandbox").impl(job)
-        self.result.logs = output.logs
+        note = placement_note(self.intent, inp.device)
+        try:
+            output = MODEL_RUNNERS.get("sandbox").impl(job)
+        except NodeFailure as failure:
+            failure.logs = note + failure.logs
+            raise
+        self.result.logs = note + output.logs
         self.result.kpis = self._measured(output.kpis)
         self._write_logs()
         return output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from functools import lru_cache
 
 from mlfo.intent import Intent, ResourceClass
@@ -12,6 +14,7 @@ QUEUES: dict[ResourceClass, str] = {
     ResourceClass.LARGE_MEMORY: "large-memory",
 }
 """The Celery queue of each resource class; workers subscribe with `-Q cpu,gpu,...`."""
+PROBE_TIMEOUT_S = 120
 
 
 def queue_for(intent: Intent) -> str:
@@ -26,14 +29,53 @@ def device_for(intent: Intent, default: str = "cpu") -> str:
     return default
 
 
+CUDA_PROBE = (
+    "import torch\nprint(torch.cuda.get_device_name() if torch.cuda.is_available() else '')\n"
+)
+
+
 @lru_cache(maxsize=1)
-def cuda_available() -> bool:
-    """True when this worker can run CUDA work (torch sees a GPU)."""
+def cuda_device() -> str | None:
+    """The name of the GPU this worker's torch sees, or None when it sees none.
+
+    Probed in a child process: this process never initialises CUDA itself, so the Celery
+    worker may fork its pool afterwards (CUDA does not survive a fork) and holds no GPU memory.
+    A worker probes once and its forked pool processes inherit the answer.
+    """
     try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
+        done = subprocess.run(
+            [sys.executable, "-c", CUDA_PROBE],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if done.returncode == 0 and lines and lines[-1] else None
+
+
+def cuda_available() -> bool:
+    """True when this worker can run CUDA work (its torch sees a GPU)."""
+    return cuda_device() is not None
+
+
+def device_name(device: str) -> str:
+    """The device as recorded in provenance: `cpu`, or `cuda` with the GPU's name."""
+    name = cuda_device() if device == "cuda" else None
+    return f"cuda ({name})" if name else device
+
+
+def placement_note(intent: Intent, device: str) -> str:
+    """One line for the run's logs when the model ran on another device than the intent asks."""
+    wanted = device_for(intent)
+    if wanted == device:
+        return ""
+    return (
+        f"mlchallenge: this competition asks for {wanted}, but the worker that ran it has no "
+        f"CUDA device; the model ran on {device}\n"
+    )
 
 
 def worker_device(intent: Intent) -> str:

@@ -62,6 +62,7 @@ def sandbox_backend(inp: EvaluationInput) -> str:
 
 def provenance_of(inp: EvaluationInput) -> dict[str, str]:
     """The provenance tags of one evaluation (MLflow tag names)."""
+    from mlfo.placement import device_name
     from mlfo.tracking import platform_version
 
     return {
@@ -74,4 +75,6 @@ def provenance_of(inp: EvaluationInput) -> dict[str, str]:
         "mlchallenge.sandbox_backend": sandbox_backend(inp),
         "mlchallenge.intent_version": str(INTENT_VERSION),
         "mlchallenge.format": inp.format,
+        "mlchallenge.resource_class": str(inp.intent.placement.resource_class),
+        "mlchallenge.device": device_name(inp.device),
     }

@@ -163,6 +163,7 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
         "intent_version": str(INTENT_VERSION),
         "task": str(inp.intent.task),
         "primary_metric": inp.intent.primary_metric.name,
+        "device": inp.device,
     }
     timestamp = _now_ms()
     metrics = [

@@ -53,7 +53,7 @@ class Launch:
     spec: JobSpec
 
 
-def jail_env(threads: int, home: str) -> dict[str, str]:
+def jail_env(threads: int, home: str, device: str = "cpu") -> dict[str, str]:
     """The whole environment the model sees: no platform settings, tokens or URLs."""
     env = {
         "PATH": "/usr/bin:/bin",
@@ -74,6 +74,23 @@ def jail_env(threads: int, home: str) -> dict[str, str]:
         "NUMEXPR_NUM_THREADS",
     ):
         env[name] = str(threads)
+    if device == "cuda":
+        env.update(cuda_env(home))
+    return env
+
+
+def cuda_env(home: str) -> dict[str, str]:
+    """What CUDA needs from the worker's environment: its GPU choice and driver library path."""
+    env = {"CUDA_CACHE_PATH": f"{home}/.nv"}
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        env["CUDA_VISIBLE_DEVICES"] = visible
+    # only folders the jail can see (/usr is bound read-only): e.g. /usr/local/nvidia/lib64
+    library_path = [
+        d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d.startswith("/usr/")
+    ]
+    if library_path:
+        env["LD_LIBRARY_PATH"] = ":".join(library_path)
     return env
 
 
@@ -96,7 +113,21 @@ def _owner(path: Path) -> int:
         return -1
 
 
-def limit_prefix(identity: Identity, limits: Limits, cpu_s: float, threads: int) -> list[str]:
+def memory_limit(limits: Limits, device: str) -> str:
+    """The prlimit memory flag: address space on the CPU, private data for CUDA runs.
+
+    The CUDA driver reserves tens of GB of address space (unified addressing) at start-up, so an
+    address-space limit makes every CUDA run fail. RLIMIT_DATA counts the private writable
+    memory the process really uses and ignores those inaccessible reservations and the shared
+    device mappings, so it bounds host memory without breaking CUDA.
+    """
+    flag = "--data" if device == "cuda" else "--as"
+    return f"{flag}={limits.memory_mb * MB}"
+
+
+def limit_prefix(
+    identity: Identity, limits: Limits, cpu_s: float, threads: int, device: str = "cpu"
+) -> list[str]:
     """`setpriv` (when dropping root) then `prlimit` with every resource limit."""
     nproc = limits.processes + 2
     if not identity.drop:
@@ -116,7 +147,7 @@ def limit_prefix(identity: Identity, limits: Limits, cpu_s: float, threads: int)
     return [
         *prefix,
         PRLIMIT,
-        f"--as={limits.memory_mb * MB}",
+        memory_limit(limits, device),
         f"--cpu={cpu}",
         f"--nproc={nproc}",
         f"--fsize={limits.file_size_mb * MB}",
@@ -217,12 +248,12 @@ class ProcessBackend:
         spec_path.write_text(spec.dumps())
         os.chmod(spec_path, 0o644)
         argv = [
-            *limit_prefix(identity, request.limits, run_seconds(request), threads),
+            *limit_prefix(identity, request.limits, run_seconds(request), threads, request.device),
             "/usr/bin/env",
             "-i",
             "-C",
             str(run_dir.model),
-            *(f"{k}={v}" for k, v in jail_env(threads, str(run_dir.tmp)).items()),
+            *(f"{k}={v}" for k, v in jail_env(threads, str(run_dir.tmp), request.device).items()),
             *_python(runtime, run_dir.runner, spec_path),
         ]
         return Launch(argv, dict(HOST_ENV), (), spec)
@@ -271,7 +302,7 @@ class BwrapBackend:
         }
         limits = request.limits
         argv = [
-            *limit_prefix(identity, limits, run_seconds(request), threads),
+            *limit_prefix(identity, limits, run_seconds(request), threads, request.device),
             get_settings().bwrap,
             *namespace_args(),
             *system_view(),
@@ -286,7 +317,11 @@ class BwrapBackend:
             *device_args(request.device),
             *("--remount-ro", "/"),
             *("--chdir", str(job / "model")),
-            *(arg for k, v in jail_env(threads, "/tmp").items() for arg in ("--setenv", k, v)),
+            *(
+                arg
+                for k, v in jail_env(threads, "/tmp", request.device).items()
+                for arg in ("--setenv", k, v)
+            ),
             *("--seccomp", str(seccomp_fd)),
             *(("--info-fd", str(info_fd)) if info_fd is not None else ()),
             "--",

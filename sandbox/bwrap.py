@@ -13,6 +13,7 @@ from .supervise import ensure_subreaper, reap_init
 
 HOST_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 SETPRIV = "/usr/bin/setpriv"
+CUDA_SYSFS = ("/sys/bus/pci", "/sys/devices", "/sys/module/nvidia")
 
 
 def namespace_args() -> list[str]:
@@ -88,6 +89,10 @@ def device_args(device: str) -> list[str]:
             )
         for node in nodes:
             args += ["--dev-bind", node, node]
+        # the driver finds its GPUs' PCI topology and NUMA nodes here (read-only)
+        for folder in CUDA_SYSFS:
+            if os.path.isdir(folder):
+                args += ["--ro-bind", folder, folder]
     elif device != "cpu":
         raise InfrastructureError(f"unknown device '{device}'; use 'cpu' or 'cuda'")
     return [*args, "--remount-ro", "/dev"]

@@ -123,6 +123,12 @@ def interpret(
             Outcome.INFRASTRUCTURE_ERROR,
             f"the sandbox did not start the runner; its output:\n{_tail(sup.logs)}",
         )
+    if Phase.DEVICE not in sup.phases:
+        return done(
+            Outcome.INFRASTRUCTURE_ERROR,
+            f"the sandbox could not use device '{request.device}' (no fault of the model); "
+            f"its output:\n{_tail(sup.logs)}",
+        )
     if result is None:
         return done(*_death(request, sup, cpu_limit))
     try:

@@ -29,9 +29,9 @@ def worker_env(settings: Any, **overrides: str) -> dict[str, str]:
 
 
 def start_worker(
-    settings: Any, log: Path, *, concurrency: int = 1, **overrides: str
+    settings: Any, log: Path, *, concurrency: int = 1, queues: str = "cpu", **overrides: str
 ) -> subprocess.Popen[bytes]:
-    """Start a worker in its own process group, logging to `log`."""
+    """Start a worker serving `queues` in its own process group, logging to `log`."""
     with log.open("ab") as sink:
         return subprocess.Popen(
             [
@@ -40,7 +40,7 @@ def start_worker(
                 "challenge.cli.main",
                 "worker",
                 "--queues",
-                "cpu",
+                queues,
                 "--concurrency",
                 str(concurrency),
             ],

@@ -146,6 +146,8 @@ def worker(queues: str, concurrency: int, loglevel: str) -> None:
     if unknown:
         raise click.BadParameter(f"unknown queue(s) {unknown}; queues: {', '.join(QUEUES)}")
     get_settings().ensure_dirs()
+    if "gpu" in queues.split(","):
+        click.echo(gpu_queue_report(), err=True)
     app = get_celery()
     app.worker_main(
         [
@@ -163,6 +165,19 @@ def worker(queues: str, concurrency: int, loglevel: str) -> None:
             "--hostname",
             f"worker-{os.getpid()}@%h",
         ]
+    )
+
+
+def gpu_queue_report() -> str:
+    """Which GPU a worker serving the gpu queue gives its models (probed once, before forking)."""
+    from mlfo.placement import cuda_device
+
+    name = cuda_device()
+    if name:
+        return f"gpu queue: models of GPU competitions run on cuda ({name})"
+    return (
+        "gpu queue: this worker's torch sees no CUDA device; models of GPU competitions run "
+        "on the CPU (install a CUDA build of torch 2.13 on a machine with an NVIDIA GPU)"
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any, NoReturn, TextIO
 import numpy as np
 import pandas as pd
 
+from .device import DeviceUnavailable, prepare_device
 from .loaders import LOADERS, Prediction, Predictor, PythonPredictor, SubmissionError
 from .protocol import (
     PREDICTIONS_FILE,
@@ -110,6 +111,13 @@ class Runner:
     def run(self) -> int:
         """Load, fit, predict and write, mapping each failure to a status."""
         self.mark(Phase.STARTED)
+        try:
+            prepare_device(self.spec.device)
+        except DeviceUnavailable as exc:
+            # no result file and no DEVICE mark: the host reports a platform fault
+            print(f"mlchallenge: device {self.spec.device!r} is unusable: {exc}", file=sys.stderr)
+            return 4
+        self.mark(Phase.DEVICE)
         features = pd.read_parquet(self.spec.features_path)
         try:
             predictor = self.load()

@@ -32,6 +32,8 @@ class Phase(StrEnum):
     """Markers the runner writes to the status pipe so the host can time each phase."""
 
     STARTED = "started"
+    DEVICE = "device"
+    """The requested device works; written before any submitted code is loaded."""
     FIT = "fit"
     PREDICT = "predict"
 

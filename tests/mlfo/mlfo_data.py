@@ -97,3 +97,15 @@ def evaluation_input(
         team_name="team-a",
         phase="development",
     )
+
+
+def linear_torchscript(path: Path, weights: list[float]) -> Path:
+    """A scripted linear layer `y = weights . x` (no bias) saved at `path`."""
+    import torch
+
+    layer = torch.nn.Linear(len(weights), 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([weights], dtype=torch.float32))
+    torch.jit.script(layer).save(str(path))
+    path.chmod(0o644)
+    return path
