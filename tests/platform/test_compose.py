@@ -32,8 +32,9 @@ def compose(*args: str, secret: str | None = "s3cret") -> subprocess.CompletedPr
     )
 
 
-def config() -> dict[str, Any]:
-    result = compose("config", "--format", "json")
+def config(*profiles: str) -> dict[str, Any]:
+    options = [arg for profile in profiles for arg in ("--profile", profile)]
+    result = compose(*options, "config", "--format", "json")
     assert result.returncode == 0 and "error" not in result.stderr.lower(), result.stderr
     return dict(json.loads(result.stdout))
 
@@ -55,6 +56,19 @@ def test_compose_validates_with_the_production_services() -> None:
         assert env["MLCHALLENGE_BROKER_URL"].startswith("redis://")
         assert services[name]["build"]["context"] == str(ROOT)
     assert (ROOT / "Dockerfile").is_file()
+
+
+def test_the_gpu_worker_serves_the_gpu_queue_with_a_gpu_only_in_its_profile() -> None:
+    assert "worker-gpu" not in config()["services"]
+    services = config("gpu")["services"]
+    gpu = services["worker-gpu"]
+    assert gpu["command"][gpu["command"].index("--queues") + 1] == "gpu"
+    devices = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and devices[0]["capabilities"] == ["gpu"]
+    cpu = services["worker"]
+    assert "gpu" not in cpu["command"][cpu["command"].index("--queues") + 1].split(",")
+    for key in ("environment", "volumes", "security_opt", "build"):
+        assert gpu[key] == cpu[key], key
 
 
 def test_compose_refuses_to_run_without_a_secret() -> None:
