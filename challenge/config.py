@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     storage_root: Path | None = None
     labels_root: Path | None = None
     secret_key: str = DEFAULT_SECRET
+    secure_cookies: bool = Field(
+        default=False,
+        description="mark cookies Secure on every request, not only those that arrive over HTTPS",
+    )
     sandbox_backend: str = "bwrap"
     max_upload_mb: int = Field(default=100, ge=1, le=10_240)
     lease_seconds: float = Field(default=30.0, gt=1)

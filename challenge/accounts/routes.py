@@ -13,6 +13,7 @@ from challenge.accounts.schemas import (
     UserRead,
     UserWithToken,
 )
+from challenge.api.cookies import delete_cookie, set_cookie
 from challenge.api.deps import TOKEN_COOKIE, CurrentUser, SessionDep, bearer_token
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -38,12 +39,14 @@ def me(user: CurrentUser) -> UserRead:
 def logout(request: Request, session: SessionDep, user: CurrentUser, response: Response) -> None:
     """Revoke the token used for this request and forget the web cookie."""
     service.revoke_token(session, token=bearer_token(request) or "")
-    response.delete_cookie(TOKEN_COOKIE)
+    delete_cookie(response, request, TOKEN_COOKIE)
 
 
 @router.post("/auth/login", response_model=TokenResponse)
-def login(body: LoginRequest, session: SessionDep, response: Response) -> TokenResponse:
+def login(
+    body: LoginRequest, session: SessionDep, request: Request, response: Response
+) -> TokenResponse:
     """Exchange a username and password for an API token (also set as a cookie for the web)."""
     user, token = service.login(session, username=body.username, password=body.password)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 86400)
+    set_cookie(response, request, TOKEN_COOKIE, token)
     return TokenResponse(token=token, user=UserRead.model_validate(user))

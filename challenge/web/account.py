@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from challenge.accounts import service as accounts
+from challenge.api.cookies import delete_cookie, set_cookie
 from challenge.api.deps import TOKEN_COOKIE, SessionDep
 from challenge.errors import PlatformError
 from challenge.web.rendering import PageError, render
@@ -55,7 +56,7 @@ def login(
         )
         raise PageError(page) from exc
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax", max_age=30 * 86400)
+    set_cookie(response, request, TOKEN_COOKIE, token)
     return response
 
 
@@ -66,5 +67,5 @@ def logout(request: Request, session: SessionDep) -> Response:
     if token:
         accounts.revoke_token(session, token=token)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(TOKEN_COOKIE)
+    delete_cookie(response, request, TOKEN_COOKIE)
     return response

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from challenge.accounts.models import User
+from challenge.api.cookies import set_cookie
 from challenge.config import Settings
 from challenge.web.markdown_render import render_markdown
 from challenge.web.security import CSRF_COOKIE, CSRF_FIELD, csrf_seed, csrf_token
@@ -63,9 +64,7 @@ def render(
         status_code=status_code,
     )
     if CSRF_COOKIE not in request.cookies:
-        response.set_cookie(
-            CSRF_COOKIE, csrf_seed(request), httponly=True, samesite="strict", max_age=30 * 86400
-        )
+        set_cookie(response, request, CSRF_COOKIE, csrf_seed(request), samesite="strict")
     return response
 
 
