@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import tempfile
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -26,6 +26,7 @@ from .contract import (
     empty_kpis,
 )
 from .formats import FormatSpec, check_extension, get_format
+from .leftovers import owned_prefix, remove_tree, sweep
 from .outcome import interpret
 from .runtime import accessible, resolve_runtime
 from .settings import SandboxSettings, get_settings
@@ -37,6 +38,7 @@ from .validate import OutputInvalid, read_csv_capped, read_parquet_capped, valid
 logger = logging.getLogger(__name__)
 MB = 1024 * 1024
 DEFAULT_BACKEND = "bwrap"
+RUN_FOLDER_BASE = "mlchallenge-run-"
 
 
 def available_backends() -> dict[str, str]:
@@ -121,11 +123,19 @@ def _scratch(
             f"the sandbox uid {identity.uid} cannot reach the work folder {parent}: {blocked}; "
             "use a work_dir (or MLCHALLENGE_SANDBOX_WORK_ROOT) that other users can traverse"
         )
-    root = parent / f"mlchallenge-run-{uuid.uuid4().hex}"
+    _sweep_once(parent)
+    root = parent / f"{owned_prefix(RUN_FOLDER_BASE)}{uuid.uuid4().hex}"
     try:
         yield root
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        with suppress(OSError):  # what stays is swept by the next process
+            remove_tree(root)
+
+
+@lru_cache(maxsize=16)
+def _sweep_once(parent: Path) -> None:
+    """Remove the run folders that killed processes left in `parent` (once per process)."""
+    sweep(parent, RUN_FOLDER_BASE)
 
 
 def _backend_name(backend: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import compileall
+import contextlib
 import os
 import shutil
 import tempfile
@@ -14,9 +15,11 @@ from pathlib import Path
 from .archive import extract_zip
 from .contract import RunRequest, SubmissionRejected
 from .jail.protocol import SubmissionFormat
+from .leftovers import owned_prefix, remove_tree, sweep
 
 JAIL_PACKAGE = Path(__file__).resolve().parent / "jail"
 RUNNER_PACKAGE = "jail"
+RUNNER_FOLDER_BASE = "mlchallenge-runner-"
 
 
 @dataclass(frozen=True)
@@ -39,18 +42,36 @@ class RunDir:
         return runner_folder()
 
 
-@lru_cache(maxsize=1)
 def runner_folder() -> Path:
-    """A read-only copy of the runner package with its bytecode, made once per process."""
-    folder = Path(tempfile.mkdtemp(prefix="mlchallenge-runner-"))
+    """A read-only copy of the runner package with its bytecode, made once per process.
+
+    The folder is named after this process (a forked child makes its own) and removed at exit; a
+    process killed before its exit handlers run leaves it behind, and the next process that makes
+    its own removes it.
+    """
+    return _runner_folder(os.getpid())
+
+
+@lru_cache(maxsize=1)
+def _runner_folder(pid: int) -> Path:
+    parent = Path(tempfile.gettempdir())
+    sweep(parent, RUNNER_FOLDER_BASE)
+    folder = Path(tempfile.mkdtemp(prefix=owned_prefix(RUNNER_FOLDER_BASE), dir=parent))
     shutil.copytree(
         JAIL_PACKAGE, folder / RUNNER_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
     )
     # the jail runs with -B and never writes bytecode: compile it here, once (same Python minor)
     compileall.compile_dir(folder / RUNNER_PACKAGE, quiet=2, workers=1)
     _readable_tree(folder)
-    atexit.register(shutil.rmtree, folder, True)
+    atexit.register(_remove_at_exit, folder, pid)
     return folder
+
+
+def _remove_at_exit(folder: Path, owner: int) -> None:
+    if os.getpid() != owner:
+        return  # a forked child that exits normally leaves its parent's folder alone
+    with contextlib.suppress(OSError):  # else the next process to make its folder tries again
+        remove_tree(folder)
 
 
 def etc_files(uid: int, gid: int) -> dict[str, bytes]:
