@@ -78,7 +78,7 @@ def test_readability_is_judged_for_the_slot_uid(base: Path) -> None:
 def test_the_jail_interpreter_uses_the_runner_bytecode_compiled_for_it() -> None:
     package = runner_folder() / RUNNER_PACKAGE
     cached = sorted(p.name for p in (package / "__pycache__").iterdir())
-    sources = sorted(p.stem for p in (package).glob("*.py"))
+    sources = sorted(p.stem for p in package.glob("*.py"))
     assert [name.split(".")[0] for name in cached] == sources
     assert "main" in sources and "loaders" in sources
     for path in (package / "__pycache__", *(package / "__pycache__").iterdir()):
