@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from challenge.submissions.models import (
 )
 from challenge.teams.models import Team
 from mlfo.dispatch import dispatch
+from mlfo.heartbeat import LeaseHeartbeat
 from mlfo.intent import Intent
 from mlfo.placement import queue_for, worker_device
 
@@ -84,44 +85,13 @@ def renew(session: Session, *, held: Claim, lease_s: float) -> tuple[bool, bool]
     return True, bool(cancel)
 
 
-class Heartbeat:
-    """Renews a claim's lease in a thread; records a cancel request or the loss of the claim."""
-
-    def __init__(self, settings: Settings, held: Claim) -> None:
-        self._settings = settings
-        self._held = held
-        self._stop = threading.Event()
-        self.cancel_requested = False
-        self.lost = False
-        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def should_stop(self) -> bool:
-        """True once the run must stop (cancelled, or the claim was taken over)."""
-        return self.cancel_requested or self.lost
-
-    def _loop(self) -> None:
-        interval = max(self._settings.lease_seconds / 3, 0.2)
-        while not self._stop.wait(interval):
-            try:
-                with transaction(self._settings.database_url) as session:
-                    ours, cancel = renew(
-                        session, held=self._held, lease_s=self._settings.lease_seconds
-                    )
-            except Exception:  # a database hiccup: try again at the next beat
-                log.warning(
-                    "heartbeat of submission %s failed", self._held.submission_id, exc_info=True
-                )
-                continue
-            self.lost = self.lost or not ours
-            self.cancel_requested = self.cancel_requested or cancel
+def submission_heartbeat(settings: Settings, held: Claim) -> LeaseHeartbeat:
+    """The heartbeat that keeps a claimed submission's lease (and sees a cancel request)."""
+    return LeaseHeartbeat(
+        settings,
+        partial(renew, held=held, lease_s=settings.lease_seconds),
+        label=f"submission {held.submission_id}",
+    )
 
 
 def finish(
@@ -291,7 +261,7 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
     with transaction(settings.database_url) as session:
         evaluation = plan(session, settings=settings, submission_id=submission_id)
     work_dir = next_attempt_dir(storage.runs_dir(settings.storage, submission_id))
-    with Heartbeat(settings, held) as heartbeat:
+    with submission_heartbeat(settings, held) as heartbeat:
         try:
             result = _run_pipeline(settings, submission_id, evaluation, work_dir, heartbeat)
             platform_fault = result.outcome == FailureReason.INFRASTRUCTURE_ERROR.value
@@ -342,7 +312,7 @@ def _run_pipeline(
     submission_id: int,
     evaluation: EvaluationPlan,
     work_dir: Path,
-    heartbeat: Heartbeat,
+    heartbeat: LeaseHeartbeat,
 ) -> Any:
     from mlfo.pipeline import EvaluationInput, build_pipeline
 

@@ -1,11 +1,12 @@
-"""The reaper: re-queues submissions whose worker died, and re-sends tasks the broker never got."""
+"""The reaper: re-queues submissions and reproductions whose worker died, and re-sends tasks the
+broker never got."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import select, update
@@ -15,6 +16,7 @@ from challenge.competitions.models import Competition
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
+from challenge.judging import leases as reproduction_leases
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
 from mlfo.dispatch import dispatch
 from mlfo.intent import Intent
@@ -28,16 +30,30 @@ LOST_MESSAGE_AFTER = timedelta(minutes=15)
 
 @dataclass
 class ReapReport:
-    """What one pass did."""
+    """What one pass did: submission ids, and what it did to reproductions."""
 
     requeued: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     resent: list[int] = field(default_factory=list)
+    reproductions: reproduction_leases.Reaped = field(default_factory=reproduction_leases.Reaped)
 
 
 def reap(session: Session, *, settings: Settings) -> ReapReport:
-    """One pass: expired leases re-queued (or failed past the retry limit); unsent tasks sent."""
+    """One pass over submissions, then reproductions: expired leases re-queued (or failed past
+    the retry limit); unsent tasks sent."""
     now = utcnow()
+    report = _reap_submissions(session, settings=settings, now=now)
+    report.reproductions = reproduction_leases.reap(
+        session,
+        settings=settings,
+        now=now,
+        unsent_before=now - UNSENT_GRACE,
+        lost_before=now - LOST_MESSAGE_AFTER,
+    )
+    return report
+
+
+def _reap_submissions(session: Session, *, settings: Settings, now: datetime) -> ReapReport:
     report = ReapReport()
     expired = session.scalars(
         select(Submission).where(
@@ -130,6 +146,11 @@ class ReaperThread(threading.Thread):
                     report = reap(session, settings=self._settings)
                 if report.requeued or report.failed:
                     log.warning("reaper: re-queued %s, failed %s", report.requeued, report.failed)
+                lost = report.reproductions
+                if lost.requeued or lost.failed:
+                    log.warning(
+                        "reaper: re-queued reproductions %s, failed %s", lost.requeued, lost.failed
+                    )
             except Exception:  # keep reaping whatever happens in one pass
                 log.exception("reaper pass failed")
             self._stop_event.wait(self._settings.reaper_interval_s)

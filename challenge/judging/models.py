@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from challenge.db.base import Base, utcnow
@@ -61,6 +61,7 @@ class Reproduction(Base):
     """A re-evaluation of the top k entries of a board on freshly simulated test data."""
 
     __tablename__ = "reproductions"
+    __table_args__ = (Index("ix_reproductions_status_lease", "status", "lease_expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     competition_id: Mapped[int] = mapped_column(
@@ -79,6 +80,11 @@ class Reproduction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    worker: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    dispatched_at: Mapped[datetime | None] = mapped_column(default=None)
 
     results: Mapped[list[ReproductionResult]] = relationship(
         back_populates="reproduction",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
@@ -20,7 +22,7 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
 from challenge.errors import BadRequest, NotFound
 from challenge.files import storage
-from challenge.judging import audit
+from challenge.judging import audit, leases
 from challenge.judging.models import (
     PREDICTIONS_FORMAT,
     Reproduction,
@@ -35,9 +37,9 @@ from challenge.teams.models import Team
 from leaderboards.entries import greater_is_better
 from leaderboards.service import get_board
 from mlfo.intent import Intent
+from mlfo.placement import worker_device
 
 log = logging.getLogger(__name__)
-TASK_NAME = "judging.reproduce"
 REFUSED_PREDICTIONS = (
     "predictions cannot be re-run on fresh data: only a model submission (sklearn, onnx, "
     "torchscript, mlflow, python) can be reproduced"
@@ -106,7 +108,7 @@ def create(
         reason=f"top {top_k} of the {board} board of {phase.name!r}, seed {reproduction.seed}",
     )
     reproduction_id, queue = reproduction.id, queue_of(competition)
-    after_commit(session, lambda: send(settings, reproduction_id, queue))
+    after_commit(session, lambda: leases.send(settings, reproduction_id, queue))
     return reproduction
 
 
@@ -120,18 +122,6 @@ def _test_rows(settings: Settings, competition: Competition) -> int:
 
     test = storage.public_data_dir(settings.storage, competition.slug) / "test.parquet"
     return int(pq.read_metadata(test).num_rows)
-
-
-def send(settings: Settings, reproduction_id: int, queue: str) -> bool:
-    """Send the reproduction task; False (logged) when the broker is unreachable."""
-    from mlfo.celery_app import celery_for
-
-    try:
-        celery_for(settings).send_task(TASK_NAME, args=[reproduction_id], queue=queue)
-    except Exception:  # the reproduction stays queued; a judge can request another one
-        log.warning("could not send reproduction %s to the broker", reproduction_id, exc_info=True)
-        return False
-    return True
 
 
 def get_visible(session: Session, *, reproduction_id: int, user: User) -> Reproduction:
@@ -180,30 +170,32 @@ class _Plan:
     jobs: list[_Job]
 
 
-def run(settings: Settings, reproduction_id: int) -> str:
-    """Claim a queued reproduction, draw the fresh data, re-run each entry and rank the results."""
+def run(settings: Settings, reproduction_id: int, *, worker: str = "in-process") -> str:
+    """Claim a queued reproduction, draw the fresh data, re-run each pending entry and rank the
+    results; returns what happened: finished, failed, skipped (not queued) or lost (its lease)."""
     with transaction(settings.database_url) as session:
-        claimed = session.execute(
-            update(Reproduction)
-            .where(
-                Reproduction.id == reproduction_id,
-                Reproduction.status == ReproductionStatus.QUEUED,
-            )
-            .values(status=ReproductionStatus.RUNNING, started_at=utcnow())
+        held = leases.claim(
+            session, reproduction_id=reproduction_id, worker=worker, lease_s=settings.lease_seconds
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if held is None:
             return "skipped"
         plan = _plan(session, reproduction_id)
-    try:
-        test_path, labels_path = fresh_data(settings, plan, reproduction_id)
-        for job in plan.jobs:
-            _run_one(settings, plan, job, reproduction_id, test_path, labels_path)
-    except Exception as exc:  # the simulator or storage failed: say so on the reproduction
-        log.exception("reproduction %s failed", reproduction_id)
-        _close(settings, reproduction_id, plan, error=f"{type(exc).__name__}: {exc}")
-        return "failed"
-    _close(settings, reproduction_id, plan, error="")
-    return "finished"
+    error = ""
+    with leases.heartbeat(settings, held) as heartbeat:
+        try:
+            test_path, labels_path = fresh_data(settings, plan, reproduction_id)
+            for job in plan.jobs:
+                ours = not heartbeat.lost and _run_one(
+                    settings, plan, job, held, test_path, labels_path, heartbeat.should_stop
+                )
+                if not ours:  # another worker holds it now: it records the rest
+                    return "lost"
+        except Exception as exc:  # the simulator or storage failed: say so on the reproduction
+            log.exception("reproduction %s failed", reproduction_id)
+            error = f"{type(exc).__name__}: {exc}"
+    if not _close(settings, held, plan, error=error):
+        return "lost"
+    return "failed" if error else "finished"
 
 
 def _plan(session: Session, reproduction_id: int) -> _Plan:
@@ -249,9 +241,16 @@ def fresh_data(settings: Settings, plan: _Plan, reproduction_id: int) -> tuple[P
         )
         test_path.parent.mkdir(parents=True, exist_ok=True)
         labels_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copy2(bundle / "test.parquet", test_path)
-        shutil.copy2(bundle / "test_labels.parquet", labels_path)
+        _copy_atomically(bundle / "test.parquet", test_path)
+        _copy_atomically(bundle / "test_labels.parquet", labels_path)
     return test_path, labels_path
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    """Copy so that a worker killed mid-copy leaves no partial file that a retry would trust."""
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copy2(source, partial)
+    os.replace(partial, target)
 
 
 def reproduction_dir(storage_root: Path, slug: str, reproduction_id: int) -> Path:
@@ -263,15 +262,17 @@ def _run_one(
     settings: Settings,
     plan: _Plan,
     job: _Job,
-    reproduction_id: int,
+    held: leases.Claim,
     test_path: Path,
     labels_path: Path,
-) -> None:
+    should_stop: Callable[[], bool],
+) -> bool:
+    """Re-run one entry and record its result; False when the claim was lost (nothing written)."""
+    from mlfo.execution import next_attempt_dir
     from mlfo.pipeline import EvaluationInput, build_pipeline
 
-    work_dir = storage.runs_dir(settings.storage, job.submission_id)
-    work_dir = work_dir / f"reproduction-{reproduction_id}"
-    work_dir.mkdir(parents=True, exist_ok=True)
+    runs = storage.runs_dir(settings.storage, job.submission_id)
+    work_dir = next_attempt_dir(runs / f"reproduction-{held.reproduction_id}")
     data = storage.public_data_dir(settings.storage, plan.slug)
     result = build_pipeline(plan.intent).run(
         EvaluationInput(
@@ -285,14 +286,19 @@ def _run_one(
             labels_path=labels_path,
             work_dir=work_dir,
             sandbox_backend=settings.sandbox_backend,
-            device="cuda" if plan.intent.placement.resource_class.value == "gpu" else "cpu",
+            device=worker_device(plan.intent),
+            should_cancel=should_stop,
             team_name=job.team_name,
             phase=plan.phase,
         )
     )
     with transaction(settings.database_url) as session:
+        if not leases.renew(session, held=held, lease_s=settings.lease_seconds):
+            return False
         row = session.get(ReproductionResult, job.result_id)
         assert row is not None
+        if row.status is not ResultStatus.PENDING:  # recorded already: never twice
+            return True
         score = (result.ranking_score or {}).get(plan.board) if result.ok else None
         row.status = ResultStatus.FINISHED if result.ok else ResultStatus.FAILED
         row.reproduced_score = score
@@ -300,13 +306,17 @@ def _run_one(
         row.message = result.message if not result.ok else result.invalid_reason
         if result.ok and not result.valid:
             row.reproduced_score = None
+    return True
 
 
-def _close(settings: Settings, reproduction_id: int, plan: _Plan, *, error: str) -> None:
+def _close(settings: Settings, held: leases.Claim, plan: _Plan, *, error: str) -> bool:
+    """Rank the results and end the reproduction; False when the claim was lost."""
     from leaderboards.ranking import BoardRow, rank_rows
 
     with transaction(settings.database_url) as session:
-        reproduction = session.get(Reproduction, reproduction_id)
+        if not leases.renew(session, held=held, lease_s=settings.lease_seconds):
+            return False
+        reproduction = session.get(Reproduction, held.reproduction_id)
         assert reproduction is not None
         for result in reproduction.results:
             if result.status is ResultStatus.PENDING:
@@ -331,3 +341,5 @@ def _close(settings: Settings, reproduction_id: int, plan: _Plan, *, error: str)
         reproduction.status = ReproductionStatus.FAILED if error else ReproductionStatus.FINISHED
         reproduction.error = error
         reproduction.finished_at = utcnow()
+        reproduction.lease_expires_at = None
+    return True

@@ -191,6 +191,7 @@ class ReproductionRead(BaseModel):
     size: int
     status: ReproductionStatus
     error: str
+    attempts: int = Field(description="how many times a worker started it")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -321,6 +322,7 @@ def reproduction_read(session: Session, reproduction: Reproduction) -> Reproduct
         size=reproduction.size,
         status=reproduction.status,
         error=reproduction.error,
+        attempts=reproduction.attempts,
         created_at=reproduction.created_at,
         started_at=reproduction.started_at,
         finished_at=reproduction.finished_at,

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from challenge.files import storage
-from challenge.judging import reproduction
+from challenge.judging import leases, reproduction
 from tests.arena import Arena
 from tests.judging.helpers import evaluate
 from tests.platform.helpers import auth, create_user
@@ -153,4 +153,4 @@ def test_workers_know_the_reproduction_task(settings: Any) -> None:
 
     app = celery_for(settings)
     app.loader.import_default_modules()
-    assert reproduction.TASK_NAME in app.tasks
+    assert leases.TASK_NAME in app.tasks
