@@ -9,9 +9,11 @@ from sqlalchemy import text
 
 from challenge.api.deps import SettingsDep
 from challenge.config import Settings
-from challenge.db.session import get_engine
+from challenge.db.session import get_engine, transaction
+from mlfo.placement import QUEUES
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
+QUEUE_NAMES = frozenset(QUEUES.values())
 
 
 @router.get("/health")
@@ -45,10 +47,17 @@ def _broker(settings: Settings) -> str:
 
 
 def _workers(url: str) -> dict[str, Any]:
-    from mlfo.workers import live_workers
+    from mlfo.workers import live_workers, served_queues
 
     try:
         workers = live_workers(url)
+        with transaction(url) as session:
+            queues = served_queues(session)
     except Exception as exc:  # report, never raise
         return {"status": f"error: {type(exc).__name__}", "count": 0}
-    return {"status": "ok" if workers else "none", "count": len(workers), "names": workers}
+    return {
+        "status": "ok" if workers else "none",
+        "count": len(workers),
+        "names": workers,
+        "queues": {queue: queues.get(queue, 0) for queue in sorted({*QUEUE_NAMES, *queues})},
+    }

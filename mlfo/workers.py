@@ -46,3 +46,25 @@ def live_workers(database_url: str) -> list[str]:
                 )
             )
         )
+
+
+def served_queues(session: Session) -> dict[str, int]:
+    """How many live workers serve each queue (a queue no live worker serves is absent)."""
+    counts: dict[str, int] = {}
+    rows = session.scalars(
+        select(WorkerHeartbeat.queues).where(WorkerHeartbeat.last_seen > utcnow() - STALE_AFTER)
+    )
+    for queues in rows:
+        for queue in filter(None, queues.split(",")):
+            counts[queue] = counts.get(queue, 0) + 1
+    return counts
+
+
+def waiting_note(session: Session, queue: str) -> str:
+    """Why a queued submission may wait long: no live worker serves its queue ('' otherwise)."""
+    if served_queues(session).get(queue):
+        return ""
+    return (
+        f"no worker is serving the '{queue}' queue right now: the evaluation starts when one "
+        f"does (mlchallenge worker --queues {queue})"
+    )

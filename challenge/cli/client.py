@@ -214,6 +214,8 @@ def _describe(data: dict[str, Any]) -> str:
         lines.append(f"reason: {data['failure_reason']}")
     if data.get("error"):
         lines.append(data["error"])
+    if data.get("waiting"):
+        lines.append(f"waiting: {data['waiting']}")
     for split in ("public", "private"):
         scores = (data.get("scores") or {}).get(split)
         if scores:

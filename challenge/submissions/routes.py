@@ -13,10 +13,11 @@ from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
 from challenge.errors import NotFound, PayloadTooLarge
 from challenge.submissions import service
-from challenge.submissions.models import Submission
+from challenge.submissions.models import Submission, SubmissionStatus
 from challenge.submissions.schemas import SelectFinal, SubmissionLogs, SubmissionRead
 from challenge.teams import service as teams
 from challenge.teams.models import Team
+from mlfo.workers import waiting_note
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 
@@ -28,6 +29,8 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
     team = session.get(Team, submission.team_id)
     assert competition is not None and phase is not None and team is not None
     show_private = service.is_staff(viewer, competition) or phase.finalized_at is not None
+    queue = service.queue_of(competition)
+    queued = submission.status is SubmissionStatus.QUEUED
     scores = dict(submission.scores or {})
     intervals = dict(submission.intervals or {})
     if not show_private:
@@ -57,6 +60,8 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
         disqualified_reason=submission.disqualified_reason,
         attempts=submission.attempts,
         score_version=submission.score_version,
+        queue=queue,
+        waiting=waiting_note(session, queue) if queued else "",
         created_at=submission.created_at,
         started_at=submission.started_at,
         finished_at=submission.finished_at,

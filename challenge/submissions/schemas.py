@@ -36,6 +36,10 @@ class SubmissionRead(BaseModel):
     disqualified_reason: str | None
     attempts: int
     score_version: int
+    queue: str
+    """The worker queue that evaluates it (the competition's resource class)."""
+    waiting: str = ""
+    """While queued: why it may wait long (no live worker serves its queue), else empty."""
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

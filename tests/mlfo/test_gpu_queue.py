@@ -63,7 +63,12 @@ def test_gpu_work_waits_for_a_gpu_worker_which_scores_it(
     try:
         wait_for_line(cpu_log, "ready.")
         time.sleep(3)
-        assert status(arena, submission_id)["status"] == "queued", cpu_log.read_text()[-2000:]
+        waiting = status(arena, submission_id)
+        assert waiting["status"] == "queued", cpu_log.read_text()[-2000:]
+        assert waiting["queue"] == "gpu"
+        assert "no worker is serving the 'gpu' queue" in waiting["waiting"]
+        health = client.get("/api/v1/health").json()["workers"]
+        assert health["queues"] == {"cpu": 1, "gpu": 0, "large-memory": 0}, health
         gpu_worker = start_worker(settings, gpu_log, queues="gpu")
         final = wait_status(arena, submission_id, {"finished", "failed"}, timeout=180)
     finally:

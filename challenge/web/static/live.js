@@ -88,6 +88,8 @@
     if (status) { status.textContent = data.status; status.className = "status " + data.status; }
     text(box.querySelector("[data-reason]"), data.failure_reason ? "(" + data.failure_reason + ")" : "");
     text(box.querySelector("[data-attempts]"), String(data.attempts));
+    var waiting = box.querySelector("[data-waiting]");
+    if (waiting) { waiting.textContent = data.waiting || ""; waiting.hidden = !data.waiting; }
     var score = box.querySelector("[data-score]");
     var metric = box.getAttribute("data-metric");
     if (score && metric) { text(score, fmt(((data.scores || {}).public || {})[metric])); }
