@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import platform
 import sys
@@ -61,8 +62,10 @@ def _runtime_line() -> str:
     return _line(True, "runtime", f"{runtime.interpreter} with packages from {sites}{skipped}")
 
 
-def _trial(backend: str) -> str:
-    spec = FORMATS[SubmissionFormat.SKLEARN]
+def _trial(
+    backend: str, fmt: SubmissionFormat = SubmissionFormat.SKLEARN, device: str = "cpu"
+) -> str:
+    spec = FORMATS[fmt]
     samples = spec.sample_path.parent
     request = RunRequest(
         model_path=spec.sample_path,
@@ -72,14 +75,26 @@ def _trial(backend: str) -> str:
         target="label",
         task="binary",
         classes=[0, 1],
-        limits=Limits(time_s=60),
+        limits=Limits(time_s=120),
+        device=device,
     )
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o711)
         result = run(request, backend=backend, work_dir=Path(tmp))
     ok = result.outcome is Outcome.OK
     detail = f"{result.outcome}; {result.message or 'KPIs ' + str(result.kpis)}"
-    return _line(ok, f"sample sklearn model in the {backend} backend", detail)
+    return _line(ok, f"sample {fmt} model on {device} in the {backend} backend", detail)
+
+
+def _gpu_line(usable: bool) -> str:
+    """A GPU is optional; where there is one, a TorchScript sample must run on it in the jail."""
+    if not glob.glob("/dev/nvidia[0-9]*"):
+        return _line(
+            True, "gpu", "no NVIDIA device (/dev/nvidia*): GPU competitions run on the CPU here"
+        )
+    if not usable:
+        return _line(False, "gpu", "a GPU is here, but the bwrap backend is not usable")
+    return _trial("bwrap", SubmissionFormat.TORCHSCRIPT, "cuda")
 
 
 def main() -> int:
@@ -101,5 +116,6 @@ def main() -> int:
         lines.append(
             _line(False, "code formats", "refused: install bubblewrap (apt-get install bubblewrap)")
         )
+    lines.append(_gpu_line(usable))
     print("\n".join(lines))
     return 0 if all(not line.startswith("[FAIL]") for line in lines) else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import multiprocessing
 import os
 import re
@@ -125,7 +126,11 @@ def test_the_check_command_reports_a_working_sandbox(capsys: pytest.CaptureFixtu
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert "[ok] backend bwrap: usable" in out
-    assert "[ok] sample sklearn model in the bwrap backend: ok" in out
+    assert "[ok] sample sklearn model on cpu in the bwrap backend: ok" in out
+    if glob.glob("/dev/nvidia[0-9]*"):
+        assert "[ok] sample torchscript model on cuda in the bwrap backend: ok" in out
+    else:
+        assert "[ok] gpu: no NVIDIA device (/dev/nvidia*)" in out
 
 
 def test_run_python_helper_uses_the_default_backend(tmp_path: Path, work_dir: Path) -> None:
