@@ -19,6 +19,16 @@ def _body(code: str, message: str, **detail: object) -> dict[str, object]:
     return {"error": code, "message": message, "detail": detail}
 
 
+def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
+    """The JSON body of a routing error (unknown URL, wrong method)."""
+    message = str(exc.detail) if exc.detail else "error"
+    return JSONResponse(
+        _body(f"http_{exc.status_code}", message),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on the app."""
 
@@ -51,12 +61,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = str(exc.detail) if exc.detail else "error"
-        return JSONResponse(
-            _body(f"http_{exc.status_code}", message),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        return http_error_response(exc)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
+from challenge.api.errors import http_error_response
+from challenge.db.session import transaction
 from challenge.web.account import router as account_router
 from challenge.web.competitions import router as competitions_router
 from challenge.web.host import router as host_router
 from challenge.web.judge import router as judge_router
+from challenge.web.routing import error_page
+from challenge.web.security import web_user
 from challenge.web.submissions import router as submissions_router
 from challenge.web.teams import router as teams_router
 
@@ -30,3 +36,22 @@ def install_web(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def html_or_json(request: Request, exc: StarletteHTTPException) -> Response:
+        """A browser asking for a page that does not exist gets a page; the API keeps its JSON."""
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+            "accept", ""
+        ):
+            return http_error_response(exc)
+        message = (
+            f"There is no page at {request.url.path}."
+            if exc.status_code == 404
+            else str(exc.detail or "error")
+        )
+        with transaction(request.app.state.settings.database_url) as session:
+            web_user(request, session)  # the page's frame shows who is logged in
+        page = error_page(request, exc.status_code, message)
+        for name, value in (getattr(exc, "headers", None) or {}).items():
+            page.headers[name] = value
+        return page

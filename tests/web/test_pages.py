@@ -51,6 +51,21 @@ def test_public_pages_render_and_escape_the_description(site: Site) -> None:
     assert "competition &#39;nope&#39; does not exist" in missing.text
 
 
+def test_unknown_urls_get_a_page_in_a_browser_and_json_from_the_api(site: Site) -> None:
+    browser = site.browser("alice")
+    html = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = browser.get("/no/such/page", headers=html)
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "There is no page at /no/such/page." in page.text
+    assert 'href="/"' in page.text and "alice" in page.text  # the site's frame, logged in
+    wrong_method = browser.put("/login", headers=html)
+    assert wrong_method.status_code == 405 and "text/html" in wrong_method.headers["content-type"]
+    assert "GET" in wrong_method.headers["allow"]
+    for path, headers in (("/no/such/page", {}), ("/api/v1/nothing", html)):
+        data = browser.get(path, headers=headers)
+        assert data.status_code == 404 and data.json()["error"] == "http_404", path
+
+
 def test_login_shows_errors_inline_sets_the_cookie_and_logs_out(site: Site) -> None:
     browser = site.browser()
     form = browser.get("/login?next=/competitions/tiny")
