@@ -14,7 +14,7 @@ def create_celery(settings: Settings) -> Celery:
     """A Celery app for these settings, with safe task defaults (late acks, no prefetch)."""
     if settings.broker_url.startswith("sqla+"):
         # The interval is a class attribute of kombu's Transport: transport options would be
-        # forwarded to create_engine instead. 0.02 s polling gives about 30 ms latency here.
+        # forwarded to create_engine instead (see Settings.broker_polling_interval_s).
         from kombu.transport.sqlalchemy import Transport
 
         Transport.polling_interval = settings.broker_polling_interval_s
