@@ -74,17 +74,16 @@ def _make_writable(func: Callable[..., Any], path: str, exc_info: Any) -> None:
     error = exc_info[1]
     if isinstance(error, FileNotFoundError):
         return
-    if isinstance(error, PermissionError) and func in (os.unlink, os.remove, os.rmdir):
-        parent = os.path.dirname(path)
-        try:
-            os.chmod(parent, stat.S_IMODE(os.lstat(parent).st_mode) | stat.S_IRWXU)
-            func(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            pass
-    raise error
+    if not (isinstance(error, PermissionError) and func in (os.unlink, os.remove, os.rmdir)):
+        raise error
+    parent = os.path.dirname(path)
+    try:
+        os.chmod(parent, stat.S_IMODE(os.lstat(parent).st_mode) | stat.S_IRWXU)
+        func(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        raise error from None
 
 
 def remove_tree(folder: Path) -> None:
