@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenge.competitions.models import Competition
@@ -26,7 +24,7 @@ from challenge.submissions.models import (
     SubmissionStatus,
 )
 from challenge.teams.models import Team
-from mlfo.dispatch import dispatch
+from mlfo.dispatch import SUBMISSIONS, dispatch
 from mlfo.heartbeat import LeaseHeartbeat
 from mlfo.intent import Intent
 from mlfo.placement import queue_for, worker_device
@@ -46,21 +44,8 @@ class Claim:
 
 def claim(session: Session, *, submission_id: int, worker: str, lease_s: float) -> Claim | None:
     """Move a queued submission to running for this worker; None if it is not queued any more."""
-    token = uuid.uuid4().hex
-    now = utcnow()
-    result = session.execute(
-        update(Submission)
-        .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
-        .values(
-            status=SubmissionStatus.RUNNING,
-            claim_token=token,
-            worker=worker[:200],
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            attempts=Submission.attempts + 1,
-            started_at=now,
-        )
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    token = SUBMISSIONS.claim(session, submission_id, worker=worker, lease_s=lease_s)
+    if token is None:
         return None
     attempt = session.scalar(select(Submission.attempts).where(Submission.id == submission_id))
     return Claim(submission_id=submission_id, token=token, attempt=attempt or 1)
@@ -68,16 +53,7 @@ def claim(session: Session, *, submission_id: int, worker: str, lease_s: float) 
 
 def renew(session: Session, *, held: Claim, lease_s: float) -> tuple[bool, bool]:
     """Extend the lease; returns (still ours, cancel requested)."""
-    result = session.execute(
-        update(Submission)
-        .where(
-            Submission.id == held.submission_id,
-            Submission.claim_token == held.token,
-            Submission.status == SubmissionStatus.RUNNING,
-        )
-        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not SUBMISSIONS.renew(session, held.submission_id, held.token, lease_s=lease_s):
         return False, False
     cancel = session.scalar(
         select(Submission.cancel_requested).where(Submission.id == held.submission_id)

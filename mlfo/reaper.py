@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenge.competitions.models import Competition
@@ -18,14 +18,12 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
 from challenge.judging import leases as reproduction_leases
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
-from mlfo.dispatch import dispatch
+from mlfo.dispatch import SUBMISSIONS, dispatch
 from mlfo.intent import Intent
 from mlfo.placement import queue_for
 from mlfo.workers import beat
 
 log = logging.getLogger(__name__)
-UNSENT_GRACE = timedelta(seconds=5)
-LOST_MESSAGE_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -43,66 +41,18 @@ def reap(session: Session, *, settings: Settings) -> ReapReport:
     the retry limit); unsent tasks sent."""
     now = utcnow()
     report = _reap_submissions(session, settings=settings, now=now)
-    report.reproductions = reproduction_leases.reap(
-        session,
-        settings=settings,
-        now=now,
-        unsent_before=now - UNSENT_GRACE,
-        lost_before=now - LOST_MESSAGE_AFTER,
-    )
+    report.reproductions = reproduction_leases.reap(session, settings=settings, now=now)
     return report
 
 
 def _reap_submissions(session: Session, *, settings: Settings, now: datetime) -> ReapReport:
     report = ReapReport()
-    expired = session.scalars(
-        select(Submission).where(
-            Submission.status == SubmissionStatus.RUNNING, Submission.lease_expires_at < now
-        )
-    ).all()
-    for submission in expired:
-        if submission.attempts >= settings.max_attempts:
-            values = {
-                "status": SubmissionStatus.FAILED,
-                "failure_reason": FailureReason.INFRASTRUCTURE_ERROR,
-                "counts_toward_quota": False,
-                "error": (
-                    f"the worker evaluating this submission was lost {submission.attempts} times; "
-                    "it does not count toward your limits, please submit again"
-                ),
-                "finished_at": now,
-                "lease_expires_at": None,
-            }
-        else:
-            values = {
-                "status": SubmissionStatus.QUEUED,
-                "claim_token": None,
-                "lease_expires_at": None,
-                "dispatched_at": None,
-            }
-        changed = session.execute(
-            update(Submission)
-            .where(
-                Submission.id == submission.id,
-                Submission.status == SubmissionStatus.RUNNING,
-                Submission.claim_token == submission.claim_token,
-            )
-            .values(**values)
-        )
-        if changed.rowcount == 1:  # type: ignore[attr-defined]
-            target = report.failed if "failure_reason" in values else report.requeued
-            target.append(submission.id)
-    waiting = session.scalars(
-        select(Submission.id)
-        .where(
-            Submission.status == SubmissionStatus.QUEUED,
-            (
-                (Submission.dispatched_at.is_(None) & (Submission.created_at < now - UNSENT_GRACE))
-                | (Submission.dispatched_at < now - LOST_MESSAGE_AFTER)
-            ),
-        )
-        .limit(500)
-    ).all()
+    for submission in SUBMISSIONS.expired(session, now):
+        gave_up = submission.attempts >= settings.max_attempts
+        values = _failed(submission.attempts, now) if gave_up else SUBMISSIONS.requeued()
+        if SUBMISSIONS.take_back(session, submission, now, values):
+            (report.failed if gave_up else report.requeued).append(submission.id)
+    waiting = SUBMISSIONS.unsent(session, now, limit=500)
     ids = sorted(set(waiting) | set(report.requeued))
     queues = _queues(session, ids)
     for submission_id in ids:
@@ -110,6 +60,20 @@ def _reap_submissions(session: Session, *, settings: Settings, now: datetime) ->
         queue = queues.get(submission_id, "cpu")
         after_commit(session, partial(dispatch, settings, submission_id, queue))
     return report
+
+
+def _failed(attempts: int, now: datetime) -> dict[str, object]:
+    return {
+        "status": SubmissionStatus.FAILED,
+        "failure_reason": FailureReason.INFRASTRUCTURE_ERROR,
+        "counts_toward_quota": False,
+        "error": (
+            f"the worker evaluating this submission was lost {attempts} times; "
+            "it does not count toward your limits, please submit again"
+        ),
+        "finished_at": now,
+        "lease_expires_at": None,
+    }
 
 
 def _queues(session: Session, ids: list[int]) -> dict[int, str]:

@@ -3,10 +3,8 @@ renewed by heartbeat, and the reaper re-queues it when that worker is lost (as f
 
 from __future__ import annotations
 
-import logging
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy import select, update
@@ -14,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from challenge.competitions.models import Competition
 from challenge.config import Settings
-from challenge.db.base import utcnow
-from challenge.db.session import after_commit, transaction
+from challenge.db.session import after_commit
 from challenge.judging.models import (
     Reproduction,
     ReproductionResult,
@@ -24,31 +21,18 @@ from challenge.judging.models import (
 )
 from challenge.submissions.service import queue_of
 from mlfo.heartbeat import LeaseHeartbeat
+from mlfo.leases import LeasedRows
 
-log = logging.getLogger(__name__)
 TASK_NAME = "judging.reproduce"
+REPRODUCTIONS = LeasedRows(
+    Reproduction, ReproductionStatus.QUEUED, ReproductionStatus.RUNNING, TASK_NAME
+)
+"""Reproductions as leased work: claimed by a worker, taken back by the reaper."""
 
 
 def send(settings: Settings, reproduction_id: int, queue: str) -> bool:
     """Send the reproduction task; False (logged) when the broker is unreachable."""
-    from mlfo.celery_app import celery_for
-
-    try:
-        celery_for(settings).send_task(TASK_NAME, args=[reproduction_id], queue=queue)
-    except Exception:  # the broker is down: the reaper sends it once it is back
-        log.warning(
-            "could not send reproduction %s to the broker; the reaper will",
-            reproduction_id,
-            exc_info=True,
-        )
-        return False
-    with transaction(settings.database_url) as session:
-        session.execute(
-            update(Reproduction)
-            .where(Reproduction.id == reproduction_id)
-            .values(dispatched_at=utcnow())
-        )
-    return True
+    return REPRODUCTIONS.send(settings, reproduction_id, queue)
 
 
 @dataclass(frozen=True)
@@ -61,41 +45,14 @@ class Claim:
 
 def claim(session: Session, *, reproduction_id: int, worker: str, lease_s: float) -> Claim | None:
     """Move a queued reproduction to running for this worker; None if it is not queued any more."""
-    token = uuid.uuid4().hex
-    now = utcnow()
-    claimed = session.execute(
-        update(Reproduction)
-        .where(
-            Reproduction.id == reproduction_id,
-            Reproduction.status == ReproductionStatus.QUEUED,
-        )
-        .values(
-            status=ReproductionStatus.RUNNING,
-            claim_token=token,
-            worker=worker[:200],
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            attempts=Reproduction.attempts + 1,
-            started_at=now,
-        )
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return Claim(reproduction_id=reproduction_id, token=token)
+    token = REPRODUCTIONS.claim(session, reproduction_id, worker=worker, lease_s=lease_s)
+    return None if token is None else Claim(reproduction_id=reproduction_id, token=token)
 
 
 def renew(session: Session, *, held: Claim, lease_s: float) -> bool:
     """Extend the lease if the claim is still ours; the row stays locked until the commit, so a
     write made in the same transaction can never race the reaper."""
-    renewed = session.execute(
-        update(Reproduction)
-        .where(
-            Reproduction.id == held.reproduction_id,
-            Reproduction.claim_token == held.token,
-            Reproduction.status == ReproductionStatus.RUNNING,
-        )
-        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-    )
-    return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+    return REPRODUCTIONS.renew(session, held.reproduction_id, held.token, lease_s=lease_s)
 
 
 def heartbeat(settings: Settings, held: Claim) -> LeaseHeartbeat:
@@ -116,69 +73,26 @@ class Reaped:
     resent: list[int] = field(default_factory=list)
 
 
-def reap(
-    session: Session,
-    *,
-    settings: Settings,
-    now: datetime,
-    unsent_before: datetime,
-    lost_before: datetime,
-) -> Reaped:
-    """Re-queue reproductions whose lease expired (fail them past the retry limit), and send
-    queued ones the broker never got: created before `unsent_before` and never sent, or sent
-    before `lost_before`."""
+def reap(session: Session, *, settings: Settings, now: datetime) -> Reaped:
+    """Re-queue reproductions whose worker was lost (fail them past the retry limit), and send
+    the queued ones the broker never got or lost."""
     reaped = Reaped()
-    expired = session.scalars(
-        select(Reproduction).where(
-            Reproduction.status == ReproductionStatus.RUNNING,
-            Reproduction.lease_expires_at < now,
-        )
-    ).all()
-    for reproduction in expired:
+    for reproduction in REPRODUCTIONS.expired(session, now):
         gave_up = reproduction.attempts >= settings.max_attempts
-        changed = session.execute(
-            update(Reproduction)
-            .where(
-                Reproduction.id == reproduction.id,
-                Reproduction.status == ReproductionStatus.RUNNING,
-                Reproduction.claim_token == reproduction.claim_token,
-                Reproduction.lease_expires_at < now,  # not renewed in the meantime
-            )
-            .values(**(_failed(reproduction.attempts, now) if gave_up else _requeued()))
-        )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
+        values = _failed(reproduction.attempts, now) if gave_up else REPRODUCTIONS.requeued()
+        if not REPRODUCTIONS.take_back(session, reproduction, now, values):
             continue
         if gave_up:
             _fail_pending_results(session, reproduction.id)
             reaped.failed.append(reproduction.id)
         else:
             reaped.requeued.append(reproduction.id)
-    waiting = session.scalars(
-        select(Reproduction.id)
-        .where(
-            Reproduction.status == ReproductionStatus.QUEUED,
-            (
-                (Reproduction.dispatched_at.is_(None) & (Reproduction.created_at < unsent_before))
-                | (Reproduction.dispatched_at < lost_before)
-            ),
-        )
-        .limit(100)
-    ).all()
-    ids = sorted(set(waiting) | set(reaped.requeued))
+    ids = sorted(set(REPRODUCTIONS.unsent(session, now, limit=100)) | set(reaped.requeued))
     queues = _queues(session, ids)
     for reproduction_id in ids:
         reaped.resent.append(reproduction_id)
         after_commit(session, partial(send, settings, reproduction_id, queues[reproduction_id]))
     return reaped
-
-
-def _requeued() -> dict[str, object]:
-    return {
-        "status": ReproductionStatus.QUEUED,
-        "claim_token": None,
-        "lease_expires_at": None,
-        "dispatched_at": None,
-    }
 
 
 def _failed(attempts: int, now: datetime) -> dict[str, object]:

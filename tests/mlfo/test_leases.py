@@ -12,6 +12,7 @@ from challenge.db.base import utcnow
 from challenge.db.session import transaction
 from challenge.files import storage
 from challenge.submissions.models import Submission
+from mlfo.dispatch import SUBMISSIONS
 from mlfo.execution import claim, next_attempt_dir, run_evaluation
 from mlfo.reaper import reap
 from tests.arena import Arena
@@ -56,6 +57,22 @@ def test_reaper_requeues_an_expired_lease(arena: Arena, settings: Any) -> None:
     assert requeued.status == "queued" and requeued.claim_token is None
     assert run_evaluation(settings, submission_id, worker="next") == "finished"
     assert row(settings, submission_id).attempts == 2
+
+
+def test_a_lease_renewed_after_the_reaper_looked_is_not_taken_back(
+    arena: Arena, settings: Any
+) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    expire(settings, submission_id, attempts=1)
+    now = utcnow()
+    with transaction(settings.database_url) as session:
+        (stale,) = SUBMISSIONS.expired(session, now)
+        session.expunge(stale)
+    with transaction(settings.database_url) as session:  # the worker's heartbeat comes first
+        assert SUBMISSIONS.renew(session, submission_id, str(stale.claim_token), lease_s=30)
+    with transaction(settings.database_url) as session:
+        assert not SUBMISSIONS.take_back(session, stale, now, SUBMISSIONS.requeued())
+    assert row(settings, submission_id).status == "running"
 
 
 def test_reaper_gives_up_without_using_quota(arena: Arena, settings: Any) -> None:
