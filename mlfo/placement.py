@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import subprocess
 import sys
 from functools import lru_cache
@@ -40,8 +41,11 @@ def cuda_device() -> str | None:
 
     Probed in a child process: this process never initialises CUDA itself, so the Celery
     worker may fork its pool afterwards (CUDA does not survive a fork) and holds no GPU memory.
-    A worker probes once and its forked pool processes inherit the answer.
+    A worker probes once and its forked pool processes inherit the answer. Without NVIDIA device
+    nodes there is no GPU a jail could use, and no probe (it costs seconds: it imports torch).
     """
+    if not glob.glob("/dev/nvidia[0-9]*"):
+        return None
     try:
         done = subprocess.run(
             [sys.executable, "-c", CUDA_PROBE],
