@@ -50,6 +50,8 @@ def default_intent(settings: Mapping[str, Any]) -> Intent:
         data["model"] = model
     if "split" in settings:
         data["split"] = settings["split"]
+    if "resource_class" in settings:
+        data["placement"] = {"resource_class": settings["resource_class"]}
     intent, problems = _check(data)
     if problems or intent is None:
         raise IntentError(
@@ -217,6 +219,7 @@ def _metrics(raw: Any) -> Any:
 _PLAIN_LOCS: dict[tuple[str, str], str] = {
     ("model", "formats"): "formats",
     ("model", "limits"): "limits",
+    ("placement", "resource_class"): "resource_class",
 }
 
 
@@ -238,6 +241,7 @@ def _plain_view(intent: Intent) -> dict[str, Any]:
         "formats": intent.model.formats,
         "limits": intent.model.limits.model_dump(),
         "split": intent.split.model_dump(),
+        "resource_class": str(intent.placement.resource_class),
     }
 
 

@@ -84,6 +84,7 @@ class CompetitionSettings(BaseModel):
     formats: list[str] | None = None
     limits: dict[str, Any] | None = None
     split: dict[str, Any] | None = None
+    resource_class: str | None = None
     phases: list[PhaseSettings] = Field(default_factory=lambda: [PhaseSettings(name="main")])
     team: TeamSettings = Field(default_factory=TeamSettings)
     leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from mlfo.placement import cuda_device
 from tests.arena import make_arena
-from tests.mlfo.mlfo_data import intent_data, linear_torchscript
+from tests.mlfo.mlfo_data import linear_torchscript
 from tests.mlfo.test_reliability import status, wait_status
 from tests.platform.helpers import regression_settings
 from tests.worker import kill_group, start_worker
@@ -24,16 +24,13 @@ pytestmark = pytest.mark.slow
 
 
 def gpu_competition() -> dict[str, Any]:
-    """The tiny regression competition (y = 2 x1 - x2), placed on the gpu queue."""
-    plain = regression_settings("gpu-tiny")
-    intent = intent_data(
-        "regression",
-        model={"formats": ["torchscript"], "limits": {"time_s": 120, "memory_mb": 2048}},
-        placement={"resource_class": "gpu"},
-        sinks=[{"kind": "scorer"}, {"kind": "mlflow"}, {"kind": "leaderboard"}],
+    """The tiny regression competition (y = 2 x1 - x2), placed on the gpu queue by its bundle."""
+    return regression_settings(
+        "gpu-tiny",
+        formats=["torchscript"],
+        limits={"time_s": 120, "memory_mb": 2048},
+        resource_class="gpu",
     )
-    keep = ("title", "slug", "phases", "team")
-    return {**{key: plain[key] for key in keep}, "intent": intent}
 
 
 def wait_for_line(log: Path, text: str, timeout: float = 60) -> None:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mlfo.errors import IntentError
-from mlfo.intent import TaskKind, json_schema
+from mlfo.intent import ResourceClass, TaskKind, json_schema
 from mlfo.policies import POLICIES
 from mlfo.preprocessing import PREPROCESSORS
 from mlfo.validation import default_intent, intent_for_bundle, validate_intent
@@ -173,6 +173,9 @@ def test_default_intent_from_plain_keys() -> None:
     assert intent.model.formats == ["predictions", "sklearn"]
     assert intent.model.limits.time_s == 60 and intent.model.limits.memory_mb == 1024
     assert intent.split.public_fraction == 0.25 and intent.split.seed == 3
+    assert intent.placement.resource_class is ResourceClass.CPU
+    gpu = default_intent({**settings, "resource_class": "gpu"})
+    assert gpu.placement.resource_class is ResourceClass.GPU
 
 
 def test_default_intent_errors_name_the_plain_key() -> None:
@@ -183,6 +186,8 @@ def test_default_intent_errors_name_the_plain_key() -> None:
         IntentError, match=r"competition\.yaml: metrics\[0\]: unknown metric 'maae'"
     ):
         default_intent({**settings, "metrics": ["maae"]})
+    with pytest.raises(IntentError, match=r"competition\.yaml: resource_class: .*'gpu'"):
+        default_intent({**settings, "resource_class": "tpu"})
     with pytest.raises(IntentError, match=r"competition\.yaml: target: is required"):
         default_intent({"task": "regression", "id_column": "id", "metrics": ["mae"]})
 
@@ -193,6 +198,8 @@ def test_a_bundle_intent_must_agree_with_the_plain_keys() -> None:
     assert intent_for_bundle(settings).target == "y"
     with pytest.raises(IntentError, match=r"competition\.yaml: metrics: \['rmse'\] disagrees"):
         intent_for_bundle({**settings, "metrics": ["rmse"]})
+    with pytest.raises(IntentError, match=r"competition\.yaml: resource_class: 'gpu' disagrees"):
+        intent_for_bundle({**settings, "resource_class": "gpu"})
     assert intent_for_bundle(
         {k: v for k, v in settings.items() if k != "intent"} | {"id_column": "id"}
     )
