@@ -216,6 +216,14 @@ def _python(runtime: Runtime, runner: Path, spec_path: Path) -> list[str]:
     ]
 
 
+def missing_limit_tools() -> str:
+    """Why the limit tools (prlimit, and setpriv for a root worker) are unusable; '' if usable."""
+    for tool in (PRLIMIT, *((SETPRIV,) if os.getuid() == 0 else ())):
+        if not os.access(tool, os.X_OK):
+            return f"{tool} is missing: apt-get install util-linux"
+    return ""
+
+
 class ProcessBackend:
     """Resource limits and a slot uid only: no namespaces, no filesystem view. Explicit use only."""
 
@@ -224,10 +232,7 @@ class ProcessBackend:
 
     def unavailable(self, settings: SandboxSettings) -> str:
         """Needs prlimit (and setpriv when the worker is root)."""
-        for tool in (PRLIMIT, *((SETPRIV,) if os.getuid() == 0 else ())):
-            if not os.access(tool, os.X_OK):
-                return f"{tool} is missing: apt-get install util-linux"
-        return ""
+        return missing_limit_tools()
 
     def launch(
         self,
@@ -269,9 +274,8 @@ class BwrapBackend:
         """Checks the tools, the seccomp table and a trial jail."""
         if not os.access(settings.bwrap, os.X_OK):
             return f"{settings.bwrap} is missing: apt-get install bubblewrap"
-        for tool in (PRLIMIT, *((SETPRIV,) if os.getuid() == 0 else ())):
-            if not os.access(tool, os.X_OK):
-                return f"{tool} is missing: apt-get install util-linux"
+        if missing := missing_limit_tools():
+            return missing
         try:
             build_filter()
         except UnsupportedArchitecture as exc:
