@@ -36,7 +36,7 @@ def _database(url: str) -> str:
 
 
 def _broker(settings: Settings) -> str:
-    from mlfo.celery_app import celery_for
+    from mlfo.worker.celery_app import celery_for
 
     try:
         with celery_for(settings).connection_for_write() as connection:
@@ -47,7 +47,7 @@ def _broker(settings: Settings) -> str:
 
 
 def _workers(url: str) -> dict[str, Any]:
-    from mlfo.workers import live_workers, served_queues
+    from mlfo.worker.presence import live_workers, served_queues
 
     try:
         workers = live_workers(url)

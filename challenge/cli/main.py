@@ -140,7 +140,7 @@ def api(host: str, port: int, workers: int, migrate: bool) -> None:
 def worker(queues: str, concurrency: int, loglevel: str) -> None:
     """An evaluation worker (Celery) serving the given queues."""
     from challenge.config import get_settings
-    from mlfo.celery_app import QUEUES, get_celery
+    from mlfo.worker.celery_app import QUEUES, get_celery
 
     unknown = [q for q in queues.split(",") if q not in QUEUES]
     if unknown:

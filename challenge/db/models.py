@@ -6,7 +6,7 @@ from challenge.judging.models import Annotation, Reproduction, ReproductionResul
 from challenge.submissions.models import ScoreRecord, Submission
 from challenge.teams.models import Team, TeamMember
 from leaderboards.models import AuditEvent, LeaderboardEntry, LeaderboardSnapshot, ScoreHistory
-from mlfo.workers import WorkerHeartbeat
+from mlfo.worker.presence import WorkerHeartbeat
 
 __all__ = [
     "Annotation",

@@ -20,8 +20,8 @@ from challenge.judging.models import (
     ResultStatus,
 )
 from challenge.submissions.service import queue_of
-from mlfo.heartbeat import LeaseHeartbeat
-from mlfo.leases import LeasedRows
+from mlfo.worker.heartbeat import LeaseHeartbeat
+from mlfo.worker.leases import LeasedRows
 
 TASK_NAME = "judging.reproduce"
 REPRODUCTIONS = LeasedRows(

@@ -268,8 +268,8 @@ def _run_one(
     should_stop: Callable[[], bool],
 ) -> bool:
     """Re-run one entry and record its result; False when the claim was lost (nothing written)."""
-    from mlfo.execution import next_attempt_dir
     from mlfo.pipeline import EvaluationInput, build_pipeline
+    from mlfo.worker.execution import next_attempt_dir
 
     runs = storage.runs_dir(settings.storage, job.submission_id)
     work_dir = next_attempt_dir(runs / f"reproduction-{held.reproduction_id}")

@@ -16,7 +16,7 @@ from challenge.judging import audit
 from challenge.judging.service import competition_of, judged_submission, require_staff
 from challenge.submissions.models import ScoreRecord, Submission, SubmissionStatus
 from challenge.submissions.service import get_visible, is_staff, queue_of
-from mlfo.dispatch import dispatch
+from mlfo.worker.dispatch import dispatch
 
 RERUNNABLE = frozenset({SubmissionStatus.FINISHED, SubmissionStatus.FAILED})
 

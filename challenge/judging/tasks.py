@@ -6,8 +6,8 @@ import logging
 
 from challenge.config import get_settings
 from challenge.judging import leases, reproduction
-from mlfo.celery_app import app
-from mlfo.tasks import worker_name
+from mlfo.worker.celery_app import app
+from mlfo.worker.tasks import worker_name
 
 log = logging.getLogger(__name__)
 

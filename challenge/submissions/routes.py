@@ -17,7 +17,7 @@ from challenge.submissions.models import Submission, SubmissionStatus
 from challenge.submissions.schemas import SelectFinal, SubmissionLogs, SubmissionRead
 from challenge.teams import service as teams
 from challenge.teams.models import Team
-from mlfo.workers import waiting_note
+from mlfo.worker.presence import waiting_note
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 

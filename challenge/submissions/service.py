@@ -29,9 +29,9 @@ from challenge.submissions.models import (
 from challenge.teams import service as teams
 from challenge.teams.models import Team
 from leaderboards.entries import refresh_team
-from mlfo.dispatch import dispatch
 from mlfo.intent import Intent
 from mlfo.placement import queue_for
+from mlfo.worker.dispatch import dispatch
 
 
 def get(session: Session, *, submission_id: int) -> Submission | None:

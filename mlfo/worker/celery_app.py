@@ -19,7 +19,7 @@ def create_celery(settings: Settings) -> Celery:
 
         Transport.polling_interval = settings.broker_polling_interval_s
         settings.home.mkdir(parents=True, exist_ok=True)
-    tasks = ["mlfo.tasks", "challenge.judging.tasks"]
+    tasks = ["mlfo.worker.tasks", "challenge.judging.tasks"]
     app = Celery("mlchallenge", broker=settings.broker_url, include=tasks)
     app.conf.update(
         task_acks_late=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from challenge.config import Settings
 from challenge.submissions.models import Submission, SubmissionStatus
-from mlfo.leases import LeasedRows
+from mlfo.worker.leases import LeasedRows
 
 TASK_NAME = "mlfo.evaluate_submission"
 SUBMISSIONS = LeasedRows(Submission, SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, TASK_NAME)

@@ -24,10 +24,10 @@ from challenge.submissions.models import (
     SubmissionStatus,
 )
 from challenge.teams.models import Team
-from mlfo.dispatch import SUBMISSIONS, dispatch
-from mlfo.heartbeat import LeaseHeartbeat
 from mlfo.intent import Intent
 from mlfo.placement import queue_for, worker_device
+from mlfo.worker.dispatch import SUBMISSIONS, dispatch
+from mlfo.worker.heartbeat import LeaseHeartbeat
 
 log = logging.getLogger(__name__)
 LOG_CAP = 256 * 1024
@@ -134,7 +134,7 @@ def finish(
         )
     )
     session.flush()
-    from mlfo.commit_sinks import run_commit_sinks
+    from mlfo.worker.commit_sinks import run_commit_sinks
 
     run_commit_sinks(session, submission)
     return submission

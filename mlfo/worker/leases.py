@@ -114,7 +114,7 @@ class LeasedRows:
         self, settings: Settings, row_id: int, queue: str, *, countdown: float | None = None
     ) -> bool:
         """Send the row's task (after its commit); False, logged, when the broker is down."""
-        from mlfo.celery_app import celery_for
+        from mlfo.worker.celery_app import celery_for
 
         try:
             celery_for(settings).send_task(

@@ -18,10 +18,10 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
 from challenge.judging import leases as reproduction_leases
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
-from mlfo.dispatch import SUBMISSIONS, dispatch
 from mlfo.intent import Intent
 from mlfo.placement import queue_for
-from mlfo.workers import beat
+from mlfo.worker.dispatch import SUBMISSIONS, dispatch
+from mlfo.worker.presence import beat
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from celery import Task
 from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
 from challenge.config import get_settings
-from mlfo.celery_app import app
-from mlfo.execution import run_evaluation
-from mlfo.reaper import ReaperThread
+from mlfo.worker.celery_app import app
+from mlfo.worker.execution import run_evaluation
+from mlfo.worker.reaper import ReaperThread
 
 log = logging.getLogger(__name__)
 _reaper: ReaperThread | None = None

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from mlfo.execution import run_evaluation
+from mlfo.worker.execution import run_evaluation
 from tests.arena import Arena
 from tests.platform.helpers import auth, create_user
 

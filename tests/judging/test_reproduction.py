@@ -149,7 +149,7 @@ def test_host_bundle_competitions_cannot_be_reproduced(arena: Arena) -> None:
 
 
 def test_workers_know_the_reproduction_task(settings: Any) -> None:
-    from mlfo.celery_app import celery_for
+    from mlfo.worker.celery_app import celery_for
 
     app = celery_for(settings)
     app.loader.import_default_modules()

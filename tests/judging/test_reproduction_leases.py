@@ -13,7 +13,7 @@ from challenge.db.session import transaction
 from challenge.judging import leases, reproduction
 from challenge.judging.models import Reproduction, ReproductionResult, ResultStatus
 from challenge.submissions.models import Submission
-from mlfo.reaper import reap
+from mlfo.worker.reaper import reap
 from tests.arena import Arena
 from tests.platform.helpers import auth, create_user, truth_predictions
 

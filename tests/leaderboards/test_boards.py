@@ -12,7 +12,7 @@ from challenge.db.session import transaction
 from challenge.teams.models import Team
 from leaderboards.entries import refresh_team
 from leaderboards.models import LeaderboardEntry, ScoreHistory
-from mlfo.execution import run_evaluation
+from mlfo.worker.execution import run_evaluation
 from tests.arena import Arena
 from tests.platform.helpers import auth, create_user, truth_predictions
 

@@ -12,9 +12,9 @@ from challenge.db.base import utcnow
 from challenge.db.session import transaction
 from challenge.files import storage
 from challenge.submissions.models import Submission
-from mlfo.dispatch import SUBMISSIONS
-from mlfo.execution import claim, next_attempt_dir, run_evaluation
-from mlfo.reaper import reap
+from mlfo.worker.dispatch import SUBMISSIONS
+from mlfo.worker.execution import claim, next_attempt_dir, run_evaluation
+from mlfo.worker.reaper import reap
 from tests.arena import Arena
 from tests.platform.helpers import auth, truth_predictions
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from challenge.db.base import utcnow
 from challenge.db.session import transaction
-from mlfo.workers import WorkerHeartbeat, beat
+from mlfo.worker.presence import WorkerHeartbeat, beat
 from tests.arena import Arena
 from tests.platform.helpers import auth, truth_predictions
 

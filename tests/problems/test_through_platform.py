@@ -20,7 +20,7 @@ from challenge.db.session import transaction
 from challenge.problems import problem_ids
 from challenge.submissions.models import Submission
 from leaderboards.service import get_board
-from mlfo.execution import run_evaluation
+from mlfo.worker.execution import run_evaluation
 
 SMALL = 600
 
