@@ -32,8 +32,7 @@ from challenge.judging.schemas import (
     score_record_read,
     team_judged,
 )
-from challenge.submissions.routes import submission_read
-from challenge.submissions.schemas import SubmissionRead
+from challenge.submissions.schemas import SubmissionRead, submission_read
 from leaderboards import export
 
 router = APIRouter(prefix="/api/v1/judging", tags=["judging"])

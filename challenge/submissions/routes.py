@@ -5,67 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from sqlalchemy.orm import Session
 
-from challenge.accounts.models import User
 from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
 from challenge.competitions import service as competitions
-from challenge.competitions.models import Competition, Phase
 from challenge.errors import NotFound, PayloadTooLarge
 from challenge.submissions import service
-from challenge.submissions.models import Submission, SubmissionStatus
-from challenge.submissions.schemas import SelectFinal, SubmissionLogs, SubmissionRead
+from challenge.submissions.schemas import (
+    SelectFinal,
+    SubmissionLogs,
+    SubmissionRead,
+    submission_read,
+)
 from challenge.teams import service as teams
-from challenge.teams.models import Team
-from mlfo.worker.presence import waiting_note
 
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
-
-
-def submission_read(session: Session, submission: Submission, viewer: User) -> SubmissionRead:
-    """A submission as `viewer` may see it: private scores only for staff or after finalization."""
-    competition = session.get(Competition, submission.competition_id)
-    phase = session.get(Phase, submission.phase_id)
-    team = session.get(Team, submission.team_id)
-    assert competition is not None and phase is not None and team is not None
-    show_private = service.is_staff(viewer, competition) or phase.finalized_at is not None
-    queue = service.queue_of(competition)
-    queued = submission.status is SubmissionStatus.QUEUED
-    scores = dict(submission.scores or {})
-    intervals = dict(submission.intervals or {})
-    if not show_private:
-        scores.pop("private", None)
-        intervals.pop("private", None)
-    return SubmissionRead(
-        id=submission.id,
-        competition=competition.slug,
-        phase=phase.name,
-        team={"id": team.id, "name": team.name},
-        format=submission.format,
-        note=submission.note,
-        file_name=submission.file_name,
-        size_bytes=submission.size_bytes,
-        sha256=submission.file_sha256,
-        status=submission.status,
-        failure_reason=submission.failure_reason,
-        error=submission.error,
-        scores=scores,
-        intervals=intervals,
-        kpis=submission.kpis,
-        valid=submission.valid,
-        mlflow_run_id=submission.mlflow_run_id,
-        is_baseline=submission.is_baseline,
-        selected_final=submission.selected_final,
-        flagged=submission.flagged,
-        disqualified_reason=submission.disqualified_reason,
-        attempts=submission.attempts,
-        score_version=submission.score_version,
-        queue=queue,
-        waiting=waiting_note(session, queue) if queued else "",
-        created_at=submission.created_at,
-        started_at=submission.started_at,
-        finished_at=submission.finished_at,
-    )
 
 
 @router.post("/competitions/{slug}/submissions", response_model=SubmissionRead, status_code=201)

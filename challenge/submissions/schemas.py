@@ -1,4 +1,4 @@
-"""Response bodies of the submissions API."""
+"""Response bodies of the submissions API, and a submission as a viewer may see it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from challenge.submissions.models import FailureReason, SubmissionStatus
+from challenge.accounts.models import User
+from challenge.competitions.models import Competition, Phase
+from challenge.submissions import service
+from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
+from challenge.teams.models import Team
+from mlfo.worker.presence import waiting_note
 
 
 class SubmissionRead(BaseModel):
@@ -57,3 +63,49 @@ class SelectFinal(BaseModel):
     """Select or unselect a submission as final."""
 
     selected: bool = True
+
+
+def submission_read(session: Session, submission: Submission, viewer: User) -> SubmissionRead:
+    """A submission as `viewer` may see it: private scores only for staff or after finalization."""
+    competition = session.get(Competition, submission.competition_id)
+    phase = session.get(Phase, submission.phase_id)
+    team = session.get(Team, submission.team_id)
+    assert competition is not None and phase is not None and team is not None
+    show_private = service.is_staff(viewer, competition) or phase.finalized_at is not None
+    queue = service.queue_of(competition)
+    queued = submission.status is SubmissionStatus.QUEUED
+    scores = dict(submission.scores or {})
+    intervals = dict(submission.intervals or {})
+    if not show_private:
+        scores.pop("private", None)
+        intervals.pop("private", None)
+    return SubmissionRead(
+        id=submission.id,
+        competition=competition.slug,
+        phase=phase.name,
+        team={"id": team.id, "name": team.name},
+        format=submission.format,
+        note=submission.note,
+        file_name=submission.file_name,
+        size_bytes=submission.size_bytes,
+        sha256=submission.file_sha256,
+        status=submission.status,
+        failure_reason=submission.failure_reason,
+        error=submission.error,
+        scores=scores,
+        intervals=intervals,
+        kpis=submission.kpis,
+        valid=submission.valid,
+        mlflow_run_id=submission.mlflow_run_id,
+        is_baseline=submission.is_baseline,
+        selected_final=submission.selected_final,
+        flagged=submission.flagged,
+        disqualified_reason=submission.disqualified_reason,
+        attempts=submission.attempts,
+        score_version=submission.score_version,
+        queue=queue,
+        waiting=waiting_note(session, queue) if queued else "",
+        created_at=submission.created_at,
+        started_at=submission.started_at,
+        finished_at=submission.finished_at,
+    )

@@ -31,7 +31,7 @@ from challenge.judging.schemas import (
 )
 from challenge.submissions import service as submissions
 from challenge.submissions.models import Submission
-from challenge.submissions.routes import submission_read
+from challenge.submissions.schemas import submission_read
 from challenge.teams import service as teams
 from challenge.teams.models import Team
 from challenge.web.rendering import PageError, render

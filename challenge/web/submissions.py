@@ -15,7 +15,7 @@ from challenge.competitions.models import Competition
 from challenge.errors import NotFound, PayloadTooLarge, PlatformError, ValidationFailed
 from challenge.submissions import service as submissions
 from challenge.submissions.formats import RULES
-from challenge.submissions.routes import submission_read
+from challenge.submissions.schemas import submission_read
 from challenge.teams import service as teams
 from challenge.web.artifacts import diagnostics_path, mlflow_run_url
 from challenge.web.rendering import PageError, render
