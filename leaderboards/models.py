@@ -1,11 +1,11 @@
-"""Leaderboard entries (kept up to date incrementally), snapshots and the judges' audit log."""
+"""Leaderboard entries (kept up to date incrementally), score history and snapshots."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from challenge.db.base import Base, utcnow
@@ -63,20 +63,4 @@ class LeaderboardSnapshot(Base):
     board: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32), default="final")
     rows: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class AuditEvent(Base):
-    """Who did what to a competition, a team or a submission, and why."""
-
-    __tablename__ = "audit_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    competition_id: Mapped[int] = mapped_column(
-        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
-    )
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(100), default="")
-    reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

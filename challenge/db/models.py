@@ -2,10 +2,10 @@
 
 from challenge.accounts.models import ApiToken, User
 from challenge.competitions.models import Competition, Phase
-from challenge.judging.models import Annotation, Reproduction, ReproductionResult
+from challenge.judging.models import Annotation, AuditEvent, Reproduction, ReproductionResult
 from challenge.submissions.models import ScoreRecord, Submission
 from challenge.teams.models import Team, TeamMember
-from leaderboards.models import AuditEvent, LeaderboardEntry, LeaderboardSnapshot, ScoreHistory
+from leaderboards.models import LeaderboardEntry, LeaderboardSnapshot, ScoreHistory
 from mlfo.worker.presence import WorkerHeartbeat
 
 __all__ = [

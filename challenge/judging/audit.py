@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
-from leaderboards.models import AuditEvent
+from challenge.judging.models import AuditEvent
 
 
 def record(

@@ -1,4 +1,4 @@
-"""The judges' tables: free-text annotations and reproductions of the top entries."""
+"""The judges' tables: free-text annotations, reproductions of the top entries, the audit log."""
 
 from __future__ import annotations
 
@@ -114,3 +114,19 @@ class ReproductionResult(Base):
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     reproduction: Mapped[Reproduction] = relationship(back_populates="results")
+
+
+class AuditEvent(Base):
+    """Who did what to a competition, a team or a submission, and why."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

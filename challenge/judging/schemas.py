@@ -11,11 +11,16 @@ from sqlalchemy.orm import Session
 from challenge.accounts.models import User
 from challenge.competitions.models import Competition, Phase
 from challenge.judging.finalization import Finalized
-from challenge.judging.models import Annotation, Reproduction, ReproductionStatus, ResultStatus
+from challenge.judging.models import (
+    Annotation,
+    AuditEvent,
+    Reproduction,
+    ReproductionStatus,
+    ResultStatus,
+)
 from challenge.judging.rescoring import RescoreReport
 from challenge.submissions.models import ScoreRecord, Submission
 from challenge.teams.models import Team
-from leaderboards.models import AuditEvent
 
 SubmissionId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Reason = Field(min_length=1, max_length=1000, description="why: kept in the audit log")
