@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from sandbox import Outcome
 
-
-class Outcome(StrEnum):
-    """How an evaluation ended: `ok` or one of the platform's failure reasons."""
-
-    OK = "ok"
-    INVALID_SUBMISSION = "invalid_submission"
-    RUNTIME_ERROR = "runtime_error"
-    TIMEOUT = "timeout"
-    MEMORY_EXCEEDED = "memory_exceeded"
-    INVALID_OUTPUT = "invalid_output"
-    INFRASTRUCTURE_ERROR = "infrastructure_error"
-    CANCELLED = "cancelled"
+__all__ = ["IntentError", "NodeFailure", "Outcome", "StepError"]
 
 
 class IntentError(ValueError):

@@ -3,8 +3,7 @@
 An intent is what ITU-T Y.3172 calls the declarative input of the MLFO. It names the data source,
 the host's trusted preprocessing, the model slot (formats, limits), policies on the model's outputs,
 the metrics and KPIs, the public/private split, the sinks and a placement hint. The MLFO turns it
-into
-a pipeline SRC -> C -> PP -> M -> P -> D -> SINK (see `mlfo.pipeline`).
+into a pipeline SRC -> C -> PP -> M -> P -> D -> SINK (see `mlfo.pipeline`).
 """
 
 from __future__ import annotations
@@ -15,16 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sandbox import Kpi, SubmissionFormat, TaskKind
+
 INTENT_VERSION = 1
-
-
-class TaskKind(StrEnum):
-    """What the model predicts."""
-
-    REGRESSION = "regression"
-    BINARY = "binary"
-    MULTICLASS = "multiclass"
-    FORECAST = "forecast"
 
 
 class ResourceClass(StrEnum):
@@ -33,16 +25,6 @@ class ResourceClass(StrEnum):
     CPU = "cpu"
     GPU = "gpu"
     LARGE_MEMORY = "large-memory"
-
-
-class Kpi(StrEnum):
-    """KPIs the sandbox measures on every run (evaluation plug-ins in the sense of Y.3181)."""
-
-    WALL_TIME_S = "wall_time_s"
-    CPU_TIME_S = "cpu_time_s"
-    PEAK_MEMORY_MB = "peak_memory_mb"
-    MODEL_SIZE_MB = "model_size_mb"
-    LATENCY_MS_PER_1K = "latency_ms_per_1k"
 
 
 class _Strict(BaseModel):
@@ -89,10 +71,10 @@ class ModelSlot(_Strict):
     @field_validator("formats")
     @classmethod
     def _known_formats(cls, value: list[str]) -> list[str]:
-        known = {"predictions", "sklearn", "onnx", "torchscript", "mlflow", "python"}
+        known = sorted(str(f) for f in SubmissionFormat)
         unknown = [f for f in value if f not in known]
         if unknown:
-            raise ValueError(f"unknown format(s) {unknown}; valid formats: {sorted(known)}")
+            raise ValueError(f"unknown format(s) {unknown}; valid formats: {known}")
         if len(set(value)) != len(value):
             raise ValueError("formats must not repeat")
         return value

@@ -36,6 +36,7 @@ from mlfo.provenance import provenance_of
 from mlfo.registry import NodeKind
 from mlfo.sinks import EXTERNAL_SINKS, SINKS, SinkContext
 from mlfo.validation import validate_intent
+from sandbox import get_format
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ class _Run:
             check_cancel=self._check_cancel,
         )
         train: Path | None = None
-        if intent.model.allow_training and inp.format == "python":
+        if intent.model.allow_training and get_format(inp.format).trainable:
             train = inp.work_dir / "train.parquet"
             collect_features(
                 inp.train_path,

@@ -10,11 +10,23 @@ import pandas as pd
 
 from .jail.protocol import SubmissionFormat
 
-KPI_KEYS = ("wall_time_s", "cpu_time_s", "peak_memory_mb", "model_size_mb", "latency_ms_per_1k")
+
+class Kpi(StrEnum):
+    """KPIs the sandbox measures on every run (evaluation plug-ins in the sense of Y.3181)."""
+
+    WALL_TIME_S = "wall_time_s"
+    CPU_TIME_S = "cpu_time_s"
+    PEAK_MEMORY_MB = "peak_memory_mb"
+    MODEL_SIZE_MB = "model_size_mb"
+    LATENCY_MS_PER_1K = "latency_ms_per_1k"
+
+
+KPI_KEYS = tuple(str(kpi) for kpi in Kpi)
 
 
 class Outcome(StrEnum):
-    """How a run ended; every value except `ok` and `cancelled` is a failure reason."""
+    """How a run or an evaluation ended: `ok`, or why it did not (the platform's one list of
+    failure reasons: the orchestrator and the submissions' `failure_reason` use this enum)."""
 
     OK = "ok"
     INVALID_SUBMISSION = "invalid_submission"

@@ -25,7 +25,7 @@ from .contract import (
     SubmissionRejected,
     empty_kpis,
 )
-from .formats import FormatSpec, check_extension, get_format
+from .formats import FormatSpec, check_file, get_format
 from .leftovers import owned_prefix, remove_tree, sweep
 from .outcome import interpret
 from .runtime import accessible, resolve_runtime
@@ -232,9 +232,9 @@ def run(
     model_size_mb = _model_size_mb(request.model_path)
     try:
         spec = get_format(request.format)
-        check_extension(spec, request.model_path)
         if not request.model_path.is_file():
             raise SubmissionRejected(f"the uploaded file {request.model_path.name} is missing")
+        check_file(spec, request.model_path)
         if not spec.runs_code:
             return run_predictions(request, model_size_mb)
         name = _backend_name(backend)

@@ -11,6 +11,8 @@ from typing import Any
 import click
 import httpx
 
+from sandbox import SubmissionFormat
+
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 TERMINAL = {"finished", "failed", "cancelled"}
 
@@ -120,7 +122,7 @@ def download(
     "--format",
     "fmt",
     default=None,
-    help="predictions, sklearn, onnx, torchscript, mlflow or python (default: from the file)",
+    help=f"{', '.join(SubmissionFormat)} (default: from the file's ending)",
 )
 @click.option("--note", default="", help="a note for your team")
 @click.option("--wait", is_flag=True, help="wait for the result; exit 1 if it fails")
@@ -165,20 +167,12 @@ def submit(
 
 
 def _guess_format(path: Path) -> str:
-    by_suffix = {
-        ".csv": "predictions",
-        ".parquet": "predictions",
-        ".joblib": "sklearn",
-        ".pkl": "sklearn",
-        ".pickle": "sklearn",
-        ".onnx": "onnx",
-        ".pt": "torchscript",
-        ".pth": "torchscript",
-        ".py": "python",
-    }
-    if path.suffix.lower() in by_suffix:
-        return by_suffix[path.suffix.lower()]
-    raise click.BadParameter(f"cannot tell the format of {path.name}; pass --format")
+    from sandbox.formats import format_of_file
+
+    guessed = format_of_file(path.name)
+    if guessed is None:
+        raise click.BadParameter(f"cannot tell the format of {path.name}; pass --format")
+    return str(guessed)
 
 
 def _wait(client: Client, submission_id: int, *, timeout: int, quiet: bool) -> Any:

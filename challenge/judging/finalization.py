@@ -17,7 +17,6 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit
 from challenge.errors import Conflict
 from challenge.judging import audit
-from challenge.judging.models import PREDICTIONS_FORMAT
 from challenge.judging.service import require_staff
 from challenge.submissions.models import PENDING_STATUSES, Submission
 from leaderboards import snapshots
@@ -25,6 +24,7 @@ from leaderboards.entries import BOARDS
 from leaderboards.models import LeaderboardSnapshot
 from leaderboards.service import get_board
 from mlfo.tracking import FinalModel
+from sandbox import get_format
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def final_models(session: Session, *, snapshot: LeaderboardSnapshot, top: int) -
         if rank is None or rank > top or submission_id is None:
             continue
         submission = session.get(Submission, submission_id)
-        if submission is None or submission.format == PREDICTIONS_FORMAT:
+        if submission is None or not get_format(submission.format).is_model:
             continue
         if not submission.mlflow_run_id:
             continue

@@ -11,9 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from challenge.db.base import Base, utcnow
 
-PREDICTIONS_FORMAT = "predictions"
-"""The submission format that holds predictions, not a model: it cannot be re-run on new data."""
-
 
 class ReproductionStatus(StrEnum):
     """Where a reproduction is in its life."""

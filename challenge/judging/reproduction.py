@@ -24,7 +24,6 @@ from challenge.errors import BadRequest, NotFound
 from challenge.files import storage
 from challenge.judging import audit, leases
 from challenge.judging.models import (
-    PREDICTIONS_FORMAT,
     Reproduction,
     ReproductionResult,
     ReproductionStatus,
@@ -38,11 +37,13 @@ from leaderboards.entries import greater_is_better
 from leaderboards.service import get_board
 from mlfo.intent import Intent
 from mlfo.placement import worker_device
+from sandbox import FORMATS, get_format
 
 log = logging.getLogger(__name__)
 REFUSED_PREDICTIONS = (
-    "predictions cannot be re-run on fresh data: only a model submission (sklearn, onnx, "
-    "torchscript, mlflow, python) can be reproduced"
+    "predictions cannot be re-run on fresh data: only a model submission ("
+    + ", ".join(str(f) for f, spec in FORMATS.items() if spec.is_model)
+    + ") can be reproduced"
 )
 
 
@@ -85,7 +86,7 @@ def create(
     for position, row in enumerate(ranked[:top_k]):
         submission = session.get(Submission, row["submission_id"])
         assert submission is not None
-        refused = submission.format == PREDICTIONS_FORMAT
+        refused = not get_format(submission.format).is_model
         reproduction.results.append(
             ReproductionResult(
                 position=position,

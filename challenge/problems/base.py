@@ -13,8 +13,19 @@ import numpy as np
 import pandas as pd
 import yaml
 
-FORMATS = ["predictions", "sklearn", "onnx", "torchscript", "python"]
-"""Every submission format a built-in problem accepts."""
+from sandbox import SubmissionFormat
+
+FORMATS = [
+    str(f)
+    for f in (
+        SubmissionFormat.PREDICTIONS,
+        SubmissionFormat.SKLEARN,
+        SubmissionFormat.ONNX,
+        SubmissionFormat.TORCHSCRIPT,
+        SubmissionFormat.PYTHON,
+    )
+]
+"""Every submission format a built-in problem accepts (from the one registry, `sandbox.formats`)."""
 LISTED_KPIS = ["wall_time_s", "peak_memory_mb", "model_size_mb", "latency_ms_per_1k"]
 """The KPIs an intent lists when it names them: all the sandbox measures but CPU time."""
 PUBLIC_FRACTION = 0.3
@@ -188,4 +199,4 @@ def save_joblib_baseline(model: Any, bundle_dir: Path, *, compress: int = 0) -> 
     path = bundle_dir / BASELINE_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, path, compress=compress)
-    return BASELINE_PATH, "sklearn"
+    return BASELINE_PATH, str(SubmissionFormat.SKLEARN)

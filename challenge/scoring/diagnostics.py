@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from challenge.scoring.labels import label_key, label_keys
-from mlfo.intent import TaskKind
+from sandbox import TaskKind
 
 MAX_POINTS = 20_000
 """Residual plots draw at most this many points (a fixed-seed sample of the rows)."""

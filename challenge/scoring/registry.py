@@ -24,7 +24,7 @@ from challenge.scoring.scorer import (
     Response,
     Scorer,
 )
-from mlfo.intent import TaskKind
+from sandbox import TaskKind
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from challenge.scoring.errors import MetricParamsError
-from mlfo.intent import TaskKind
+from sandbox import TaskKind
 
 MetricFunction = Callable[..., float]
 """fn(y_true, y_pred, **params) -> float; may declare a `classes` keyword to receive the classes."""

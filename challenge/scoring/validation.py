@@ -10,7 +10,7 @@ import pandas as pd
 
 from challenge.scoring.errors import InvalidPredictionsError, LabelsError
 from challenge.scoring.labels import encode_labels, label_key, label_keys
-from mlfo.intent import TaskKind
+from sandbox import TaskKind
 
 PROBA_PREFIX = "proba_"
 PROBA_RANGE_TOLERANCE = 1e-6

@@ -1,56 +1,31 @@
-"""Upload checks per submission format, done at upload time (the sandbox loads the model later)."""
+"""Upload checks per submission format, done at upload time (the sandbox loads the model later).
+
+The rules (file endings, what a zip must hold, whether the file is a predictions table) come from
+the one format registry, `sandbox.formats`, which the sandbox applies again before a run: an
+upload it would refuse is refused here, before it uses the team's quota.
+"""
 
 from __future__ import annotations
 
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from challenge.errors import ValidationFailed
 from mlfo.intent import Intent
-
-
-@dataclass(frozen=True)
-class FormatRule:
-    """The file endings a format accepts and what a zip of it must contain."""
-
-    suffixes: tuple[str, ...]
-    zip_must_contain: tuple[str, ...] = ()
-    help: str = ""
-
-
-RULES: dict[str, FormatRule] = {
-    "predictions": FormatRule((".csv", ".parquet"), help="a CSV or Parquet file of predictions"),
-    "sklearn": FormatRule((".joblib", ".pkl", ".pickle"), help="a joblib or pickle file"),
-    "onnx": FormatRule((".onnx",), help="an ONNX model file"),
-    "torchscript": FormatRule((".pt", ".pth"), help="a TorchScript file from torch.jit.save"),
-    "mlflow": FormatRule((".zip",), ("MLmodel",), help="a zip of an MLflow model folder"),
-    "python": FormatRule((".py", ".zip"), ("model.py",), help="model.py, or a zip with model.py"),
-}
+from sandbox.contract import SubmissionRejected
+from sandbox.formats import check_file, get_format
 
 
 def check_upload(path: Path, *, filename: str, format: str, intent: Intent) -> None:
     """Refuse an upload whose ending or content cannot be the declared format."""
-    rule = RULES.get(format)
-    if rule is None:
-        raise ValidationFailed(f"unknown format {format!r}; formats: {', '.join(RULES)}")
-    suffix = Path(filename).suffix.lower()
-    if suffix not in rule.suffixes:
-        raise ValidationFailed(
-            f"format {format!r} expects {rule.help} ({', '.join(rule.suffixes)}); got {filename!r}"
-        )
-    if suffix == ".zip" and rule.zip_must_contain:
-        with zipfile.ZipFile(path) as archive:
-            names = {Path(n).name for n in archive.namelist() if n.count("/") <= 1}
-        missing = [n for n in rule.zip_must_contain if n not in names]
-        if missing:
-            raise ValidationFailed(
-                f"the zip for format {format!r} must contain {', '.join(missing)} at its top"
-            )
-    if format == "predictions":
-        _check_prediction_columns(path, suffix, intent)
+    try:
+        spec = get_format(format)
+        check_file(spec, path, filename=filename)
+    except SubmissionRejected as exc:
+        raise ValidationFailed(str(exc)) from None
+    if spec.upload.table_columns:
+        _check_prediction_columns(path, Path(filename).suffix.lower(), intent)
 
 
 def _check_prediction_columns(path: Path, suffix: str, intent: Intent) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from challenge.db.base import Base, utcnow
+from sandbox import Outcome
 
 
 class SubmissionStatus(StrEnum):
@@ -33,16 +34,8 @@ TERMINAL_STATUSES = frozenset(
 PENDING_STATUSES = frozenset({SubmissionStatus.QUEUED, SubmissionStatus.RUNNING})
 
 
-class FailureReason(StrEnum):
-    """Why a submission failed (a fixed set, see DESIGN.md)."""
-
-    INVALID_SUBMISSION = "invalid_submission"
-    RUNTIME_ERROR = "runtime_error"
-    TIMEOUT = "timeout"
-    MEMORY_EXCEEDED = "memory_exceeded"
-    INVALID_OUTPUT = "invalid_output"
-    INFRASTRUCTURE_ERROR = "infrastructure_error"
-    CANCELLED = "cancelled"
+FailureReason = Outcome
+"""Why a submission failed: an `Outcome` other than `ok` (the one list, defined by the sandbox)."""
 
 
 def _enum(cls: type[StrEnum]) -> Enum:

@@ -14,13 +14,13 @@ from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
 from challenge.errors import NotFound, PayloadTooLarge, PlatformError, ValidationFailed
 from challenge.submissions import service as submissions
-from challenge.submissions.formats import RULES
 from challenge.submissions.schemas import submission_read
 from challenge.teams import service as teams
 from challenge.web.artifacts import diagnostics_path, mlflow_run_url
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
 from challenge.web.security import CSRF, LoggedIn
+from sandbox import FORMATS, SubmissionFormat
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
@@ -45,7 +45,7 @@ def _submit_page(
         competition=competition,
         team=teams.team_of(session, competition_id=competition.id, user_id=user.id),
         phase=competitions.current_phase(competition),
-        formats=[(f, RULES[f]) for f in formats if f in RULES],
+        formats=[(f, FORMATS[SubmissionFormat(f)]) for f in formats],
         chosen=chosen or formats[0],
         note=note,
         max_mb=min(settings.max_upload_mb, competition.intent["model"].get("max_upload_mb", 100)),

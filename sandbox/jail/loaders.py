@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from .protocol import JobSpec, SubmissionFormat
+from .protocol import JobSpec, SubmissionFormat, TaskKind
 
 
 class SubmissionError(Exception):
@@ -39,7 +39,7 @@ class Predictor(Protocol):
 
 
 def _is_classification(spec: JobSpec) -> bool:
-    return spec.task in ("binary", "multiclass")
+    return TaskKind(spec.task).is_classification
 
 
 def _matrix(spec: JobSpec, features: pd.DataFrame) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""The contract between the host and the in-jail runner: formats, job spec, phases, result."""
+"""The contract between the host and the in-jail runner: formats, tasks, job spec, phases.
+
+The lowest layer of the platform: the runner imports it inside the jail, the host side of the
+sandbox, the scorer and the orchestrator import its enums."""
 
 from __future__ import annotations
 
@@ -16,6 +19,20 @@ class SubmissionFormat(StrEnum):
     TORCHSCRIPT = "torchscript"
     MLFLOW = "mlflow"
     PYTHON = "python"
+
+
+class TaskKind(StrEnum):
+    """What the model predicts (the job spec's `task`; the scorer and the intent use it too)."""
+
+    REGRESSION = "regression"
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    FORECAST = "forecast"
+
+    @property
+    def is_classification(self) -> bool:
+        """Binary and multiclass tasks predict classes (and may give probabilities)."""
+        return self in (TaskKind.BINARY, TaskKind.MULTICLASS)
 
 
 class JailStatus(StrEnum):

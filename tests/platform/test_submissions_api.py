@@ -6,6 +6,7 @@ import io
 import stat
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+import sandbox
 from challenge.db.session import transaction
 from challenge.files import storage
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
+from sandbox import Outcome, RunRequest, SubmissionFormat
 from tests.arena import Arena, make_arena
 from tests.platform.helpers import auth, create_user, regression_settings, truth_predictions
 
@@ -116,6 +119,38 @@ def test_valid_python_zip_is_accepted(arena: Arena) -> None:
     assert response.status_code == 201, response.text
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "format"),
+    [
+        ("model.pth", b"not checked", "torchscript"),
+        ("model.pickle", b"not checked", "sklearn"),
+        ("model.zip", _zip({"pkg/model.py": MODEL}), "python"),
+        ("model.zip", _zip({"a/MLmodel": b"flavors: {}", "b/x": b"x"}), "mlflow"),
+        ("model.joblib", b"not checked", "onnx"),
+    ],
+)
+def test_an_upload_the_sandbox_would_refuse_is_refused_at_upload(
+    client: TestClient,
+    settings: Any,
+    tmp_path: Path,
+    name: str,
+    content: bytes,
+    format: str,
+) -> None:
+    every_format = [str(f) for f in SubmissionFormat]
+    arena = make_arena(client, settings, tmp_path, regression_settings(formats=every_format))
+    response = arena.submit(content, name=name, format=format)
+    assert response.status_code == 422, response.text
+    message = response.json()["message"]
+    assert stored_uploads(settings) == []
+    model = tmp_path / name
+    model.write_bytes(content)
+    request = RunRequest(model, SubmissionFormat(format), tmp_path / "none.parquet", "id", "y", "x")
+    refused = sandbox.run(request)  # refused before any file is read or code runs
+    assert refused.outcome is Outcome.INVALID_SUBMISSION
+    assert refused.message == message
+
+
 def test_pending_limit(arena: Arena) -> None:
     accepted = [arena.submit(truth_predictions(arena.bundle)).status_code for _ in range(5)]
     assert accepted == [201] * 5
@@ -134,6 +169,24 @@ def test_daily_and_total_limits(client: TestClient, settings: Any, tmp_path: Pat
     third = arena.submit(truth_predictions(arena.bundle))
     assert third.status_code == 429 and third.json()["detail"]["limit"] == "max_per_day"
     assert "midnight UTC" in third.json()["message"]
+
+
+def test_total_limit_counts_every_day(client: TestClient, settings: Any, tmp_path: Path) -> None:
+    competition = regression_settings()
+    competition["phases"][0].update(max_per_day=10, max_total=3, max_pending=10)
+    arena = make_arena(client, settings, tmp_path, competition)
+    first = arena.submit(truth_predictions(arena.bundle)).json()
+    with transaction(settings.database_url) as session:  # an upload of an earlier day counts too
+        session.execute(
+            update(Submission)
+            .where(Submission.id == first["id"])
+            .values(created_at=datetime.now(UTC) - timedelta(days=3))
+        )
+    codes = [arena.submit(truth_predictions(arena.bundle)).status_code for _ in range(2)]
+    assert codes == [201, 201]
+    fourth = arena.submit(truth_predictions(arena.bundle))
+    assert fourth.status_code == 429 and fourth.json()["detail"]["limit"] == "max_total"
+    assert "all 3 submissions of phase 'main'" in fourth.json()["message"]
 
 
 def test_platform_failures_do_not_use_quota(

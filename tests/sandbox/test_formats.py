@@ -10,7 +10,7 @@ import pytest
 import sandbox
 from sandbox import Limits, Outcome, SubmissionFormat
 from sandbox.contract import KPI_KEYS
-from sandbox.formats import FORMATS
+from sandbox.formats import FORMATS, UploadRules, format_of_file
 from sandbox.jail.loaders import LOADERS
 
 from .conftest import SAMPLES, request_for, run_python
@@ -18,13 +18,40 @@ from .conftest import SAMPLES, request_for, run_python
 PROBA_FORMATS = {SubmissionFormat.SKLEARN, SubmissionFormat.ONNX, SubmissionFormat.TORCHSCRIPT}
 
 
-def test_every_format_is_registered_with_a_small_sample_and_a_loader() -> None:
+def test_every_format_is_registered_with_a_small_sample_a_loader_and_upload_rules() -> None:
     assert set(FORMATS) == set(SubmissionFormat)
     for fmt, spec in FORMATS.items():
+        assert spec.format is fmt
         assert spec.sample_path.is_file(), fmt
         assert spec.sample_path.stat().st_size < 200_000, fmt
         assert spec.sample_path.suffix in spec.extensions, fmt
+        assert callable(spec.loader), fmt
+        assert isinstance(spec.upload, UploadRules), fmt
+        assert spec.help and all(e.startswith(".") for e in spec.extensions), fmt
         assert (fmt in LOADERS) == spec.runs_code, fmt
+        if spec.upload.zip_member is not None:
+            assert ".zip" in spec.extensions, fmt
+        assert spec.refusal(spec.sample) is None, fmt
+        assert spec.refusal("model.exe") is not None, fmt
+    assert set(LOADERS) == {f for f, spec in FORMATS.items() if spec.runs_code}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("pred.CSV", SubmissionFormat.PREDICTIONS),
+        ("m.pkl", SubmissionFormat.SKLEARN),
+        ("m.pt", SubmissionFormat.TORCHSCRIPT),
+        ("model.py", SubmissionFormat.PYTHON),
+        ("m.zip", None),
+        ("m.pth", None),
+        ("m.pickle", None),
+    ],
+)
+def test_a_format_is_guessed_only_from_an_ending_that_one_format_accepts(
+    name: str, expected: SubmissionFormat | None
+) -> None:
+    assert format_of_file(name) is expected
 
 
 @pytest.mark.parametrize("fmt", list(SubmissionFormat))
@@ -123,4 +150,4 @@ def test_a_file_of_the_wrong_type_is_refused_before_running(tmp_path: Path) -> N
     model.write_text("hello")
     result = sandbox.run(request_for(model, SubmissionFormat.SKLEARN))
     assert result.outcome is Outcome.INVALID_SUBMISSION
-    assert "must be a .joblib or .pkl file" in result.message
+    assert "format 'sklearn' expects" in result.message and "(.joblib or .pkl)" in result.message

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from challenge.scoring import Response, Scorer, get_scorer, proba_column, scorer_names
-from mlfo.intent import TaskKind
+from sandbox import TaskKind
 
 TASK_CLASSES: dict[str, list[Any]] = {
     TaskKind.BINARY: ["no", "yes"],
