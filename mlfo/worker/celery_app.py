@@ -6,8 +6,10 @@ from celery import Celery
 from kombu import Queue
 
 from challenge.config import Settings, get_settings
+from mlfo import placement
 
-QUEUES = ("cpu", "gpu", "large-memory")
+QUEUES = tuple(placement.QUEUES.values())
+"""The queues workers may serve: one per resource class (`mlfo.placement`)."""
 
 
 def create_celery(settings: Settings) -> Celery:
