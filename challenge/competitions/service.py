@@ -19,8 +19,8 @@ from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.errors import Conflict, NotFound, ValidationFailed
 from challenge.files import storage
-from challenge.files.archives import ArchiveLimits, extract_zip
 from challenge.problems.base import split_column
+from sandbox.archive import BUNDLE_ARCHIVES, ArchiveRefused, extract_zip
 
 MAX_BUNDLE_BYTES = 2 * 1024**3
 
@@ -158,12 +158,11 @@ def create_from_zip(
         archive, _ = storage.save_stream(
             upload, Path(tmp), suffix=".zip", max_bytes=MAX_BUNDLE_BYTES
         )
-        root = extract_zip(
-            archive,
-            Path(tmp) / "bundle",
-            limits=ArchiveLimits(max_total_bytes=4 * MAX_BUNDLE_BYTES),
-            label="bundle zip",
-        )
+        root = Path(tmp) / "bundle"
+        try:
+            extract_zip(archive, root, limits=BUNDLE_ARCHIVES, label="the bundle zip")
+        except ArchiveRefused as exc:
+            raise ValidationFailed(str(exc)) from None
         return create_from_bundle(
             session, settings=settings, owner=owner, bundle_dir=root, with_baseline=with_baseline
         )

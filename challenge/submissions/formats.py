@@ -7,19 +7,24 @@ upload it would refuse is refused here, before it uses the team's quota.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from challenge.errors import ValidationFailed
 from mlfo.intent import Intent
+from sandbox.archive import SUBMISSION_ARCHIVES, inspect_zip
 from sandbox.contract import SubmissionRejected
 from sandbox.formats import check_file, get_format
 
 
 def check_upload(path: Path, *, filename: str, format: str, intent: Intent) -> None:
-    """Refuse an upload whose ending or content cannot be the declared format."""
+    """Refuse an upload that is an unsafe archive, or whose ending or content cannot be the
+    declared format."""
     try:
+        if zipfile.is_zipfile(path):  # zips of models, and TorchScript files
+            inspect_zip(path, limits=SUBMISSION_ARCHIVES)
         spec = get_format(format)
         check_file(spec, path, filename=filename)
     except SubmissionRejected as exc:

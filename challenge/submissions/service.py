@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from datetime import datetime, time
 from pathlib import Path
 from typing import BinaryIO
@@ -18,7 +17,6 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
 from challenge.files import storage
-from challenge.files.archives import ArchiveLimits, inspect_zip
 from challenge.submissions.formats import check_upload
 from challenge.submissions.models import (
     PENDING_STATUSES,
@@ -176,12 +174,6 @@ def store_upload(
     try:
         if size == 0:
             raise ValidationFailed("the uploaded file is empty")
-        if zipfile.is_zipfile(path):
-            inspect_zip(
-                path,
-                limits=ArchiveLimits(max_total_bytes=max(8 * max_bytes, 64 * 1024**2)),
-                label=filename or "upload",
-            )
         check_upload(path, filename=filename, format=format, intent=intent)
     except BaseException:
         path.unlink(missing_ok=True)

@@ -125,6 +125,12 @@ def test_hostile_bundle_archives(client: TestClient, host: str, tmp_path: Path) 
             archive.writestr(name, "x")
         response = upload_bundle(client, host, buffer.getvalue())
         assert response.status_code == 422, name
+    buffer = io.BytesIO(zip_folder(bundle))
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        for index in range(300):  # 300 MB of 1 MB entries, each under the per-entry check
+            archive.writestr(f"pad/{index}.bin", bytes(1024**2))
+    bomb = upload_bundle(client, host, buffer.getvalue())
+    assert bomb.status_code == 422 and "times its size" in bomb.json()["message"]
     assert upload_bundle(client, host, b"not a zip").status_code == 422
     missing = client.post("/api/v1/competitions", files={"other": ("a", b"x")}, headers=auth(host))
     assert missing.status_code == 400 and "bundle" in missing.json()["message"]

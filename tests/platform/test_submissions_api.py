@@ -105,6 +105,7 @@ MODEL = b"def predict(features):\n    return features['x1'] * 2\n"
         (_zip({"model.py": MODEL, "/etc/cron.d/evil": b"x"}), "absolute"),
         (_zip({"model.py": MODEL}, links={"labels": "/data/labels"}), "symbolic link"),
         (_zip({"model.py": MODEL, "bomb.bin": b"\x00" * (40 * 1024 * 1024)}), "bomb"),
+        (_zip({"model.py": MODEL} | {f"{i}.bin": bytes(1024**2) for i in range(300)}), "bomb"),
     ],
 )
 def test_hostile_archives(arena: Arena, settings: Any, archive: bytes, expected: str) -> None:

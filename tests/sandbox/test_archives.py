@@ -10,7 +10,7 @@ import pytest
 
 import sandbox
 from sandbox import Outcome, SubmissionFormat
-from sandbox.archive import extract_zip
+from sandbox.archive import BUNDLE_ARCHIVES, MB, ArchiveLimits, extract_zip, inspect_zip
 from sandbox.contract import SubmissionRejected
 
 from .conftest import request_for
@@ -54,7 +54,35 @@ def test_unsafe_archives_are_invalid_submissions(
 def test_extraction_caps_the_total_size(tmp_path: Path) -> None:
     archive = _zip(tmp_path / "big.zip", {"a.bin": b"a" * 3000, "b.bin": b"b" * 3000})
     with pytest.raises(SubmissionRejected, match="expands to 6000 bytes"):
-        extract_zip(archive, tmp_path / "out", max_total_bytes=5000)
+        extract_zip(archive, tmp_path / "out", limits=ArchiveLimits(max_total_bytes=5000))
+    assert not (tmp_path / "out").exists()
+
+
+def small_member_bomb(path: Path, members: int = 300) -> Path:
+    """Entries of exactly 1 MB of zeros: each under the per-entry ratio check, 300 MB in all."""
+    zeros = bytes(MB)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("model.py", GOOD)
+        for index in range(members):
+            bundle.writestr(f"pad/{index}.bin", zeros)
+    return path
+
+
+def test_the_total_ratio_counts_every_member_however_small(tmp_path: Path) -> None:
+    archive = small_member_bomb(tmp_path / "model.zip")
+    assert archive.stat().st_size < 2 * MB
+    for limits in (ArchiveLimits(), BUNDLE_ARCHIVES):
+        with pytest.raises(SubmissionRejected, match="more than 200 times its size"):
+            inspect_zip(archive, limits=limits)
+    result = sandbox.run(request_for(archive, SubmissionFormat.PYTHON))
+    assert result.outcome is Outcome.INVALID_SUBMISSION
+    assert "a zip bomb is refused" in result.message
+
+
+def test_a_small_archive_may_expand_to_the_ratio_times_a_megabyte(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "model.zip", {"model.py": GOOD, "zeros.bin": bytes(MB)})
+    assert len(inspect_zip(archive)) == 2
+    assert extract_zip(archive, tmp_path / "out") == MB + len(GOOD)
 
 
 def test_a_file_that_is_not_a_zip_is_refused(tmp_path: Path) -> None:
