@@ -3,16 +3,14 @@ renewed by heartbeat, and the reaper re-queues it when that worker is lost (as f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from challenge.competitions.models import Competition
 from challenge.config import Settings
-from challenge.db.session import after_commit
 from challenge.judging.models import (
     Reproduction,
     ReproductionResult,
@@ -21,11 +19,59 @@ from challenge.judging.models import (
 )
 from challenge.submissions.service import queue_of
 from mlfo.worker.heartbeat import LeaseHeartbeat
-from mlfo.worker.leases import LeasedRows
+from mlfo.worker.leases import LeasedRows, register
 
 TASK_NAME = "judging.reproduce"
-REPRODUCTIONS = LeasedRows(
-    Reproduction, ReproductionStatus.QUEUED, ReproductionStatus.RUNNING, TASK_NAME
+
+
+def _lost(reproduction: Reproduction, max_attempts: int, now: datetime) -> dict[str, object]:
+    """A reproduction whose worker was lost: queued again, or failed past the retry limit."""
+    if reproduction.attempts < max_attempts:
+        return REPRODUCTIONS.requeued()
+    return {
+        "status": ReproductionStatus.FAILED,
+        "error": (
+            f"the worker running this reproduction was lost {reproduction.attempts} times; "
+            "request a new reproduction"
+        ),
+        "finished_at": now,
+        "lease_expires_at": None,
+    }
+
+
+def _fail_pending_results(session: Session, reproduction_id: int) -> None:
+    session.execute(
+        update(ReproductionResult)
+        .where(
+            ReproductionResult.reproduction_id == reproduction_id,
+            ReproductionResult.status == ResultStatus.PENDING,
+        )
+        .values(status=ResultStatus.FAILED, message="not run: the reproduction failed")
+    )
+
+
+def _queues(session: Session, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Reproduction.id, Competition)
+        .join(Competition, Competition.id == Reproduction.competition_id)
+        .where(Reproduction.id.in_(ids))
+    ).all()
+    return {reproduction_id: queue_of(competition) for reproduction_id, competition in rows}
+
+
+REPRODUCTIONS = register(
+    LeasedRows(
+        Reproduction,
+        ReproductionStatus.QUEUED,
+        ReproductionStatus.RUNNING,
+        TASK_NAME,
+        lost=_lost,
+        queues=_queues,
+        after_failed=_fail_pending_results,
+        unsent_limit=100,
+    )
 )
 """Reproductions as leased work: claimed by a worker, taken back by the reaper."""
 
@@ -62,68 +108,3 @@ def heartbeat(settings: Settings, held: Claim) -> LeaseHeartbeat:
         return renew(session, held=held, lease_s=settings.lease_seconds), False
 
     return LeaseHeartbeat(settings, renew_lease, label=f"reproduction {held.reproduction_id}")
-
-
-@dataclass
-class Reaped:
-    """What one reaper pass did to reproductions."""
-
-    requeued: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    resent: list[int] = field(default_factory=list)
-
-
-def reap(session: Session, *, settings: Settings, now: datetime) -> Reaped:
-    """Re-queue reproductions whose worker was lost (fail them past the retry limit), and send
-    the queued ones the broker never got or lost."""
-    reaped = Reaped()
-    for reproduction in REPRODUCTIONS.expired(session, now):
-        gave_up = reproduction.attempts >= settings.max_attempts
-        values = _failed(reproduction.attempts, now) if gave_up else REPRODUCTIONS.requeued()
-        if not REPRODUCTIONS.take_back(session, reproduction, now, values):
-            continue
-        if gave_up:
-            _fail_pending_results(session, reproduction.id)
-            reaped.failed.append(reproduction.id)
-        else:
-            reaped.requeued.append(reproduction.id)
-    ids = sorted(set(REPRODUCTIONS.unsent(session, now, limit=100)) | set(reaped.requeued))
-    queues = _queues(session, ids)
-    for reproduction_id in ids:
-        reaped.resent.append(reproduction_id)
-        after_commit(session, partial(send, settings, reproduction_id, queues[reproduction_id]))
-    return reaped
-
-
-def _failed(attempts: int, now: datetime) -> dict[str, object]:
-    return {
-        "status": ReproductionStatus.FAILED,
-        "error": (
-            f"the worker running this reproduction was lost {attempts} times; "
-            "request a new reproduction"
-        ),
-        "finished_at": now,
-        "lease_expires_at": None,
-    }
-
-
-def _fail_pending_results(session: Session, reproduction_id: int) -> None:
-    session.execute(
-        update(ReproductionResult)
-        .where(
-            ReproductionResult.reproduction_id == reproduction_id,
-            ReproductionResult.status == ResultStatus.PENDING,
-        )
-        .values(status=ResultStatus.FAILED, message="not run: the reproduction failed")
-    )
-
-
-def _queues(session: Session, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Reproduction.id, Competition)
-        .join(Competition, Competition.id == Reproduction.competition_id)
-        .where(Reproduction.id.in_(ids))
-    ).all()
-    return {reproduction_id: queue_of(competition) for reproduction_id, competition in rows}

@@ -14,11 +14,10 @@ from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Conflict, NotFound
 from challenge.judging import audit
 from challenge.judging.service import competition_of, judged_submission, require_staff
+from challenge.submissions import lifecycle
 from challenge.submissions.models import ScoreRecord, Submission, SubmissionStatus
 from challenge.submissions.service import get_visible, is_staff, queue_of
 from mlfo.worker.dispatch import dispatch
-
-RERUNNABLE = frozenset({SubmissionStatus.FINISHED, SubmissionStatus.FAILED})
 
 
 @dataclass
@@ -58,10 +57,10 @@ def rescore(
             )
     for submission in rows.values():
         status = SubmissionStatus(submission.status)
-        if status not in RERUNNABLE:
+        if status not in lifecycle.RERUNNABLE:
             report.skipped[submission.id] = f"it is {status.value}"
             continue
-        _requeue(submission, reason=reason)
+        lifecycle.rerun(submission, reason=reason)
         report.queued.append(submission.id)
     if submission_ids is not None and len(submission_ids) == 1 and not report.queued:
         only = submission_ids[0]
@@ -87,17 +86,6 @@ def rescore(
 
 def _target(ids: list[int]) -> str:
     return f"submission:{ids[0]}" if len(ids) == 1 else f"submissions:{len(ids)}"
-
-
-def _requeue(submission: Submission, *, reason: str) -> None:
-    submission.status = SubmissionStatus.QUEUED
-    submission.rescore_reason = reason[:200]
-    submission.claim_token = None
-    submission.worker = None
-    submission.lease_expires_at = None
-    submission.dispatched_at = None
-    submission.cancel_requested = False
-    submission.attempts = 0
 
 
 def history(session: Session, *, submission: Submission) -> list[ScoreRecord]:

@@ -17,10 +17,10 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
 from challenge.files import storage
+from challenge.submissions import lifecycle
 from challenge.submissions.formats import check_upload
 from challenge.submissions.models import (
     PENDING_STATUSES,
-    FailureReason,
     Submission,
     SubmissionStatus,
 )
@@ -308,24 +308,7 @@ def cancel(session: Session, *, submission: Submission, user: User) -> Submissio
         or teams.is_member(session, team_id=submission.team_id, user_id=user.id)
     ):
         raise NotFound(f"submission {submission.id} does not exist")
-    if SubmissionStatus(submission.status).is_terminal:
-        raise BadRequest(f"submission {submission.id} is already {submission.status}")
-    now = utcnow()
-    cancelled = session.execute(
-        update(Submission)
-        .where(Submission.id == submission.id, Submission.status == SubmissionStatus.QUEUED)
-        .values(
-            status=SubmissionStatus.CANCELLED,
-            failure_reason=FailureReason.CANCELLED,
-            error=f"cancelled by {user.username}",
-            finished_at=now,
-        )
-    )
-    if cancelled.rowcount == 0:  # type: ignore[attr-defined]
-        session.execute(
-            update(Submission).where(Submission.id == submission.id).values(cancel_requested=True)
-        )
-    session.refresh(submission)
+    lifecycle.cancel(session, submission=submission, by=user.username)
     return submission
 
 

@@ -14,23 +14,19 @@ from sqlalchemy.orm import Session
 
 from challenge.competitions.models import Competition
 from challenge.config import Settings
-from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
 from challenge.files import storage
-from challenge.submissions.models import (
-    FailureReason,
-    ScoreRecord,
-    Submission,
-    SubmissionStatus,
-)
+from challenge.submissions import lifecycle
+from challenge.submissions.models import Submission, SubmissionStatus
 from challenge.teams.models import Team
+from mlfo.evaluation import EvaluationResult
 from mlfo.intent import Intent
 from mlfo.placement import queue_for, worker_device
 from mlfo.worker.dispatch import SUBMISSIONS, dispatch
 from mlfo.worker.heartbeat import LeaseHeartbeat
+from sandbox import Outcome
 
 log = logging.getLogger(__name__)
-LOG_CAP = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -71,9 +67,10 @@ def submission_heartbeat(settings: Settings, held: Claim) -> LeaseHeartbeat:
 
 
 def finish(
-    session: Session, *, held: Claim, result: Any, reason: str = "initial"
+    session: Session, *, held: Claim, result: EvaluationResult, reason: str = "initial"
 ) -> Submission | None:
-    """Record the result if the claim is still ours (exactly once), and update the boards."""
+    """Record the result if the claim is still ours (exactly once), then run the commit sinks the
+    competition's intent lists (the leaderboard) in the same transaction."""
     submission = session.scalar(
         select(Submission)
         .where(
@@ -85,72 +82,11 @@ def finish(
     )
     if submission is None:
         return None
-    if submission.rescore_reason:  # a judge's re-run: its reason goes into the ScoreRecord
-        reason, submission.rescore_reason = submission.rescore_reason, None
-    outcome = str(result.outcome)
-    if outcome == "ok":
-        submission.status = SubmissionStatus.FINISHED
-        submission.failure_reason = None
-    elif outcome == FailureReason.CANCELLED.value:
-        submission.status = SubmissionStatus.CANCELLED
-        submission.failure_reason = FailureReason.CANCELLED
-    else:
-        submission.status = SubmissionStatus.FAILED
-        submission.failure_reason = FailureReason(outcome)
-        submission.counts_toward_quota = outcome != FailureReason.INFRASTRUCTURE_ERROR.value
-    submission.error = (result.message or "")[:10_000]
-    submission.logs = _cap(result.logs or "")
-    submission.kpis = {k: float(v) for k, v in (result.kpis or {}).items()}
-    submission.scores = _scores_json(result)
-    submission.intervals = {
-        split: list(interval) if interval else None
-        for split, interval in (result.intervals or {}).items()
-    }
-    ranking = result.ranking_score or {}
-    submission.valid = bool(result.valid)
-    submission.public_score = ranking.get("public") if outcome == "ok" else None
-    submission.private_score = ranking.get("private") if outcome == "ok" else None
-    if outcome == "ok" and not result.valid:
-        submission.error = result.invalid_reason or "below a validity floor of the competition"
-    submission.mlflow_run_id = result.mlflow_run_id
-    submission.finished_at = utcnow()
-    submission.lease_expires_at = None
-    submission.cancel_requested = False
-    submission.score_version += 1
-    competition = session.get(Competition, submission.competition_id)
-    session.add(
-        ScoreRecord(
-            submission_id=submission.id,
-            version=submission.score_version,
-            reason=reason,
-            status=submission.status.value,
-            failure_reason=outcome if outcome != "ok" else None,
-            scores=submission.scores,
-            kpis=submission.kpis,
-            public_score=submission.public_score,
-            private_score=submission.private_score,
-            mlflow_run_id=submission.mlflow_run_id,
-            data_version=competition.data_version if competition else 1,
-        )
-    )
-    session.flush()
+    lifecycle.record(session, submission=submission, result=result, reason=reason)
     from mlfo.worker.commit_sinks import run_commit_sinks
 
     run_commit_sinks(session, submission)
     return submission
-
-
-def _scores_json(result: Any) -> dict[str, Any]:
-    scores: dict[str, Any] = {split: dict(m) for split, m in (result.scores or {}).items()}
-    if result.metric_errors:
-        scores["errors"] = dict(result.metric_errors)
-    return scores
-
-
-def _cap(text: str) -> str:
-    if len(text) <= LOG_CAP:
-        return text
-    return text[: LOG_CAP - 200] + "\n[... logs truncated by the platform ...]\n" + text[-150:]
 
 
 def release(
@@ -167,22 +103,12 @@ def release(
     )
     if submission is None or submission.status != SubmissionStatus.RUNNING:
         return False, None
-    if submission.attempts >= settings.max_attempts:
-        submission.status = SubmissionStatus.FAILED
-        submission.failure_reason = FailureReason.INFRASTRUCTURE_ERROR
-        submission.counts_toward_quota = False
-        submission.error = (
-            f"the platform failed to evaluate this submission {submission.attempts} times "
-            f"({message}); it does not count toward your limits, please submit again"
-        )
-        submission.finished_at = utcnow()
-        submission.lease_expires_at = None
+    attempts = submission.attempts
+    if not lifecycle.after_platform_fault(
+        submission, max_attempts=settings.max_attempts, cause=message
+    ):
         return False, None
-    submission.status = SubmissionStatus.QUEUED
-    submission.claim_token = None
-    submission.lease_expires_at = None
-    submission.dispatched_at = None
-    countdown = min(60.0, 2.0**submission.attempts) * (0.5 + random.random())
+    countdown = min(60.0, 2.0**attempts) * (0.5 + random.random())
     return True, countdown
 
 
@@ -240,7 +166,7 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
     with submission_heartbeat(settings, held) as heartbeat:
         try:
             result = _run_pipeline(settings, submission_id, evaluation, work_dir, heartbeat)
-            platform_fault = result.outcome == FailureReason.INFRASTRUCTURE_ERROR.value
+            platform_fault = result.outcome == Outcome.INFRASTRUCTURE_ERROR
             fault_message = result.message
         except Exception as exc:  # a platform fault (storage, broker, tracking): retried
             log.exception("evaluation of submission %s failed", submission_id)

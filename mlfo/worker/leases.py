@@ -2,17 +2,20 @@
 the lease, the reaper takes the row back when the worker is lost, and re-sends what the broker lost.
 
 A leased model has the columns `id`, `status`, `attempts`, `claim_token`, `worker`,
-`lease_expires_at`, `dispatched_at`, `started_at` and `created_at`.
+`lease_expires_at`, `dispatched_at`, `started_at` and `created_at`. Each kind of leased work is
+registered here (`register`) by the package that owns it; the reaper reaps whatever is registered
+and knows none of them.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from challenge.config import Settings
 from challenge.db.base import utcnow
-from challenge.db.session import transaction
+from challenge.db.session import after_commit, transaction
 
 log = logging.getLogger(__name__)
 UNSENT_GRACE = timedelta(seconds=5)
@@ -29,14 +32,35 @@ LOST_MESSAGE_AFTER = timedelta(minutes=15)
 """A queued row sent this long ago and still not claimed: the broker lost the message."""
 
 
+LostValues = Callable[[Any, int, datetime], dict[str, Any]]
+"""(expired row, max attempts, now) -> the values it takes: queued again, or failed for good."""
+Queues = Callable[[Session, list[int]], dict[int, str]]
+"""The queue of each row id."""
+
+
+@dataclass
+class Reaped:
+    """What one reaper pass did to one kind of leased work (row ids)."""
+
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class LeasedRows:
-    """The rows of one model that workers lease, with its queued and running statuses."""
+    """The rows of one model that workers lease, with its queued and running statuses, what a
+    row whose worker was lost becomes, and the queue each row is sent to."""
 
     model: type[Any]
     queued: StrEnum
     running: StrEnum
     task_name: str
+    lost: LostValues
+    queues: Queues
+    after_failed: Callable[[Session, int], None] | None = None
+    """Called in the reaper's transaction for each row failed for good."""
+    unsent_limit: int = 500
 
     def claim(self, session: Session, row_id: int, *, worker: str, lease_s: float) -> str | None:
         """Move a queued row to running for `worker`; its claim token, or None if not queued."""
@@ -96,6 +120,27 @@ class LeasedRows:
             "dispatched_at": None,
         }
 
+    def reap(self, session: Session, *, settings: Settings, now: datetime) -> Reaped:
+        """Take back the expired rows (queued again, or failed past the retry limit), then send
+        the queued rows whose task the broker never got or lost (after the commit)."""
+        reaped = Reaped()
+        for row in self.expired(session, now):
+            values = self.lost(row, settings.max_attempts, now)
+            if not self.take_back(session, row, now, values):
+                continue
+            if values["status"] == self.queued:
+                reaped.requeued.append(row.id)
+                continue
+            if self.after_failed is not None:
+                self.after_failed(session, row.id)
+            reaped.failed.append(row.id)
+        ids = sorted(set(self.unsent(session, now, limit=self.unsent_limit)) | set(reaped.requeued))
+        queues = self.queues(session, ids)
+        for row_id in ids:
+            reaped.resent.append(row_id)
+            after_commit(session, partial(self.send, settings, row_id, queues.get(row_id, "cpu")))
+        return reaped
+
     def unsent(self, session: Session, now: datetime, *, limit: int) -> list[int]:
         """Queued rows whose task the broker never got, or lost."""
         model = self.model
@@ -132,3 +177,19 @@ class LeasedRows:
             model = self.model
             session.execute(update(model).where(model.id == row_id).values(dispatched_at=utcnow()))
         return True
+
+
+_REGISTERED: dict[str, LeasedRows] = {}
+
+
+def register(rows: LeasedRows) -> LeasedRows:
+    """Make a kind of leased work known to the reaper (once per task name)."""
+    known = _REGISTERED.setdefault(rows.task_name, rows)
+    if known is not rows:
+        raise ValueError(f"leased work {rows.task_name!r} is already registered")
+    return rows
+
+
+def registered() -> list[LeasedRows]:
+    """Every kind of leased work, in the order registered."""
+    return list(_REGISTERED.values())

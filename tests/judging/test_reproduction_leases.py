@@ -76,7 +76,7 @@ def test_reaper_requeues_a_reproduction_whose_worker_was_lost(arena: Arena, sett
     reproduction_id = queued_reproduction(arena, settings)
     running_with_expired_lease(settings, reproduction_id, attempts=1)
     with transaction(settings.database_url) as session:
-        report = reap(session, settings=settings).reproductions
+        report = reap(session, settings=settings).of(leases.REPRODUCTIONS)
     assert report.requeued == [reproduction_id] and report.failed == []
     assert report.resent == [reproduction_id]
     row, results = load(settings, reproduction_id)
@@ -89,7 +89,7 @@ def test_reaper_fails_a_reproduction_past_the_attempt_limit(arena: Arena, settin
     reproduction_id = queued_reproduction(arena, settings)
     running_with_expired_lease(settings, reproduction_id, attempts=settings.max_attempts)
     with transaction(settings.database_url) as session:
-        report = reap(session, settings=settings).reproductions
+        report = reap(session, settings=settings).of(leases.REPRODUCTIONS)
     assert report.failed == [reproduction_id] and report.requeued == report.resent == []
     row, results = load(settings, reproduction_id)
     assert row.status == "failed" and row.finished_at is not None
@@ -106,7 +106,7 @@ def test_reaper_leaves_a_live_lease_alone(arena: Arena, settings: Any) -> None:
         held = leases.claim(session, reproduction_id=reproduction_id, worker="w", lease_s=30)
     assert held is not None
     with transaction(settings.database_url) as session:
-        report = reap(session, settings=settings).reproductions
+        report = reap(session, settings=settings).of(leases.REPRODUCTIONS)
     assert report.requeued == report.failed == report.resent == []
     assert load(settings, reproduction_id)[0].status == "running"
 
@@ -120,7 +120,7 @@ def test_reaper_sends_reproductions_the_broker_never_got(arena: Arena, settings:
             .values(dispatched_at=None, created_at=utcnow() - timedelta(seconds=30))
         )
     with transaction(settings.database_url) as session:
-        report = reap(session, settings=settings).reproductions
+        report = reap(session, settings=settings).of(leases.REPRODUCTIONS)
     assert report.resent == [reproduction_id]
     assert load(settings, reproduction_id)[0].dispatched_at is not None
 
@@ -147,7 +147,9 @@ def test_a_worker_that_lost_its_claim_can_write_nothing(arena: Arena, settings: 
         )
     assert stale is not None
     with transaction(settings.database_url) as session:
-        assert reap(session, settings=settings).reproductions.requeued == [reproduction_id]
+        assert reap(session, settings=settings).of(leases.REPRODUCTIONS).requeued == [
+            reproduction_id
+        ]
     with transaction(settings.database_url) as session:
         current = leases.claim(session, reproduction_id=reproduction_id, worker="next", lease_s=30)
     assert current is not None

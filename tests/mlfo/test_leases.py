@@ -51,7 +51,7 @@ def test_reaper_requeues_an_expired_lease(arena: Arena, settings: Any) -> None:
     submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
     expire(settings, submission_id, attempts=1)
     with transaction(settings.database_url) as session:
-        report = reap(session, settings=settings)
+        report = reap(session, settings=settings).of(SUBMISSIONS)
     assert report.requeued == [submission_id] and submission_id in report.resent
     requeued = row(settings, submission_id)
     assert requeued.status == "queued" and requeued.claim_token is None
@@ -79,7 +79,7 @@ def test_reaper_gives_up_without_using_quota(arena: Arena, settings: Any) -> Non
     submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
     expire(settings, submission_id, attempts=settings.max_attempts)
     with transaction(settings.database_url) as session:
-        report = reap(session, settings=settings)
+        report = reap(session, settings=settings).of(SUBMISSIONS)
     assert report.failed == [submission_id]
     failed = row(settings, submission_id)
     assert failed.status == "failed" and failed.failure_reason == "infrastructure_error"
@@ -96,7 +96,7 @@ def test_reaper_sends_tasks_the_broker_never_got(arena: Arena, settings: Any) ->
             .values(dispatched_at=None, created_at=utcnow() - timedelta(seconds=30))
         )
     with transaction(settings.database_url) as session:
-        report = reap(session, settings=settings)
+        report = reap(session, settings=settings).of(SUBMISSIONS)
     assert report.resent == [submission_id]
     assert row(settings, submission_id).dispatched_at is not None
 
