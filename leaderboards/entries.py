@@ -14,6 +14,13 @@ from leaderboards.ranking import SubmissionRow, select_rows
 from mlfo.intent import Intent
 
 BOARDS = ("public", "private")
+SINK_NAME = "leaderboard"
+"""The intent's sink that puts a competition's results on its boards (see `leaderboards.sink`)."""
+
+
+def publishes(intent: Intent) -> bool:
+    """Whether the competition's results go on its boards: its intent lists the leaderboard sink."""
+    return any(sink.kind == SINK_NAME for sink in intent.sinks)
 
 
 def greater_is_better(intent: Intent) -> bool:
@@ -29,13 +36,16 @@ def greater_is_better(intent: Intent) -> bool:
 def refresh_team(
     session: Session, *, competition: Competition, phase_id: int, team_id: int
 ) -> None:
-    """Recompute one team's entries on both boards of a phase (under the team's row lock)."""
+    """Recompute one team's entries on both boards of a phase (under the team's row lock); a
+    competition whose intent does not list the leaderboard sink has no entries."""
+    intent = Intent.model_validate(competition.intent)
+    if not publishes(intent):
+        return
     session.execute(
         update(Team).where(Team.id == team_id).values(submission_seq=Team.submission_seq)
     )
     team = session.get(Team, team_id)
     assert team is not None
-    intent = Intent.model_validate(competition.intent)
     higher = greater_is_better(intent)
     submissions = list(
         session.scalars(

@@ -1,4 +1,5 @@
-"""The leaderboard sink: a plug-in of the MLFO, called in the transaction that records a result."""
+"""The leaderboard sink: a commit sink of the MLFO (entry point `mlchallenge.commit_sinks`,
+name `leaderboard`), called in the transaction that records a result when the intent lists it."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from mlfo.policies import POLICIES, OutputRule, PolicyContext, ScoreRule
 from mlfo.preprocessing import PREPROCESSORS, FrameContext, fit_chain
 from mlfo.provenance import provenance_of
 from mlfo.registry import NodeKind
-from mlfo.sinks import EXTERNAL_SINKS, SINKS, SinkContext
+from mlfo.sinks import SINKS, SinkContext, is_commit_sink
 from mlfo.validation import validate_intent
 from sandbox import get_format
 
@@ -108,7 +108,7 @@ def build_pipeline(intent: Intent | Mapping[str, Any]) -> Pipeline:
 
 
 class _Raw(BaseModel):
-    """Parameters of a sink registered outside mlfo, validated when it is resolved at run time."""
+    """Parameters of a commit sink, validated by the worker when it loads the sink."""
 
     values: dict[str, Any]
 
@@ -276,23 +276,22 @@ class _Run:
         r.artifacts["predictions_sample.csv"] = sample
 
     def _sinks(self) -> None:
+        """Run the pipeline's sinks in order (commit sinks run when the worker records it)."""
         nodes = self.pipeline.of_kind(NodeKind.SINK)
-        skipped = [n.name for n in nodes if n.name not in SINKS and n.name in EXTERNAL_SINKS]
+        at_commit = [n.name for n in nodes if n.name not in SINKS and is_commit_sink(n.name)]
         self.result.provenance["mlchallenge.sinks"] = ",".join(
-            n.name for n in nodes if n.name not in skipped
+            n.name for n in nodes if n.name not in at_commit
         )
-        if skipped:
-            self.result.provenance["mlchallenge.sinks_skipped"] = ",".join(skipped)
+        if at_commit:
+            self.result.provenance["mlchallenge.commit_sinks"] = ",".join(at_commit)
         for node in nodes:
-            if node.name in skipped:
+            if node.name in at_commit:
                 continue
             if node.name not in SINKS:
                 self._fail(Outcome.INFRASTRUCTURE_ERROR, f"sink {node.name!r} is not registered")
                 return
             entry = SINKS.get(node.name)
             params = node.params
-            if isinstance(params, _Raw):
-                params = entry.parse_params(params.values)
             ctx = SinkContext(self.inp, self.result, self.predictions, self.labels, params)
             try:
                 entry.impl(ctx)

@@ -1,8 +1,17 @@
-"""SINK: plug-ins that receive a finished evaluation, registered by name.
+"""SINK: plug-ins that receive an evaluation, registered by name; the intent's `sinks` list says
+which run, in which order.
 
-`scorer` writes the score report (scores.json, the diagnostics plot) and `mlflow` logs the run.
-`leaderboard` is provided by `leaderboards/`, which registers it with `register_sink`; mlfo knows
-only its name, so intents can list it before that package is loaded.
+A sink runs at one of two stages:
+- in the pipeline, after scoring (`SINKS`, `register_sink`): it gets a `SinkContext`. Built in:
+  `scorer` writes the score report (scores.json, the diagnostics plot), `mlflow` logs the run.
+- in the transaction that records the result (`COMMIT_SINKS`, `register_commit_sink`): it gets
+  the database session and the submission row, so its writes commit with the result or not at
+  all. The worker runs them (`mlfo.worker.commit_sinks`). `leaderboard` is one, provided by
+  `leaderboards/` through the `mlchallenge.commit_sinks` entry-point group: an intent that does
+  not list it keeps its results off the boards.
+
+Entry points are read by name without being imported, so an intent can be validated where the
+platform is not installed; a commit sink is loaded when the worker runs it.
 """
 
 from __future__ import annotations
@@ -18,12 +27,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlfo.evaluation import EvaluationInput, EvaluationResult
-from mlfo.registry import Implementation, NodeKind, NoParams, Registry
+from mlfo.registry import Implementation, NodeKind, NoParams, RegistrationError, Registry
 
 log = logging.getLogger(__name__)
-
-EXTERNAL_SINKS = frozenset({"leaderboard"})
-"""Sinks whose implementation lives outside mlfo; a run skips them while unregistered."""
 
 
 @dataclass
@@ -40,12 +46,22 @@ class SinkContext:
 SinkFunction = Callable[[SinkContext], None]
 
 SINKS: Registry[SinkFunction] = Registry(NodeKind.SINK)
+"""Sinks that run in the pipeline."""
+
+CommitSink = Callable[..., None]
+"""(session, submission) -> None, called by the worker in the transaction that records a result."""
+COMMIT_SINKS: Registry[CommitSink] = Registry(NodeKind.SINK)
+"""Sinks that run when the result is recorded (plug-ins of the entry-point group are loaded on the
+first lookup of a name that is not registered)."""
+COMMIT_SINK_GROUP = "mlchallenge.commit_sinks"
 
 
 def register_sink(
     name: str, fn: SinkFunction, *, params: type[BaseModel] = NoParams, summary: str = ""
 ) -> Implementation[SinkFunction]:
-    """Register a sink plug-in under `name` (validated now; a duplicate name is refused)."""
+    """Register a pipeline sink under `name` (validated now; a duplicate name is refused)."""
+    if name in COMMIT_SINKS:
+        raise RegistrationError(f"SINK implementation {name!r} is already registered")
     return SINKS.register(name, fn, params=params, summary=summary)
 
 
@@ -133,6 +149,42 @@ def mlflow_sink(ctx: SinkContext) -> None:
     if inp.mlflow_tracking_uri is None:
         return
     ctx.result.mlflow_run_id = tracking.log_evaluation(inp.mlflow_tracking_uri, inp, ctx.result)
+
+
+def register_commit_sink(
+    name: str, fn: CommitSink, *, params: type[BaseModel] = NoParams, summary: str = ""
+) -> Implementation[CommitSink]:
+    """Register a sink run in the transaction that records a result (a duplicate is refused)."""
+    if name in SINKS:
+        raise RegistrationError(f"SINK implementation {name!r} is already registered")
+    return COMMIT_SINKS.register(name, fn, params=params, summary=summary)
+
+
+def declared_commit_sinks() -> set[str]:
+    """Names of the commit sinks installed as plug-ins (read from metadata, nothing imported)."""
+    from importlib.metadata import entry_points
+
+    return {entry.name for entry in entry_points(group=COMMIT_SINK_GROUP)}
+
+
+def is_commit_sink(name: str) -> bool:
+    """Whether `name` is a commit sink (registered, or installed as a plug-in)."""
+    return name in COMMIT_SINKS or name in declared_commit_sinks()
+
+
+def sink_names() -> list[str]:
+    """Every sink an intent may list, sorted."""
+    return sorted({*SINKS.names(), *COMMIT_SINKS.names(), *declared_commit_sinks()})
+
+
+def commit_sink(name: str) -> Implementation[CommitSink]:
+    """The commit sink `name`, loading its plug-in on first use."""
+    if name not in COMMIT_SINKS:
+        from importlib.metadata import entry_points
+
+        for entry in entry_points(group=COMMIT_SINK_GROUP, name=name):
+            register_commit_sink(entry.name, entry.load())
+    return COMMIT_SINKS.get(name)
 
 
 register_sink("scorer", scorer_sink, params=ScorerSinkParams)

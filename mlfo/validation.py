@@ -16,7 +16,7 @@ from mlfo.intent import Intent, TaskKind
 from mlfo.policies import POLICIES, FloorParams
 from mlfo.preprocessing import PREPROCESSORS
 from mlfo.registry import Registry, error_message
-from mlfo.sinks import EXTERNAL_SINKS, SINKS
+from mlfo.sinks import COMMIT_SINKS, SINKS, is_commit_sink, sink_names
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -176,20 +176,20 @@ def _text(exc: BaseException) -> str:
 def _check_sinks(intent: Intent) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
-    valid = sorted({*SINKS.names(), *EXTERNAL_SINKS})
     for index, sink in enumerate(intent.sinks):
         if sink.kind in seen:
             problems.append((("sinks", index, "kind"), f"sink {sink.kind!r} is listed twice"))
         seen.add(sink.kind)
-        if sink.kind in SINKS:
+        registry = SINKS if sink.kind in SINKS else COMMIT_SINKS
+        if sink.kind in registry:
             try:
-                SINKS.get(sink.kind).parse_params(sink.params)
+                registry.get(sink.kind).parse_params(sink.params)
             except ValidationError as exc:
                 for err in exc.errors():
                     loc = ("sinks", index, "params", *err["loc"])
                     problems.append((loc, error_message(err)))
-        elif sink.kind not in EXTERNAL_SINKS:
-            message = f"unknown sink {sink.kind!r}; valid sinks: {', '.join(valid)}"
+        elif not is_commit_sink(sink.kind):
+            message = f"unknown sink {sink.kind!r}; valid sinks: {', '.join(sink_names())}"
             problems.append((("sinks", index, "kind"), message))
     kinds = [sink.kind for sink in intent.sinks]
     if "scorer" in kinds and "mlflow" in kinds and kinds.index("mlflow") < kinds.index("scorer"):

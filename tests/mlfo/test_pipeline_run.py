@@ -174,7 +174,7 @@ def test_labels_without_a_split_column_are_split_by_the_intent(
     assert set(result.scores) == {"public", "private"}
 
 
-def test_an_unregistered_external_sink_is_skipped_and_recorded(
+def test_a_commit_sink_is_left_to_the_worker_and_recorded(
     regression: Dataset, tmp_path: Path
 ) -> None:
     path = _predictions(regression, tmp_path, 0.0)
@@ -182,7 +182,7 @@ def test_an_unregistered_external_sink_is_skipped_and_recorded(
     result = build_pipeline(intent).run(evaluation_input(regression, intent, path, tmp_path / "w"))
     assert result.outcome == Outcome.OK, result.message
     assert result.provenance["mlchallenge.sinks"] == "scorer"
-    assert result.provenance["mlchallenge.sinks_skipped"] == "leaderboard"
+    assert result.provenance["mlchallenge.commit_sinks"] == "leaderboard"
 
 
 def test_an_sklearn_model_runs_in_the_sandbox_on_preprocessed_features(
