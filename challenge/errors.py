@@ -75,16 +75,3 @@ class ServiceUnavailable(PlatformError):
 
     status_code = 503
     code = "service_unavailable"
-
-
-ALL_ERRORS: tuple[type[PlatformError], ...] = (
-    BadRequest,
-    ValidationFailed,
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    Conflict,
-    PayloadTooLarge,
-    QuotaExceeded,
-    ServiceUnavailable,
-)

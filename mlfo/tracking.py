@@ -191,10 +191,6 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
     return run_id
 
 
-def _tag(key: str) -> str:
-    return key if key.startswith(TAG_PREFIX) else TAG_PREFIX + key
-
-
 def _now_ms() -> int:
     import time
 

@@ -239,12 +239,3 @@ def data_file(settings: Settings, competition: Competition, *, name: str) -> Pat
         available = ", ".join(sorted(competition.data_files))
         raise NotFound(f"no data file {name!r} in {competition.slug!r}; files: {available}")
     return storage.public_data_dir(settings.storage, competition.slug) / name
-
-
-def baseline_file(settings: Settings, competition: Competition) -> Path | None:
-    """The stored baseline model of a competition, if it has one."""
-    baseline = competition.settings.get("baseline")
-    if not baseline:
-        return None
-    path = storage.competition_dir(settings.storage, competition.slug) / "baseline"
-    return path / Path(baseline["path"]).name

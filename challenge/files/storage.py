@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -66,10 +65,3 @@ def save_stream(stream: BinaryIO, folder: Path, *, suffix: str, max_bytes: int) 
     finally:
         partial.unlink(missing_ok=True)
     return final, size
-
-
-def copy_tree(source: Path, dest: Path) -> None:
-    """Copy a folder, replacing `dest`."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    shutil.copytree(source, dest)
