@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,10 +33,13 @@ class Board:
     total: int
 
 
-_RANKED: OrderedDict[tuple[str, int, str], tuple[tuple[Any, ...], list[dict[str, Any]]]] = (
-    OrderedDict()
-)
 CACHE_SIZE = 64
+_RANKED: LRUCache[tuple[str, int, str], tuple[tuple[Any, ...], list[dict[str, Any]]]] = LRUCache(
+    maxsize=CACHE_SIZE
+)
+"""Ranked rows per (database, phase, board) with the fingerprint of the entries they came from."""
+_RANKED_LOCK = threading.Lock()
+"""Requests read and fill the cache from several threads (LRUCache is not thread-safe)."""
 
 
 def can_see_private(user: User | None, competition: Competition, phase: Phase) -> bool:
@@ -92,9 +96,9 @@ def _ranked_rows(
         )
     ).one()
     fingerprint = (count, updated, higher)
-    cached = _RANKED.get(key)
+    with _RANKED_LOCK:
+        cached = _RANKED.get(key)
     if cached is not None and cached[0] == fingerprint:
-        _RANKED.move_to_end(key)
         return cached[1]
     records = session.execute(
         select(LeaderboardEntry, Team)
@@ -120,9 +124,8 @@ def _ranked_rows(
         for entry, team in records
     ]
     ranked = [_row_json(r) for r in rank_rows(rows, greater_is_better=higher)]
-    _RANKED[key] = (fingerprint, ranked)
-    while len(_RANKED) > CACHE_SIZE:
-        _RANKED.popitem(last=False)
+    with _RANKED_LOCK:
+        _RANKED[key] = (fingerprint, ranked)
     return ranked
 
 

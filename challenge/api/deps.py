@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from challenge.accounts import service as accounts
 from challenge.accounts.models import User
 from challenge.config import Settings
-from challenge.db.session import AFTER_COMMIT_KEY, get_sessionmaker
+from challenge.db.session import transaction
 from challenge.errors import Unauthenticated
 
 TOKEN_COOKIE = "mlchallenge_token"
@@ -27,19 +27,10 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 def get_db(settings: SettingsDep) -> Iterator[Session]:
-    """A session per request: commit when the route returns, roll back when it raises."""
-    session = get_sessionmaker(settings.database_url)()
-    try:
+    """A session per request (`transaction`): commit when the route returns, roll back when it
+    raises; work registered with `after_commit` runs once committed."""
+    with transaction(settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        session.info.pop(AFTER_COMMIT_KEY, None)
-        raise
-    finally:
-        session.close()
-    for action in session.info.pop(AFTER_COMMIT_KEY, []):
-        action()
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]

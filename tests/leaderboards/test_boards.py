@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import delete, select
 
 from challenge.competitions.models import Competition
 from challenge.db.session import transaction
 from challenge.teams.models import Team
+from leaderboards import service
 from leaderboards.entries import refresh_team
 from leaderboards.models import LeaderboardEntry, ScoreHistory
 from mlfo.worker.execution import run_evaluation
@@ -96,3 +99,53 @@ def test_failed_submission_ranks_last(arena: Arena, settings: Any) -> None:
     assert "999999" in failed["error"]
     rows = board(arena)
     assert [(r[0], r[1]) for r in rows] == [(1, "Alpha"), (None, "Broken")]
+
+
+class ExclusiveCache(LRUCache[Any, Any]):
+    """An LRU cache that counts the times two threads were inside it at once."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.inside = 0
+        self.overlaps = 0
+
+    def _enter(self) -> None:
+        self.inside += 1
+        self.overlaps += self.inside > 1
+        time.sleep(0.0005)  # widens the window in which an unguarded second thread would enter
+
+    def __getitem__(self, key: Any) -> Any:
+        self._enter()
+        try:
+            return super().__getitem__(key)
+        finally:
+            self.inside -= 1
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._enter()
+        try:
+            super().__setitem__(key, value)
+        finally:
+            self.inside -= 1
+
+
+def test_boards_read_from_many_threads_share_the_cache_under_its_lock(
+    arena: Arena, settings: Any, monkeypatch: Any
+) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    assert run_evaluation(settings, submission_id, worker="w") == "finished"
+    cache = ExclusiveCache(maxsize=1)  # the two boards evict each other on every other read
+    monkeypatch.setattr(service, "_RANKED", cache)
+
+    def read(index: int) -> list[dict[str, Any]]:
+        with transaction(settings.database_url) as session:
+            competition = session.scalar(select(Competition))
+            assert competition is not None
+            name = ("public", "private")[index % 2]
+            phase = competition.phases[0]
+            return service._ranked_rows(session, phase=phase, board=name, higher=False)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(read, range(160)))
+    assert all(len(rows) == 1 and rows[0]["submission_id"] == submission_id for rows in results)
+    assert cache.overlaps == 0 and len(cache) == 1
