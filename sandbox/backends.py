@@ -21,7 +21,7 @@ from .bwrap import (
 from .contract import Limits, RunRequest
 from .jail.protocol import JobSpec
 from .runtime import Runtime
-from .seccomp import UnsupportedArchitecture, build_filter
+from .seccomp import SeccompUnavailable, build_filter
 from .settings import SandboxSettings, get_settings
 from .staging import RunDir, etc_files, model_file
 
@@ -278,7 +278,7 @@ class BwrapBackend:
             return missing
         try:
             build_filter()
-        except UnsupportedArchitecture as exc:
+        except SeccompUnavailable as exc:
             return str(exc)
         return trial_jail(settings)
 

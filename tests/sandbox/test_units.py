@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import struct
@@ -13,23 +14,30 @@ import pandas as pd
 import pytest
 
 from sandbox.runtime import accessible, resolve_runtime
-from sandbox.seccomp import SYSCALLS, UnsupportedArchitecture, build_filter
+from sandbox.seccomp import ARCHITECTURES, UnsupportedArchitecture, build_filter, compile_filter
 from sandbox.settings import get_settings
 from sandbox.staging import RUNNER_PACKAGE, runner_folder
 from sandbox.supervise import LogBuffer
 from sandbox.validate import OutputInvalid, validate_predictions
 
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+RET, ALLOW, KILL_PROCESS = 0x06, 0x7FFF0000, 0x80000000
 
-@pytest.mark.parametrize("machine", list(SYSCALLS))
+
+@pytest.mark.parametrize("machine", ARCHITECTURES)
 def test_the_seccomp_program_is_well_formed(machine: str) -> None:
     program = build_filter(machine)
+    assert build_filter(machine) is program  # built once per process
+    assert compile_filter(machine) == program
     assert len(program) % 8 == 0
     count = len(program) // 8
     assert 10 < count < 4096
-    last = struct.unpack("<HBBI", program[-8:])
-    assert last == (0x06, 0, 0, 0x7FFF0000)
-    for index in range(count):
-        code, jt, jf, _ = struct.unpack("<HBBI", program[index * 8 : index * 8 + 8])
+    instructions = [struct.unpack("<HBBI", program[i * 8 : i * 8 + 8]) for i in range(count)]
+    assert instructions[0] == (0x20, 0, 0, 4)  # load the architecture first
+    assert instructions[1][0] == 0x15 and instructions[1][3] == AUDIT_ARCH[machine]
+    returns = {k for code, _, _, k in instructions if code == RET}
+    assert {ALLOW, KILL_PROCESS, 0x00050000 | errno.EPERM, 0x00050000 | errno.EACCES} <= returns
+    for index, (code, jt, jf, _) in enumerate(instructions):
         if code & 0x07 == 0x05:
             assert index + 1 + max(jt, jf) < count
 
