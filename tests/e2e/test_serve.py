@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.server import LiveServer, cmdline, descendants, start_server, wait_for
 from tests.platform.helpers import truth_predictions, write_regression_bundle, zip_folder
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -93,5 +94,4 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     children = descendants(live.process.pid)
     assert children
     assert live.stop() == 0
-    time.sleep(1)
-    assert [p for p in children if cmdline(p)] == []
+    wait_until(lambda: not [p for p in children if cmdline(p)], timeout=30, what="the children")

@@ -18,6 +18,7 @@ from tests.arena import make_arena
 from tests.mlfo.mlfo_data import linear_torchscript
 from tests.mlfo.test_reliability import status, wait_status
 from tests.platform.helpers import regression_settings
+from tests.polling import wait_until
 from tests.worker import kill_group, start_worker
 
 pytestmark = pytest.mark.slow
@@ -59,7 +60,11 @@ def test_gpu_work_waits_for_a_gpu_worker_which_scores_it(
     gpu_worker = None
     try:
         wait_for_line(cpu_log, "ready.")
-        time.sleep(3)
+        wait_until(  # the cpu worker is consuming (its heartbeat row is written after 'ready')
+            lambda: client.get("/api/v1/health").json()["workers"]["queues"].get("cpu"),
+            timeout=60,
+            what="the cpu worker's heartbeat",
+        )
         waiting = status(arena, submission_id)
         assert waiting["status"] == "queued", cpu_log.read_text()[-2000:]
         assert waiting["queue"] == "gpu"

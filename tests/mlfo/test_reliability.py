@@ -19,6 +19,7 @@ from challenge.submissions.models import ScoreRecord, Submission
 from leaderboards.models import LeaderboardEntry
 from tests.arena import Arena, make_arena
 from tests.platform.helpers import auth, regression_settings, truth_predictions
+from tests.polling import runner_started, wait_until
 from tests.worker import kill_group, start_worker
 
 pytestmark = pytest.mark.slow
@@ -66,7 +67,7 @@ def test_killed_worker_submission_is_requeued_and_scored_once(
     first = start_worker(settings, log)
     try:
         wait_status(arena, submission_id, {"running"}, timeout=120)
-        time.sleep(1)
+        wait_until(lambda: runner_started(first.pid), timeout=120, what="the model's jail")
     finally:
         kill_group(first)
     second = start_worker(settings, log)
@@ -201,7 +202,7 @@ def test_cancelling_a_running_submission_stops_its_sandbox(
     worker = start_worker(settings, tmp_path / "worker.log")
     try:
         wait_status(arena, submission_id, {"running"}, timeout=120)
-        time.sleep(2)
+        wait_until(lambda: runner_started(worker.pid), timeout=120, what="the model's jail")
         cancelled = arena.client.post(
             f"/api/v1/submissions/{submission_id}/cancel", headers=auth(arena.participant)
         )

@@ -16,6 +16,7 @@ import sandbox
 from sandbox import Limits, Outcome, SubmissionFormat
 from sandbox.formats import FORMATS
 from sandbox.settings import get_settings
+from tests.polling import jail_processes, runner_started, wait_until
 
 from .conftest import (
     assert_still_scores,
@@ -209,10 +210,11 @@ def test_jails_of_a_killed_worker_are_reaped(tmp_path: Path, work_dir: Path) -> 
         [sys.executable, "-c", KILLED_WORKER, str(model), str(work_dir)],
         cwd=Path(__file__).resolve().parents[2],
     )
-    time.sleep(6)  # the jail is up and sleeping
+    wait_until(lambda: runner_started(child.pid), timeout=60, what="the jail's runner")
     child.kill()
     child.wait()
-    time.sleep(1)
+    # bwrap dies with its parent; its jail is re-parented to this process, a subreaper
+    wait_until(lambda: not jail_processes(os.getpid()), timeout=30, what="the jail to exit")
     after = run_python(tmp_path, work_dir, "def predict(f):\n    return _good(f)\n")
     assert after.outcome is Outcome.OK
     assert _exited_slot_children() == []
@@ -232,5 +234,6 @@ def test_runs_leave_no_zombies_behind(
         should_cancel=lambda: time.monotonic() - started > cancel_after_s,
     )
     assert result.outcome is Outcome.CANCELLED
-    time.sleep(0.5)
+    # whatever of the jail still runs ends as a child of this process: wait until none runs
+    wait_until(lambda: not jail_processes(os.getpid()), timeout=30, what="the jail to exit")
     assert _exited_slot_children() == []

@@ -15,6 +15,7 @@ import pytest
 from sandbox import Outcome
 from sandbox.leftovers import process_tag, sweep
 from sandbox.staging import RUNNER_FOLDER_BASE, RUNNER_PACKAGE
+from tests.polling import runner_started, wait_until
 
 # a worker: makes its runner folder, says where, and waits for a line (or to be killed); with
 # `os._exit` it then exits at once without exit handlers, as multiprocessing and Celery children do
@@ -227,10 +228,8 @@ def test_run_folders_of_a_killed_worker_are_removed_by_the_next_run(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not list(work_dir.glob("mlchallenge-run-*/out")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(2)  # the model is sleeping in its jail by now
+        # the model is sleeping in its jail once the runner is up (it predicts at once)
+        wait_until(lambda: runner_started(worker.pid), timeout=60, what="the model's jail")
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
