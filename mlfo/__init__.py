@@ -1,7 +1,9 @@
 """The ML Function Orchestrator (ITU-T Y.3172): intents, pipelines, placement and tracking.
 
-The public names below load their module on first use, so `import mlfo.intent` stays cheap for
-code (the API, `challenge.scoring`) that needs only the schema.
+This package is the pure pipeline layer: it imports no database, broker or web code. The worker
+application that runs it for the platform (Celery tasks, leases, the reaper, recording results)
+is `mlfo.worker`, which depends on it. The public names below load their module on first use, so
+`import mlfo.intent` stays cheap for code (the API) that needs only the schema.
 """
 
 from __future__ import annotations
