@@ -40,6 +40,30 @@ class Settings(BaseSettings):
     )
     sandbox_backend: str = "bwrap"
     max_upload_mb: int = Field(default=100, ge=1, le=10_240)
+    max_bundle_mb: int = Field(
+        default=2048, ge=1, le=102_400, description="the largest host bundle zip accepted"
+    )
+    max_body_kb: int = Field(
+        default=1024,
+        ge=16,
+        le=1_048_576,
+        description="the largest body of any request other than an upload (JSON, forms)",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a client must send a request's line and headers within this time",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="the longest pause while a request body arrives",
+    )
+    body_min_bytes_per_s: int = Field(
+        default=1024,
+        gt=0,
+        description="once body_timeout_s has passed, a body must arrive at least this fast",
+    )
     lease_seconds: float = Field(default=30.0, gt=1)
     reaper_interval_s: float = Field(default=10.0, gt=0.1)
     max_attempts: int = Field(default=3, ge=1)

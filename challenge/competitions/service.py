@@ -22,8 +22,6 @@ from challenge.files import storage
 from challenge.files.archives import ArchiveLimits, extract_zip
 from challenge.problems.base import split_column
 
-MAX_BUNDLE_BYTES = 2 * 1024**3
-
 
 def get(session: Session, *, slug: str) -> Competition | None:
     """The competition with this slug, if any."""
@@ -154,14 +152,13 @@ def create_from_zip(
     with_baseline: bool = True,
 ) -> tuple[Competition, Bundle]:
     """Create a competition from an uploaded bundle zip (checked before extraction)."""
+    max_bytes = settings.max_bundle_mb * 1024**2
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
-        archive, _ = storage.save_stream(
-            upload, Path(tmp), suffix=".zip", max_bytes=MAX_BUNDLE_BYTES
-        )
+        archive, _ = storage.save_stream(upload, Path(tmp), suffix=".zip", max_bytes=max_bytes)
         root = extract_zip(
             archive,
             Path(tmp) / "bundle",
-            limits=ArchiveLimits(max_total_bytes=4 * MAX_BUNDLE_BYTES),
+            limits=ArchiveLimits(max_total_bytes=4 * max_bytes),
             label="bundle zip",
         )
         return create_from_bundle(

@@ -11,6 +11,7 @@ from challenge.accounts.models import User
 from challenge.api.cookies import CSRF_COOKIE, TOKEN_COOKIE
 from challenge.api.csrf import csrf_seed, csrf_token, same_origin, valid_token
 from challenge.api.deps import SessionDep, SettingsDep
+from challenge.config import Settings
 from challenge.errors import Forbidden, Unauthenticated
 
 __all__ = ["CSRF_COOKIE", "csrf_seed", "csrf_token"]
@@ -52,9 +53,14 @@ def verify_csrf(
     csrf_token_field: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "",
 ) -> None:
     """Refuse a state-changing form posted from another site or without a valid token."""
+    check_form_token(request, settings, csrf_token_field)
+
+
+def check_form_token(request: Request, settings: Settings, token: str) -> None:
+    """The check of `verify_csrf`, for routes that read their form themselves (uploads)."""
     if not same_origin(request):
         raise Forbidden("this form was posted from another site; use the form on this site")
-    if not valid_token(request, settings, csrf_token_field):
+    if not valid_token(request, settings, token):
         raise Forbidden("the form has expired; reload the page and submit it again")
 
 
