@@ -6,10 +6,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from challenge.errors import ValidationFailed
 from mlfo.intent import Intent
+from sandbox.csv_header import CsvHeaderError, read_csv_header
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,9 @@ def _check_prediction_columns(path: Path, suffix: str, intent: Intent) -> None:
 
             columns = list(pq.read_schema(path).names)
         else:
-            columns = list(pd.read_csv(path, nrows=0).columns)
+            columns = read_csv_header(path)  # bounded and linear: pandas is quadratic here
+    except CsvHeaderError as exc:
+        raise ValidationFailed(f"the predictions file is refused: {exc}") from exc
     except Exception as exc:  # any parser error means the file is unreadable
         raise ValidationFailed(
             f"the predictions file cannot be read as {suffix[1:]}: {exc}"
