@@ -47,7 +47,7 @@ class _PlainLoader(yaml.SafeLoader):
                     f"the document nests deeper than {MAX_DEPTH} levels",
                     self.peek_event().start_mark,
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
