@@ -14,7 +14,12 @@ from challenge.competitions.models import Competition, Phase
 from challenge.errors import NotFound, ValidationFailed
 from challenge.submissions import service
 from challenge.submissions.models import Submission, SubmissionStatus
-from challenge.submissions.schemas import SelectFinal, SubmissionLogs, SubmissionRead
+from challenge.submissions.schemas import (
+    SelectFinal,
+    SubmissionLogs,
+    SubmissionRead,
+    team_scores,
+)
 from challenge.teams import service as teams
 from challenge.teams.models import Team
 from mlfo.workers import waiting_note
@@ -34,7 +39,7 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
     scores = dict(submission.scores or {})
     intervals = dict(submission.intervals or {})
     if not show_private:
-        scores.pop("private", None)
+        scores = team_scores(scores)
         intervals.pop("private", None)
     return SubmissionRead(
         id=submission.id,

@@ -10,6 +10,23 @@ from pydantic import BaseModel
 from challenge.submissions.models import FailureReason, SubmissionStatus
 
 
+def team_scores(scores: dict[str, Any]) -> dict[str, Any]:
+    """Scores as a team sees them before finalization: no private split, nor its metric errors.
+
+    Metric errors are stored as `{metric: "<split>: <message>"}`; a message about the private
+    split can describe its hidden labels, so it goes with the private scores.
+    """
+    shown = {key: value for key, value in scores.items() if key != "private"}
+    errors = shown.get("errors")
+    if isinstance(errors, dict):
+        public = {k: v for k, v in errors.items() if not str(v).startswith("private:")}
+        if public:
+            shown["errors"] = public
+        else:
+            shown.pop("errors")
+    return shown
+
+
 class SubmissionRead(BaseModel):
     """A submission as its team, the host and the judges see it."""
 
