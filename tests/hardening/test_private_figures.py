@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from challenge.files import storage
-from challenge.submissions.schemas import team_scores
 from mlfo.execution import run_evaluation
 from mlfo.validation import default_intent
 from tests.arena import Arena, make_arena
@@ -68,6 +67,8 @@ def test_a_floor_missed_on_the_private_split_names_no_private_figure(
 
 
 def test_metric_errors_of_the_private_split_stay_with_its_scores() -> None:
+    from challenge.submissions.schemas import team_scores
+
     scores = {
         "public": {"rmse": 0.1, "r2": None},
         "private": {"rmse": 0.2, "r2": None, "msle": None},
