@@ -88,18 +88,28 @@ def address(server: LiveServer) -> tuple[str, int]:
 
 
 def read_response(sock: socket.socket, timeout: float) -> bytes:
-    """What the server answers within `timeout` (b'' if it closes without a word)."""
+    """What the server answers within `timeout`, head and body (b'' if it hangs up silently)."""
     sock.settimeout(timeout)
     data = b""
     try:
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
+        while b"\r\n\r\n" not in data or len(data) < _expected_length(data):
+            piece = sock.recv(65536)
+            if not piece:
                 break
-            data += chunk
+            data += piece
     except TimeoutError:
         pass
     return data
+
+
+def _expected_length(data: bytes) -> int:
+    """Head plus Content-Length bytes, once the head has arrived."""
+    head_end = data.index(b"\r\n\r\n") + 4
+    for line in data[:head_end].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return head_end + int(value.strip())
+    return head_end
 
 
 def head(method: str, path: str, headers: dict[str, str]) -> bytes:
@@ -250,7 +260,7 @@ def test_a_yaml_alias_bomb_is_refused_at_once(
             files={"bundle": ("b.zip", zip_folder(bundle), "application/zip")},
         )
     assert response.status_code == 422, response.text
-    assert "aliases (*lol0) are not accepted" in response.json()["message"]
+    assert "expands to more than 100000 values" in response.json()["message"]
     assert time.monotonic() - started < 15
 
 
