@@ -127,15 +127,18 @@ class _BodyWatch:
         self._limit = limit
         self._grace = settings.body_timeout_s
         self._min_rate = settings.body_min_bytes_per_s
-        self._started = time.monotonic()
+        self._started: float | None = None
+        """When the application first asked for the body (authentication may come before)."""
         self.received = 0
         self.complete = False
         self.refused: PlatformError | None = None
 
     def _wait_s(self) -> float:
-        idle = self._grace
-        trickle = self._started + self._grace + self.received / self._min_rate - time.monotonic()
-        return max(0.0, min(idle, trickle))
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now
+        trickle = self._started + self._grace + self.received / self._min_rate - now
+        return max(0.05, min(self._grace, trickle))  # bytes already buffered are never refused
 
     async def receive(self) -> Message:
         """The next message of the body, or a refusal once a limit is broken."""

@@ -48,11 +48,14 @@ def valid_token(request: Request, settings: Settings, token: str) -> bool:
 
 
 def origin_of(request: Request) -> str | None:
-    """The host:port named by the Origin header, else the Referer; None when neither is sent."""
-    source = request.headers.get("origin") or request.headers.get("referer")
-    if source is None:
-        return None
-    return urlsplit(source).netloc if source != "null" else ""
+    """The host:port of the Origin header, else of the Referer; None when neither names one.
+
+    `Origin: null` (a sandboxed frame, or a page with `Referrer-Policy: no-referrer`) names no
+    origin: such a request must carry the CSRF token.
+    """
+    origin = request.headers.get("origin")
+    source = origin if origin and origin != "null" else request.headers.get("referer")
+    return urlsplit(source).netloc if source else None
 
 
 def same_origin(request: Request) -> bool:

@@ -41,7 +41,7 @@ def test_cookie_alone_cannot_change_state(site: Site, headers: dict[str, str]) -
     assert mine.status_code == 200 and mine.json()["username"] == "bob"
 
 
-@pytest.mark.parametrize("how", ["origin", "referer", "token"])
+@pytest.mark.parametrize("how", ["origin", "referer", "token", "null-origin-and-token"])
 def test_same_site_page_may_call_the_api_with_its_cookie(site: Site, how: str) -> None:
     bob = site.browser("bob")
     token = META.search(bob.get("/").text).group(1)  # type: ignore[union-attr]
@@ -49,6 +49,7 @@ def test_same_site_page_may_call_the_api_with_its_cookie(site: Site, how: str) -
         "origin": {"origin": "http://testserver"},
         "referer": {"referer": "http://testserver/competitions/tiny"},
         "token": {"x-csrf-token": token},
+        "null-origin-and-token": {"origin": "null", "x-csrf-token": token},
     }[how]
     response = team_post(bob, headers)
     assert response.status_code == 201, response.text  # type: ignore[attr-defined]
