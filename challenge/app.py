@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from challenge.accounts.routes import router as accounts_router
+from challenge.api.bodies import BodyLimits
 from challenge.api.errors import install_error_handlers
 from challenge.competitions.routes import router as competitions_router
 from challenge.config import Settings, get_settings
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimits, settings=settings)
     for router in (
         health_router,
         accounts_router,

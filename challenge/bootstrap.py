@@ -10,6 +10,7 @@ from challenge.competitions import service as competitions
 from challenge.config import Settings
 from challenge.db.migrate import upgrade
 from challenge.db.session import transaction
+from challenge.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,17 @@ def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrap
     token_file.chmod(0o600)
     seeded = []
     for problem_id in seed_problems or []:
-        with transaction(settings.database_url) as session:
-            if competitions.get(session, slug=problem_id) is not None:
-                continue
-            log.info("seeding built-in problem %s", problem_id)
-            owner = accounts.get_or_raise(session, user_id=admin.id)
-            competitions.create_from_problem(
-                session, settings=settings, owner=owner, problem_id=problem_id
-            )
+        try:
+            with transaction(settings.database_url) as session:
+                if competitions.get(session, slug=problem_id) is not None:
+                    continue
+                log.info("seeding built-in problem %s", problem_id)
+                owner = accounts.get_or_raise(session, user_id=admin.id)
+                competitions.create_from_problem(
+                    session, settings=settings, owner=owner, problem_id=problem_id
+                )
+        except Conflict as exc:  # its folders survive a deleted database: never overwritten
+            log.warning("not seeding %s: %s", problem_id, exc.message)
+            continue
         seeded.append(problem_id)
     return Bootstrapped(admin_token=token, seeded=seeded)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,30 @@ class Settings(BaseSettings):
     )
     sandbox_backend: str = "bwrap"
     max_upload_mb: int = Field(default=100, ge=1, le=10_240)
+    max_bundle_mb: int = Field(
+        default=2048, ge=1, le=102_400, description="the largest host bundle zip accepted"
+    )
+    max_body_kb: int = Field(
+        default=1024,
+        ge=16,
+        le=1_048_576,
+        description="the largest body of any request other than an upload (JSON, forms)",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="a client must send a request's line and headers within this time",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="the longest pause while a request body arrives",
+    )
+    body_min_bytes_per_s: int = Field(
+        default=1024,
+        gt=0,
+        description="once body_timeout_s has passed, a body must arrive at least this fast",
+    )
     lease_seconds: float = Field(default=30.0, gt=1)
     reaper_interval_s: float = Field(default=10.0, gt=0.1)
     max_attempts: int = Field(default=3, ge=1)
@@ -91,10 +116,40 @@ class Settings(BaseSettings):
         return self.home / "mlartifacts"
 
     def ensure_dirs(self) -> None:
-        """Create the data directory and its folders."""
-        for path in (self.home, self.storage, self.labels, self.mlflow_artifacts):
+        """Create the data directory and its folders, readable by this user only.
+
+        A new data directory and its storage, labels and artifact folders are 0700; SQLite
+        database files (the platform's, the embedded broker's, MLflow's) are created 0600, and
+        SQLite gives their -wal and -shm files the same mode.
+        """
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for path in (self.storage, self.labels, self.mlflow_artifacts):
             path.mkdir(parents=True, exist_ok=True)
-        self.labels.chmod(0o700)
+            _private(path, 0o700)
+        for url in (self.database_url, self.broker_url, self.mlflow_tracking_uri):
+            database = sqlite_file(url)
+            if database is not None:
+                database.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+                _private(database, 0o600)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (`sqlite:///path`, `sqla+sqlite:///path`), else None."""
+    scheme, sep, rest = url.partition(":///")
+    path = rest.split("?", 1)[0]
+    if not sep or scheme not in ("sqlite", "sqla+sqlite") or path in ("", ":memory:"):
+        return None
+    return Path(path)
+
+
+def _private(path: Path, mode: int) -> None:
+    """Set `mode` on a path this user owns (a shared volume owned by another user is left as is)."""
+    try:
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
+    except OSError:
+        pass
 
 
 @lru_cache

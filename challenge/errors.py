@@ -63,6 +63,13 @@ class PayloadTooLarge(PlatformError):
     code = "payload_too_large"
 
 
+class RequestTimeout(PlatformError):
+    """The client sent its request too slowly."""
+
+    status_code = 408
+    code = "request_timeout"
+
+
 class QuotaExceeded(PlatformError):
     """A submission limit of the phase is reached."""
 

@@ -6,6 +6,7 @@ measured cost `sum(w_k * KPI_k / ref_k)` when the intent ranks by cost.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +18,8 @@ from mlfo.errors import NodeFailure, Outcome
 from mlfo.intent import Intent, Split
 from mlfo.policies import PolicyContext, ScoreRule
 from mlfo.registry import NodeKind, Registry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -117,6 +120,9 @@ def score_splits(
         head = metrics.get(primary)
         if head is None or head.value is None:
             reason = head.error if head is not None else "not computed"
+            if split != "public":  # teams read this message: the private split's labels stay hidden
+                log.warning("primary metric %r on the %s split: %s", primary, split, reason)
+                reason = "the reason concerns hidden labels and is in the worker's log"
             raise NodeFailure(
                 Outcome.INVALID_OUTPUT,
                 f"the primary metric {primary!r} cannot be computed on the {split} split: {reason}",

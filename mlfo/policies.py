@@ -193,13 +193,20 @@ def normalize_probabilities(
 
 
 def validity_floor(scores: Scores, params: FloorParams, ctx: PolicyContext) -> str | None:
-    """The reason the submission is not valid when the metric misses its bound, else None."""
+    """The reason the submission is not valid when the metric misses its bound, else None.
+
+    The reason is shown to the team before the phase is finalized, so it names a value of the
+    public split only; for any other split it says which bound was missed, not by how much.
+    """
     splits = [params.on] if params.on != "all" else list(scores)
     for split in splits:
         value = scores.get(split, {}).get(params.metric)
         if value is None:
             return f"{params.metric} on the {split} split could not be computed"
-        where = f"{params.metric} {value:.4g} on the {split} split"
+        if split == "public":
+            where = f"{params.metric} {value:.4g} on the public split"
+        else:
+            where = f"{params.metric} on the {split} split"
         if params.min is not None and value < params.min:
             return f"{where} is below the floor {params.min:g}"
         if params.max is not None and value > params.max:

@@ -8,7 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import ApiToken, Role, User
-from challenge.accounts.security import hash_password, hash_token, new_token, verify_password
+from challenge.accounts.security import (
+    hash_password,
+    hash_token,
+    new_token,
+    verify_password_or_dummy,
+)
 from challenge.db.base import utcnow
 from challenge.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
@@ -78,7 +83,8 @@ def revoke_token(session: Session, *, token: str) -> None:
 def login(session: Session, *, username: str, password: str) -> tuple[User, str]:
     """Check a password and issue a token for the web session."""
     user = get_by_username(session, username=username)
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    matches = verify_password_or_dummy(user.password_hash if user else None, password)
+    if user is None or not matches or not user.is_active:
         raise Unauthenticated("wrong username or password")
     return user, issue_token(session, user=user, name="web")
 

@@ -10,6 +10,10 @@ from starlette.responses import Response
 from challenge.config import Settings
 
 COOKIE_MAX_AGE_S = 30 * 86400
+TOKEN_COOKIE = "mlchallenge_token"
+"""The login cookie: the API token of a web session."""
+CSRF_COOKIE = "mlchallenge_csrf"
+"""The browser's CSRF seed (see `challenge.api.csrf`)."""
 
 
 def cookies_secure(request: Request) -> bool:

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from challenge.accounts import service as accounts
 from challenge.accounts.models import User
+from challenge.api.cookies import TOKEN_COOKIE
+from challenge.api.csrf import check_cookie_request
 from challenge.config import Settings
 from challenge.db.session import transaction
 from challenge.errors import Unauthenticated
 
-TOKEN_COOKIE = "mlchallenge_token"
+__all__ = ["TOKEN_COOKIE", "CurrentUser", "OptionalUser", "SessionDep", "SettingsDep"]
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -47,11 +49,17 @@ def bearer_token(request: Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE)
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The caller, if a token was given (a bad token is still an error)."""
+def optional_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
+    """The caller, if a token was given (a bad token is still an error).
+
+    A token taken from the login cookie on a state-changing request must come with the CSRF
+    token or a same-origin `Origin` (`challenge.api.csrf`); a bearer header needs neither.
+    """
     token = bearer_token(request)
     if token is None:
         return None
+    if "authorization" not in request.headers:
+        check_cookie_request(request, settings)
     return accounts.authenticate_token(session, token=token)
 
 

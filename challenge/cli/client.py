@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 import httpx
@@ -102,11 +103,12 @@ def download(
     """Download a competition's public data files."""
     client = _setup(ctx, server, token)
     detail = client.request("GET", f"/api/v1/competitions/{slug}")
+    names = [safe_file_name(name) for name in detail["data_files"]]
     folder = out or Path(slug)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in detail["data_files"]:
-        content = client.request("GET", f"/api/v1/competitions/{slug}/data/{name}")
+    for name in names:
+        content = client.request("GET", f"/api/v1/competitions/{slug}/data/{quote(name)}")
         (folder / name).write_bytes(
             content if isinstance(content, bytes) else json.dumps(content).encode()
         )
@@ -164,6 +166,24 @@ def submit(
         click.echo(_describe(final))
     if final["status"] != "finished":
         raise SystemExit(1)
+
+
+def safe_file_name(name: object) -> str:
+    """A file name sent by the server, refused unless it names a file inside the folder."""
+    text = str(name)
+    bad = (
+        not isinstance(name, str)
+        or text in ("", ".", "..")
+        or any(c in text for c in "/\\\0:")
+        or any(ord(c) < 32 for c in text)
+        or text.startswith("~")
+    )
+    if bad:
+        raise click.ClickException(
+            f"the server sent the file name {text[:80]!r}, which is not a plain file name; "
+            "nothing was written (is --server the platform you meant?)"
+        )
+    return text
 
 
 def _guess_format(path: Path) -> str:

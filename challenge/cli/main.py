@@ -108,9 +108,12 @@ def serve(
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--migrate/--no-migrate", default=True, help="apply migrations first")
 def api(host: str, port: int, workers: int, migrate: bool) -> None:
-    """The API and web pages under uvicorn (production process)."""
-    import uvicorn
+    """The API and web pages under uvicorn (production process).
 
+    Slow clients are cut off: request headers are due within MLCHALLENGE_HEADER_TIMEOUT_S, and a
+    body may pause at most MLCHALLENGE_BODY_TIMEOUT_S (docs/security.md).
+    """
+    from challenge.api.http_server import run
     from challenge.config import get_settings
     from challenge.db.migrate import upgrade
 
@@ -118,14 +121,7 @@ def api(host: str, port: int, workers: int, migrate: bool) -> None:
     settings.ensure_dirs()
     if migrate:
         upgrade(settings.database_url)
-    uvicorn.run(
-        "challenge.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
+    run(host=host, port=port, workers=workers)
 
 
 @cli.command()

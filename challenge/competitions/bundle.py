@@ -8,13 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from challenge.errors import ValidationFailed
+from challenge.files.safe_yaml import load_yaml_file
 from mlfo.intent import Intent
+from sandbox.csv_header import CsvHeaderError, read_csv_header
 
 TABLE_SUFFIXES = (".parquet", ".csv")
+HEADER_BYTES = 1024**2
+MAX_COLUMNS = 20_000
+"""Bounds on a bundle CSV's header, checked before pandas reads it."""
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 
 
@@ -181,10 +185,7 @@ def _bundle_root(root: Path) -> Path:
 
 
 def _read_settings(path: Path) -> CompetitionSettings:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"competition.yaml is not valid YAML: {exc}") from exc
+    raw = load_yaml_file(path)
     if not isinstance(raw, dict):
         raise ValidationFailed("competition.yaml must be a mapping of keys to values")
     try:
@@ -239,9 +240,9 @@ def table_columns(path: Path) -> list[str]:
         except Exception as exc:
             raise ValidationFailed(f"{path.name}: not a readable Parquet file ({exc})") from exc
     try:
-        return list(pd.read_csv(path, nrows=0).columns)
-    except Exception as exc:  # empty or malformed CSV
-        raise ValidationFailed(f"{path.name}: cannot be read as CSV ({exc})") from exc
+        return read_csv_header(path, max_bytes=HEADER_BYTES, max_columns=MAX_COLUMNS)
+    except (CsvHeaderError, OSError) as exc:
+        raise ValidationFailed(f"{path.name}: {exc}") from exc
 
 
 def _check_tables(intent: Intent, train: Path, test: Path, labels: Path) -> None:

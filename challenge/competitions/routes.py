@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
 from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
+from challenge.api.forms import form_file, upload_form
 from challenge.competitions import service
 from challenge.competitions.bundle import format_validation_error
 from challenge.competitions.schemas import (
@@ -55,13 +55,15 @@ async def create_competition(
     require_role(user, Role.HOST)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        bundle = form.get("bundle")
-        if not isinstance(bundle, UploadFile):
-            raise BadRequest("multipart upload needs a file field `bundle` (a zip of the bundle)")
-        competition, _ = await run_in_threadpool(
-            service.create_from_zip, session, settings=settings, owner=user, upload=bundle.file
-        )
+        async with upload_form(request, file_field="bundle") as form:
+            bundle = form_file(form, "bundle")
+            if bundle is None:
+                raise BadRequest(
+                    "multipart upload needs a file field `bundle` (a zip of the bundle)"
+                )
+            competition, _ = await run_in_threadpool(
+                service.create_from_zip, session, settings=settings, owner=user, upload=bundle.file
+            )
         return competition_read(competition)
     if not content_type.startswith("application/json"):
         raise BadRequest('send JSON {"problem": ...} or multipart with a `bundle` zip')

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from challenge.accounts.models import User
-from challenge.competitions.bundle import Bundle, load_bundle, read_table
+from challenge.competitions import data
+from challenge.competitions.bundle import Bundle, load_bundle
 from challenge.competitions.models import Competition, Phase
 from challenge.config import Settings
 from challenge.db.base import utcnow
+from challenge.db.session import after_commit
 from challenge.errors import Conflict, NotFound, ValidationFailed
 from challenge.files import storage
-from challenge.problems.base import split_column
 from sandbox.archive import BUNDLE_ARCHIVES, ArchiveRefused, extract_zip
-
-MAX_BUNDLE_BYTES = 2 * 1024**3
 
 
 def get(session: Session, *, slug: str) -> Competition | None:
@@ -64,19 +62,47 @@ def create_from_bundle(
     title: str | None = None,
     with_baseline: bool = True,
 ) -> tuple[Competition, Bundle]:
-    """Validate a bundle folder, copy its data into storage and create the competition."""
+    """Validate a bundle folder, stage its data, reserve the slug; the data moves after commit.
+
+    Concurrent creations of one slug: the database's unique index picks one winner; the others
+    get Conflict and their staged files are removed (`challenge.competitions.data`).
+    """
     bundle = load_bundle(bundle_dir)
     slug = slug or bundle.settings.slug
     if get(session, slug=slug) is not None:
         raise Conflict(f"a competition with slug {slug!r} exists; choose another slug")
-    data_dir = storage.public_data_dir(settings.storage, slug)
-    labels_file = storage.labels_path(settings.labels, slug)
-    _store_data(bundle, data_dir, labels_file)
-    files = {
-        p.name: {"size": p.stat().st_size, "sha256": storage.sha256_file(p)}
-        for p in sorted(data_dir.iterdir())
-        if p.is_file()
-    }
+    data.ensure_free(settings, slug)
+    staged = data.stage(settings, bundle)
+    try:
+        competition = _insert(session, bundle, staged, owner, problem_id, slug, title)
+        after_commit(session, lambda: staged.move_into_place(settings, slug))
+        if staged.baseline is not None and with_baseline and bundle.settings.baseline:
+            from challenge.submissions.service import create_baseline
+
+            create_baseline(
+                session,
+                settings=settings,
+                competition=competition,
+                owner=owner,
+                model=staged.baseline,
+                format=bundle.settings.baseline.format,
+            )
+    except BaseException:
+        staged.discard()
+        raise
+    return competition, bundle
+
+
+def _insert(
+    session: Session,
+    bundle: Bundle,
+    staged: data.StagedData,
+    owner: User,
+    problem_id: str | None,
+    slug: str,
+    title: str | None,
+) -> Competition:
+    """Insert the competition row now: a second creation of the slug fails here with Conflict."""
     competition = Competition(
         slug=slug,
         title=title or bundle.settings.title,
@@ -85,9 +111,9 @@ def create_from_bundle(
         owner_id=owner.id,
         settings=bundle.settings.model_dump(mode="json", exclude={"intent"}),
         intent=bundle.intent.model_dump(mode="json"),
-        data_files=files,
-        test_sha256=files["test.parquet"]["sha256"],
-        labels_sha256=storage.sha256_file(labels_file),
+        data_files=staged.files,
+        test_sha256=staged.test_sha256,
+        labels_sha256=staged.labels_sha256,
         max_team_size=bundle.settings.team.max_size,
         final_selection=bundle.settings.leaderboard.final_selection,
     )
@@ -105,44 +131,13 @@ def create_from_bundle(
             )
         )
     session.add(competition)
-    session.flush()
-    if bundle.baseline is not None:
-        baseline_dir = storage.competition_dir(settings.storage, slug) / "baseline"
-        baseline_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(bundle.baseline, baseline_dir / bundle.baseline.name)
-        if with_baseline and bundle.settings.baseline is not None:
-            from challenge.submissions.service import create_baseline
-
-            create_baseline(
-                session,
-                settings=settings,
-                competition=competition,
-                owner=owner,
-                model=baseline_dir / bundle.baseline.name,
-                format=bundle.settings.baseline.format,
-            )
-    return competition, bundle
-
-
-def _store_data(bundle: Bundle, data_dir: Path, labels_file: Path) -> None:
-    """Public files as Parquet under storage; labels (with a split column) under the labels root."""
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
-    data_dir.mkdir(parents=True)
-    for source, name in ((bundle.train, "train.parquet"), (bundle.test, "test.parquet")):
-        if source.suffix == ".parquet":
-            shutil.copy2(source, data_dir / name)
-        else:
-            read_table(source).to_parquet(data_dir / name, index=False)
-    if bundle.sample_submission is not None:
-        shutil.copy2(bundle.sample_submission, data_dir / "sample_submission.csv")
-    labels = read_table(bundle.labels)
-    if "split" not in labels:
-        rng = np.random.default_rng(bundle.intent.split.seed)
-        labels["split"] = split_column(len(labels), bundle.intent.split.public_fraction, rng)
-    labels_file.parent.mkdir(parents=True, exist_ok=True)
-    labels_file.parent.chmod(0o700)
-    labels.to_parquet(labels_file, index=False)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the request's transaction rolls back with the Conflict
+        raise Conflict(
+            f"a competition with slug {slug!r} was created at the same moment; choose another slug"
+        ) from exc
+    return competition
 
 
 def create_from_zip(
@@ -154,10 +149,9 @@ def create_from_zip(
     with_baseline: bool = True,
 ) -> tuple[Competition, Bundle]:
     """Create a competition from an uploaded bundle zip (checked before extraction)."""
+    max_bytes = settings.max_bundle_mb * 1024**2
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
-        archive, _ = storage.save_stream(
-            upload, Path(tmp), suffix=".zip", max_bytes=MAX_BUNDLE_BYTES
-        )
+        archive, _ = storage.save_stream(upload, Path(tmp), suffix=".zip", max_bytes=max_bytes)
         root = Path(tmp) / "bundle"
         try:
             extract_zip(archive, root, limits=BUNDLE_ARCHIVES, label="the bundle zip")

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Response
 
 from challenge.api.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep
+from challenge.api.downloads import attachment
 from challenge.competitions import service as competitions
 from challenge.judging import audit, finalization, reproduction, rescoring, service
 from challenge.judging.schemas import (
@@ -260,5 +261,5 @@ def export_leaderboard(
     return Response(
         exported.content,
         media_type=exported.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{exported.file_name}"'},
+        headers={"Content-Disposition": attachment(exported.file_name)},
     )

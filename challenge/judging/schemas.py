@@ -20,6 +20,7 @@ from challenge.judging.models import (
 )
 from challenge.judging.rescoring import RescoreReport
 from challenge.submissions.models import ScoreRecord, Submission
+from challenge.submissions.schemas import team_scores
 from challenge.teams.models import Team
 
 SubmissionId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -251,7 +252,7 @@ def score_record_read(record: ScoreRecord, *, show_private: bool) -> ScoreRecord
     """A score version; private scores only where the viewer may see them."""
     scores = dict(record.scores or {})
     if not show_private:
-        scores.pop("private", None)
+        scores = team_scores(scores)
     return ScoreRecordRead(
         version=record.version,
         reason=record.reason,

@@ -10,12 +10,11 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import pandas as pd
-
 from challenge.errors import ValidationFailed
 from mlfo.intent import Intent
 from sandbox.archive import SUBMISSION_ARCHIVES, inspect_zip
 from sandbox.contract import SubmissionRejected
+from sandbox.csv_header import CsvHeaderError, read_csv_header
 from sandbox.formats import check_file, get_format
 
 
@@ -40,7 +39,9 @@ def _check_prediction_columns(path: Path, suffix: str, intent: Intent) -> None:
 
             columns = list(pq.read_schema(path).names)
         else:
-            columns = list(pd.read_csv(path, nrows=0).columns)
+            columns = read_csv_header(path)  # bounded and linear: pandas is quadratic here
+    except CsvHeaderError as exc:
+        raise ValidationFailed(f"the predictions file is refused: {exc}") from exc
     except Exception as exc:  # any parser error means the file is unreadable
         raise ValidationFailed(
             f"the predictions file cannot be read as {suffix[1:]}: {exc}"

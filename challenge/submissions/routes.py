@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
 from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
+from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import service as competitions
-from challenge.errors import NotFound, PayloadTooLarge
+from challenge.errors import NotFound, ValidationFailed
 from challenge.submissions import service
 from challenge.submissions.schemas import (
     SelectFinal,
@@ -21,33 +21,62 @@ from challenge.teams import service as teams
 router = APIRouter(prefix="/api/v1", tags=["submissions"])
 
 
-@router.post("/competitions/{slug}/submissions", response_model=SubmissionRead, status_code=201)
-def create_submission(
-    slug: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    file: Annotated[UploadFile, File(description="the model or predictions file")],
-    format: Annotated[str, Form(min_length=1, max_length=32)] = "predictions",
-    note: Annotated[str, Form(max_length=500)] = "",
+SUBMISSION_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the model or predictions file",
+                        },
+                        "format": {"type": "string", "default": "predictions", "maxLength": 32},
+                        "note": {"type": "string", "default": "", "maxLength": 500},
+                    },
+                    "required": ["file"],
+                }
+            }
+        },
+        "required": True,
+    }
+}
+
+
+@router.post(
+    "/competitions/{slug}/submissions",
+    response_model=SubmissionRead,
+    status_code=201,
+    openapi_extra=SUBMISSION_BODY,
+)
+async def create_submission(
+    slug: str, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> SubmissionRead:
-    """Upload a submission; it is queued and evaluated by a worker."""
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > (settings.max_upload_mb + 1) * 1024**2:
-        raise PayloadTooLarge(f"the upload is larger than {settings.max_upload_mb} MB")
-    competition = competitions.get_or_raise(session, slug=slug)
-    submission = service.create(
-        session,
-        settings=settings,
-        competition=competition,
-        user=user,
-        upload=file.file,
-        filename=file.filename or "upload",
-        format=format,
-        note=note,
-    )
-    return submission_read(session, submission, user)
+    """Upload a submission (multipart `file`, `format`, `note`); a worker evaluates it.
+
+    The caller is authenticated, and the competition found, before the upload is read.
+    """
+    competition = await run_in_threadpool(competitions.get_or_raise, session, slug=slug)
+    async with upload_form(request, file_field="file") as form:
+        upload = form_file(form, "file")
+        if upload is None:
+            raise ValidationFailed(
+                "the multipart field `file` (the model or predictions) is missing"
+            )
+        submission = await run_in_threadpool(
+            service.create,
+            session,
+            settings=settings,
+            competition=competition,
+            user=user,
+            upload=upload.file,
+            filename=upload.filename or "upload",
+            format=form_text(form, "format", default="predictions", max_length=32) or "predictions",
+            note=form_text(form, "note", max_length=500),
+        )
+    return await run_in_threadpool(submission_read, session, submission, user)
 
 
 @router.get("/competitions/{slug}/submissions", response_model=list[SubmissionRead])

@@ -16,6 +16,23 @@ from challenge.teams.models import Team
 from mlfo.worker.presence import waiting_note
 
 
+def team_scores(scores: dict[str, Any]) -> dict[str, Any]:
+    """Scores as a team sees them before finalization: no private split, nor its metric errors.
+
+    Metric errors are stored as `{metric: "<split>: <message>"}`; a message about the private
+    split can describe its hidden labels, so it goes with the private scores.
+    """
+    shown = {key: value for key, value in scores.items() if key != "private"}
+    errors = shown.get("errors")
+    if isinstance(errors, dict):
+        public = {k: v for k, v in errors.items() if not str(v).startswith("private:")}
+        if public:
+            shown["errors"] = public
+        else:
+            shown.pop("errors")
+    return shown
+
+
 class SubmissionRead(BaseModel):
     """A submission as its team, the host and the judges see it."""
 
@@ -77,7 +94,7 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
     scores = dict(submission.scores or {})
     intervals = dict(submission.intervals or {})
     if not show_private:
-        scores.pop("private", None)
+        scores = team_scores(scores)
         intervals.pop("private", None)
     return SubmissionRead(
         id=submission.id,

@@ -5,23 +5,28 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from challenge.accounts.models import Role, User
 from challenge.accounts.service import require_role
 from challenge.api.deps import RowId, SessionDep, SettingsDep
+from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import phases as phase_rules
 from challenge.competitions import service as competitions
 from challenge.competitions.bundle import format_validation_error
 from challenge.competitions.models import Competition
 from challenge.competitions.schemas import CompetitionCreate
+from challenge.config import Settings
 from challenge.errors import BadRequest, PlatformError, ValidationFailed
 from challenge.problems import list_problems
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
-from challenge.web.security import CSRF, LoggedIn
+from challenge.web.security import CSRF, CSRF_FIELD, LoggedIn, check_form_token
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
@@ -87,18 +92,26 @@ def create_from_problem(
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
 
-@router.post("/host/competitions/bundle", dependencies=[CSRF])
-def create_from_bundle(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: LoggedIn,
-    bundle: Annotated[UploadFile | None, File()] = None,
+@router.post("/host/competitions/bundle")
+async def create_from_bundle(
+    request: Request, session: SessionDep, settings: SettingsDep, user: LoggedIn
 ) -> Response:
-    """Create a competition from an uploaded host bundle zip."""
+    """Create a competition from an uploaded host bundle zip (read once the host is known)."""
     require_role(user, Role.HOST)
+    async with upload_form(request, file_field="bundle") as form:
+        check_form_token(request, settings, form_text(form, CSRF_FIELD, max_length=128))
+        bundle = form_file(form, "bundle")
+        competition = await run_in_threadpool(
+            _create_from_zip, request, session, settings, user, bundle
+        )
+    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+
+
+def _create_from_zip(
+    request: Request, session: Session, settings: Settings, user: User, bundle: UploadFile | None
+) -> Competition:
     try:
-        if bundle is None or not bundle.filename:
+        if bundle is None:
             raise ValidationFailed("choose the bundle zip to upload")
         competition, _ = competitions.create_from_zip(
             session, settings=settings, owner=user, upload=bundle.file
@@ -106,7 +119,7 @@ def create_from_bundle(
     except PlatformError as exc:
         page = _new_page(request, user, error=exc.message, status_code=exc.status_code)
         raise PageError(page) from exc
-    return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
+    return competition
 
 
 def _phases_page(

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from challenge.accounts.models import User
 from challenge.api.deps import RowId, SessionDep, SettingsDep
+from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
-from challenge.errors import NotFound, PayloadTooLarge, PlatformError, ValidationFailed
+from challenge.config import Settings
+from challenge.errors import NotFound, PlatformError, ValidationFailed
 from challenge.submissions import service as submissions
+from challenge.submissions.models import Submission
 from challenge.submissions.schemas import submission_read
 from challenge.teams import service as teams
 from challenge.web.artifacts import diagnostics_path, mlflow_run_url
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
-from challenge.web.security import CSRF, LoggedIn
+from challenge.web.security import CSRF_FIELD, LoggedIn, check_form_token
 from sandbox import FORMATS, SubmissionFormat
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
@@ -63,34 +67,48 @@ def submit_page(
     return _submit_page(request, session, settings, user, competition)
 
 
-@router.post("/competitions/{slug}/submit", dependencies=[CSRF])
-def submit(
-    slug: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: LoggedIn,
-    file: Annotated[UploadFile | None, File()] = None,
-    format: Annotated[str, Form(max_length=32)] = "predictions",
-    note: Annotated[str, Form(max_length=500)] = "",
+@router.post("/competitions/{slug}/submit")
+async def submit(
+    slug: str, request: Request, session: SessionDep, settings: SettingsDep, user: LoggedIn
 ) -> Response:
-    """Store and queue the upload; errors (size, format, limits) are shown on the form."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    """Store and queue the upload; errors (size, format, limits) are shown on the form.
+
+    The login cookie is checked before the upload is read, the CSRF token right after.
+    """
+    competition = await run_in_threadpool(competitions.get_or_raise, session, slug=slug)
+    async with upload_form(request, file_field="file") as form:
+        check_form_token(request, settings, form_text(form, CSRF_FIELD, max_length=128))
+        fields = {
+            "format": form_text(form, "format", default="predictions", max_length=32),
+            "note": form_text(form, "note", max_length=500),
+        }
+        created = await run_in_threadpool(
+            _store, request, session, settings, user, competition, form_file(form, "file"), fields
+        )
+    return RedirectResponse(f"/submissions/{created.id}", status_code=303)
+
+
+def _store(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    competition: Competition,
+    file: UploadFile | None,
+    fields: dict[str, str],
+) -> Submission:
     try:
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > (settings.max_upload_mb + 1) * 1024**2:
-            raise PayloadTooLarge(f"the upload is larger than {settings.max_upload_mb} MB")
-        if file is None or not file.filename:
+        if file is None:
             raise ValidationFailed("choose a file to upload")
-        created = submissions.create(
+        return submissions.create(
             session,
             settings=settings,
             competition=competition,
             user=user,
             upload=file.file,
-            filename=file.filename,
-            format=format,
-            note=note,
+            filename=file.filename or "upload",
+            format=fields["format"],
+            note=fields["note"],
         )
     except PlatformError as exc:
         page = _submit_page(
@@ -100,12 +118,11 @@ def submit(
             user,
             competition,
             error=exc.message,
-            chosen=format,
-            note=note,
+            chosen=fields["format"],
+            note=fields["note"],
             status_code=exc.status_code,
         )
         raise PageError(page) from exc
-    return RedirectResponse(f"/submissions/{created.id}", status_code=303)
 
 
 @router.get("/competitions/{slug}/submissions")

@@ -126,6 +126,8 @@ class EvaluationPlan:
     team_name: str
     phase: str
     queue: str
+    test_sha256: str = ""
+    labels_sha256: str = ""
 
 
 def plan(session: Session, *, settings: Settings, submission_id: int) -> EvaluationPlan:
@@ -149,6 +151,8 @@ def plan(session: Session, *, settings: Settings, submission_id: int) -> Evaluat
         team_name=team.name,
         phase=phase,
         queue=queue_for(intent),
+        test_sha256=competition.test_sha256,
+        labels_sha256=competition.labels_sha256,
     )
 
 
@@ -216,8 +220,14 @@ def _run_pipeline(
     work_dir: Path,
     heartbeat: LeaseHeartbeat,
 ) -> Any:
+    from mlfo.integrity import verify_inputs
     from mlfo.pipeline import EvaluationInput, build_pipeline
 
+    verify_inputs(
+        slug=evaluation.competition_slug,
+        expected={"test data": evaluation.test_sha256, "labels": evaluation.labels_sha256},
+        paths={"test data": evaluation.test_path, "labels": evaluation.labels_path},
+    )
     pipeline = build_pipeline(evaluation.intent)
     return pipeline.run(
         EvaluationInput(

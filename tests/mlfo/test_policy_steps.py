@@ -75,7 +75,13 @@ def test_validity_floor_marks_a_submission_below_it() -> None:
     }
     assert _judge({"metric": "accuracy", "min": 0.75}, scores) is None
     reason = _judge({"metric": "accuracy", "min": 0.8}, scores)
-    assert reason == "accuracy 0.79 on the private split is below the floor 0.8"
+    assert reason == "accuracy on the private split is below the floor 0.8"  # no private figure
+    assert _judge({"metric": "accuracy", "min": 0.95}, scores) == (
+        "accuracy 0.91 on the public split is below the floor 0.95"
+    )
+    assert _judge({"metric": "accuracy", "max": 0.5, "on": "private"}, scores) == (
+        "accuracy on the private split is above the bound 0.5"
+    )
     assert _judge({"metric": "accuracy", "min": 0.8, "on": "public"}, scores) is None
     assert _judge({"metric": "mae", "max": 1.0}, {"public": {"mae": None}}) == (
         "mae on the public split could not be computed"
