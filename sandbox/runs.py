@@ -14,8 +14,6 @@ from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from .backends import BACKENDS, Identity, run_seconds, threads_for
 from .contract import (
     InfrastructureError,
@@ -28,12 +26,13 @@ from .contract import (
 from .formats import FormatSpec, check_extension, get_format
 from .leftovers import owned_prefix, remove_tree, sweep
 from .outcome import interpret
+from .reader import Expected, feature_ids, read_predictions
 from .runtime import accessible, resolve_runtime
 from .settings import SandboxSettings, get_settings
 from .slots import claim_slot
 from .staging import stage
 from .supervise import Budget, Supervisor
-from .validate import OutputInvalid, read_csv_capped, read_parquet_capped, validate_predictions
+from .validate import OutputInvalid
 
 logger = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -58,46 +57,34 @@ def _failure(outcome: Outcome, message: str, model_size_mb: float) -> RunResult:
     return RunResult(outcome, message, None, "", empty_kpis(model_size_mb))
 
 
-def _count_rows(path: Path) -> int:
-    try:
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    except Exception as exc:
-        raise InfrastructureError(
-            f"the features file {path} is not readable Parquet: {exc}"
-        ) from exc
+def expected_of(request: RunRequest) -> Expected:
+    """What the predictions of this request must match (reads the test features' ids)."""
+    return Expected(
+        id_column=request.id_column,
+        target=request.target,
+        task=request.task,
+        classes=list(request.classes) if request.classes is not None else None,
+        feature_ids=feature_ids(request.features_path, request.id_column),
+        max_bytes=request.limits.output_mb * MB,
+    )
 
 
 def run_predictions(request: RunRequest, model_size_mb: float) -> RunResult:
-    """The `predictions` format: no code runs; the file is parsed with strict caps and validated."""
+    """The `predictions` format: no code runs; the file is parsed in a bounded child."""
     started = time.monotonic()
-    n_rows = _count_rows(request.features_path)
-    limits = request.limits
-    caps = {
-        "max_bytes": limits.output_mb * MB,
-        "max_rows": n_rows + 1,
-        "max_columns": 2 + len(request.classes or ()) + 8,
-    }
+    settings = get_settings()
     try:
-        if request.model_path.suffix.lower() == ".csv":
-            frame = read_csv_capped(request.model_path, **caps)
-        else:
-            frame = read_parquet_capped(request.model_path, **caps)
-        predictions = validate_predictions(
-            frame,
-            id_column=request.id_column,
-            target=request.target,
-            task=request.task,
-            classes=request.classes,
-            n_rows=n_rows,
+        predictions = read_predictions(
+            request.model_path,
+            expected_of(request),
+            memory_mb=settings.parse_mb,
+            time_s=settings.parse_s,
         )
     except OutputInvalid as exc:
         return _failure(Outcome.INVALID_OUTPUT, str(exc), model_size_mb)
-    except (TypeError, ValueError, KeyError) as exc:
-        message = f"the predictions have unusable values: {exc}"
-        return _failure(Outcome.INVALID_OUTPUT, message, model_size_mb)
     kpis = empty_kpis(model_size_mb)
     kpis["wall_time_s"] = round(time.monotonic() - started, 4)
-    return RunResult(Outcome.OK, "", predictions, "", kpis)
+    return RunResult(Outcome.OK, "", predictions.frame, "", kpis)
 
 
 @contextmanager
@@ -172,7 +159,7 @@ def _run_code(
             f"{spec.format} submissions run code and are refused without a sandbox; "
             "run `python -m sandbox check` for details"
         )
-    n_rows = _count_rows(request.features_path)
+    expected = expected_of(request)
     threads = threads_for(request.limits)
     with _identity(settings) as identity, _scratch(settings, work_dir, identity) as root:
         runtime = resolve_runtime(settings, identity.uid, identity.gid)
@@ -216,7 +203,7 @@ def _run_code(
             supervision,
             run_dir.out,
             model_size_mb=model_size_mb,
-            n_rows=n_rows,
+            expected=expected,
             cpu_limit=cpu_limit,
         )
 
