@@ -36,13 +36,23 @@ class ResourceClass(StrEnum):
 
 
 class Kpi(StrEnum):
-    """KPIs the sandbox measures on every run (evaluation plug-ins in the sense of Y.3181)."""
+    """KPIs the sandbox measures from outside the jail (evaluation plug-ins in the sense of Y.3181).
+
+    The `model_*` figures are the model's latency and memory above its format's empty model; the
+    sandbox measures them when the intent lists one of them (docs/sandbox.md#kpis).
+    """
 
     WALL_TIME_S = "wall_time_s"
     CPU_TIME_S = "cpu_time_s"
     PEAK_MEMORY_MB = "peak_memory_mb"
     MODEL_SIZE_MB = "model_size_mb"
     LATENCY_MS_PER_1K = "latency_ms_per_1k"
+    MODEL_LATENCY_MS_PER_1K = "model_latency_ms_per_1k"
+    MODEL_MEMORY_MB = "model_memory_mb"
+
+
+REFERENCE_KPIS = frozenset({Kpi.MODEL_LATENCY_MS_PER_1K, Kpi.MODEL_MEMORY_MB})
+"""KPIs that need the format's empty model measured as a reference."""
 
 
 class _Strict(BaseModel):
@@ -130,6 +140,8 @@ class CostRanking(_Strict):
 
     weights: dict[Kpi, float] = Field(min_length=1)
     reference: dict[Kpi, float] = Field(default_factory=dict)
+    repeats: int = Field(default=3, ge=1, le=9)
+    """How many times each model is run; the timed KPIs are the medians of the runs."""
 
     @model_validator(mode="after")
     def _positive(self) -> CostRanking:
@@ -168,7 +180,8 @@ class Intent(_Strict):
     model: ModelSlot = Field(default_factory=ModelSlot)
     policies: list[Step] = Field(default_factory=list)
     metrics: list[Metric] = Field(min_length=1)
-    kpis: list[Kpi] = Field(default_factory=lambda: list(Kpi))
+    kpis: list[Kpi] = Field(default_factory=lambda: [k for k in Kpi if k not in REFERENCE_KPIS])
+    """What the sandbox measures and the platform records (the `model_*` ones when listed)."""
     split: Split = Field(default_factory=Split)
     sinks: list[Sink] = Field(
         default_factory=lambda: [Sink(kind="scorer"), Sink(kind="mlflow"), Sink(kind="leaderboard")]

@@ -55,6 +55,11 @@ class RunRequest:
     train_path: Path | None = None
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"
+    timing_runs: int = 1
+    """How many times a code model is run; the timed KPIs are the medians (predictions: once)."""
+    reference: bool = False
+    """Also measure the format's empty model and report `model_latency_ms_per_1k` and
+    `model_memory_mb`, the model's figures above it (see sandbox/reference.py)."""
 
 
 @dataclass(frozen=True)

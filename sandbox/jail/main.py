@@ -26,15 +26,35 @@ from .protocol import (
 )
 
 TRACEBACK_LINES = 12
+RUNNER_DIR = str(Path(__file__).resolve().parent)
 
 
 class OutputError(Exception):
     """The model's output has the wrong shape or columns."""
 
 
+def _without_runner(error: traceback.TracebackException) -> None:
+    """Drop the runner's frames (platform code, not the team's) from a traceback and its causes."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        frames = [f for f in current.stack if not f.filename.startswith(RUNNER_DIR)]
+        current.stack = traceback.StackSummary.from_list(frames)
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+
+
 def traceback_tail() -> str:
-    """The last lines of the current exception's traceback."""
-    lines = traceback.format_exc().rstrip().splitlines()
+    """The last lines of the current exception's traceback, without the runner's frames."""
+    error = sys.exc_info()[1]
+    if error is None:
+        return ""
+    summary = traceback.TracebackException.from_exception(error)
+    _without_runner(summary)
+    lines = "".join(summary.format()).rstrip().splitlines()
     return "\n".join(lines[-TRACEBACK_LINES:])
 
 

@@ -129,9 +129,9 @@ class _ChildPeaks(logging.Handler):
         if hasattr(record, "child_peak_kb"):
             self.children.append(
                 {
-                    "start_kb": record.child_start_kb,  # type: ignore[attr-defined]
-                    "peak_kb": record.child_peak_kb,  # type: ignore[attr-defined]
-                    "result": record.child_result,  # type: ignore[attr-defined]
+                    "start_kb": getattr(record, "child_start_kb", 0),
+                    "peak_kb": getattr(record, "child_peak_kb", 0),
+                    "result": getattr(record, "child_result", ""),
                 }
             )
 

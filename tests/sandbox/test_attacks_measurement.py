@@ -1,0 +1,193 @@
+"""Every figure that ranks is measured by the host: a model cannot forge its cost.
+
+The same scikit-learn-format model (a pickle that builds, at unpickle time, an object whose predict
+does a fixed amount of work) is run honestly, with every clock of the `time` module stopped at
+unpickle time, and with its work moved from predict into load (it reads the test features itself
+and answers from a cache). The ranking figures of the forged ones must not be lower than the
+honest one's (within timing noise), and the cost of modulation-classification must not favour
+them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pytest
+
+import sandbox
+from challenge.problems.modulation_classification import COST_REFERENCE, COST_WEIGHTS
+from leaderboards.ranking import inference_cost
+from sandbox import Limits, Outcome, RunResult, SubmissionFormat
+
+from .conftest import request_for
+
+LIMITS = Limits(time_s=120, memory_mb=2048, processes=32, log_kb=32, tmp_mb=32, output_mb=16)
+ROUNDS = 40
+"""Sorts of 200,000 numbers (single-threaded): about 0.5 s of work on an idle core."""
+SHARE = 0.5
+"""A forged figure must reach this share of the honest one (timing noise on a busy machine);
+before the host measured them, the forged latencies were 0."""
+
+WORK = f"""
+import numpy as np
+
+def work(features):
+    values = np.random.default_rng(0).random(200_000)
+    for _ in range({ROUNDS}):
+        np.sort(values)
+    return (features["f0"] > 0).astype(int).to_numpy()
+"""
+
+HONEST = (
+    WORK
+    + """
+class Model:
+    def predict(self, features):
+        return work(features)
+
+model = Model()
+"""
+)
+
+STOPPED_CLOCK = (
+    """
+import time
+for name in ("perf_counter", "monotonic", "time", "process_time", "thread_time"):
+    setattr(time, name, lambda: 0.0)
+for name in ("perf_counter_ns", "monotonic_ns", "time_ns", "process_time_ns", "thread_time_ns"):
+    setattr(time, name, lambda: 0)
+"""
+    + HONEST
+)
+
+MOVED_TO_LOAD = (
+    WORK
+    + """
+import pandas as pd
+
+answers = work(pd.read_parquet("/job/features.parquet"))
+
+class Model:
+    def predict(self, features):
+        return answers
+
+model = Model()
+"""
+)
+
+
+class _Build:
+    """Pickles as `eval` of code that runs `source` and returns its `model` (runs at unpickle)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        code = f"(lambda ns: (exec({self.source!r}, ns), ns['model'])[1])({{}})"
+        return eval, (code,)
+
+
+def _pickle(folder: Path, name: str, source: str) -> Path:
+    path = folder / f"{name}.joblib"
+    joblib.dump(_Build(textwrap.dedent(source)), path)
+    os.chmod(path, 0o644)
+    return path
+
+
+def _run(model: Path, work_dir: Path, **measure: Any) -> RunResult:
+    request = dataclasses.replace(
+        request_for(model, SubmissionFormat.SKLEARN, limits=LIMITS), **measure
+    )
+    result = sandbox.run(request, work_dir=work_dir)
+    assert result.outcome is Outcome.OK, result.message
+    assert result.predictions is not None and len(result.predictions) == 50
+    return result
+
+
+@pytest.fixture(scope="module")
+def measured() -> Iterator[dict[str, RunResult]]:
+    """Each variant run three times (medians) with the empty sklearn model as the reference."""
+    folder = Path(tempfile.mkdtemp(prefix="mlc-clocks-"))
+    os.chmod(folder, 0o755)
+    work_dir = folder / "work"
+    work_dir.mkdir(mode=0o711)
+    variants = {"honest": HONEST, "stopped-clock": STOPPED_CLOCK, "moved-to-load": MOVED_TO_LOAD}
+    results = {
+        name: _run(_pickle(folder, name, source), work_dir, timing_runs=3, reference=True)
+        for name, source in variants.items()
+    }
+    for name, result in results.items():
+        print(name, {k: round(v, 1) for k, v in result.kpis.items()})
+    yield results
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _cost(result: RunResult) -> float | None:
+    return inference_cost(result.kpis, COST_WEIGHTS, COST_REFERENCE)
+
+
+@pytest.mark.parametrize("forged", ["stopped-clock", "moved-to-load"])
+def test_a_forged_model_gains_nothing_in_the_ranking_figures(
+    measured: dict[str, RunResult], forged: str
+) -> None:
+    honest, cheat = measured["honest"], measured[forged]
+    # the honest model's fixed work is most of its time above the empty model
+    assert honest.kpis["model_latency_ms_per_1k"] > 4_000, honest.kpis
+    for kpi in ("latency_ms_per_1k", "model_latency_ms_per_1k", "cpu_time_s"):
+        assert cheat.kpis[kpi] >= SHARE * honest.kpis[kpi], (kpi, cheat.kpis, honest.kpis)
+    honest_cost, cheat_cost = _cost(honest), _cost(cheat)
+    assert honest_cost is not None and cheat_cost is not None
+    assert cheat_cost >= SHARE * honest_cost, (cheat_cost, honest_cost)
+
+
+def test_a_model_without_work_costs_little_above_the_empty_model(
+    base: Path, work_dir: Path
+) -> None:
+    """The same model without its work: about the runtime of its format's empty model."""
+    idle = _pickle(base, "idle", HONEST.replace(f"range({ROUNDS})", "range(0)"))
+    result = _run(idle, work_dir, timing_runs=3, reference=True)
+    for kpi in ("model_latency_ms_per_1k", "model_memory_mb"):
+        assert kpi in result.kpis
+    assert result.kpis["model_latency_ms_per_1k"] < result.kpis["latency_ms_per_1k"] / 2
+    assert result.kpis["model_memory_mb"] < 30, result.kpis
+
+
+def test_memory_spread_over_processes_is_summed(tmp_path: Path, work_dir: Path) -> None:
+    """Four processes holding 150 MB each: the peak is the tree's sum, not one process's."""
+    model = tmp_path / "model.py"
+    model.write_text(
+        textwrap.dedent(
+            """
+            import os, time
+            import numpy as np
+
+            def predict(features):
+                children = []
+                for _ in range(3):
+                    pid = os.fork()
+                    if pid == 0:
+                        block = np.ones(150 * 1024 * 1024 // 8)
+                        time.sleep(1.5)
+                        os._exit(0)
+                    children.append(pid)
+                block = np.ones(150 * 1024 * 1024 // 8)
+                time.sleep(1.5)
+                for pid in children:
+                    os.waitpid(pid, 0)
+                return (features["f0"] > 0).astype(int).to_numpy()
+            """
+        )
+    )
+    result = sandbox.run(
+        request_for(model, SubmissionFormat.PYTHON, limits=LIMITS), work_dir=work_dir
+    )
+    assert result.outcome is Outcome.OK, result.message
+    assert result.kpis["peak_memory_mb"] > 4 * 150 * 0.9, result.kpis
