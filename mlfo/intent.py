@@ -38,8 +38,8 @@ class ResourceClass(StrEnum):
 class Kpi(StrEnum):
     """KPIs the sandbox measures from outside the jail (evaluation plug-ins in the sense of Y.3181).
 
-    The `model_*` figures are the model's latency and memory above its format's empty model; the
-    sandbox measures them when the intent lists one of them (docs/sandbox.md#kpis).
+    The `model_*` figures are the model's latency, CPU time and memory above its format's empty
+    model; the sandbox measures them when the intent lists one of them (docs/sandbox.md#kpis).
     """
 
     WALL_TIME_S = "wall_time_s"
@@ -48,10 +48,13 @@ class Kpi(StrEnum):
     MODEL_SIZE_MB = "model_size_mb"
     LATENCY_MS_PER_1K = "latency_ms_per_1k"
     MODEL_LATENCY_MS_PER_1K = "model_latency_ms_per_1k"
+    MODEL_CPU_MS_PER_1K = "model_cpu_ms_per_1k"
     MODEL_MEMORY_MB = "model_memory_mb"
 
 
-REFERENCE_KPIS = frozenset({Kpi.MODEL_LATENCY_MS_PER_1K, Kpi.MODEL_MEMORY_MB})
+REFERENCE_KPIS = frozenset(
+    {Kpi.MODEL_LATENCY_MS_PER_1K, Kpi.MODEL_CPU_MS_PER_1K, Kpi.MODEL_MEMORY_MB}
+)
 """KPIs that need the format's empty model measured as a reference."""
 
 

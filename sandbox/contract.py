@@ -58,8 +58,8 @@ class RunRequest:
     timing_runs: int = 1
     """How many times a code model is run; the timed KPIs are the medians (predictions: once)."""
     reference: bool = False
-    """Also measure the format's empty model and report `model_latency_ms_per_1k` and
-    `model_memory_mb`, the model's figures above it (see sandbox/reference.py)."""
+    """Also measure the format's empty model and report the model's figures above it:
+    `model_latency_ms_per_1k`, `model_cpu_ms_per_1k` and `model_memory_mb` (reference.py)."""
 
 
 @dataclass(frozen=True)

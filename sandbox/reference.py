@@ -5,7 +5,8 @@ interpreter, pandas, the format's library (scikit-learn, onnxruntime, torch, mlf
 features and writing the predictions. To rank models on their own cost, the sandbox runs the
 format's empty model (it predicts 0 for every row) in the same jail, on the same features and
 limits, several times, and reports the model's host-measured figures above the median of those
-runs: `model_latency_ms_per_1k` and `model_memory_mb`. References are kept per worker process,
+runs: `model_latency_ms_per_1k`, `model_cpu_ms_per_1k` and `model_memory_mb`. References are kept
+per worker process,
 keyed by the content of the features file, the format, the limits, the device and the backend.
 """
 
@@ -34,7 +35,7 @@ EMPTY_MODELS: dict[SubmissionFormat, str] = {
 REFERENCE_RUNS = 3
 TIMED_KPIS = ("wall_time_s", "cpu_time_s", "peak_memory_mb", "latency_ms_per_1k")
 """The figures that vary from run to run: repeated runs report their median."""
-MODEL_KPIS = ("model_latency_ms_per_1k", "model_memory_mb")
+MODEL_KPIS = ("model_latency_ms_per_1k", "model_cpu_ms_per_1k", "model_memory_mb")
 """The figures above the reference; present only when a reference was measured."""
 
 
@@ -43,6 +44,7 @@ class Reference:
     """Median figures of the empty model of one format."""
 
     latency_ms_per_1k: float
+    cpu_time_s: float
     peak_memory_mb: float
     runs: int
 
@@ -115,17 +117,22 @@ def measure(
                 f"({result.outcome}): {result.message}"
             )
     kpis = median_kpis(results)
-    reference = Reference(kpis["latency_ms_per_1k"], kpis["peak_memory_mb"], len(results))
+    reference = Reference(
+        kpis["latency_ms_per_1k"], kpis["cpu_time_s"], kpis["peak_memory_mb"], len(results)
+    )
     with _LOCK:
         _CACHE[key] = reference
     return reference
 
 
-def above(kpis: dict[str, float], reference: Reference) -> dict[str, float]:
-    """The model's own share of its latency and memory: its figures minus the reference, >= 0."""
+def above(kpis: dict[str, float], reference: Reference, n_rows: int) -> dict[str, float]:
+    """The model's own share of its latency, CPU time and memory: its figures minus the reference's
+    (never below 0); time per 1,000 test rows."""
+    cpu_s = max(kpis["cpu_time_s"] - reference.cpu_time_s, 0.0)
     return {
         "model_latency_ms_per_1k": round(
             max(kpis["latency_ms_per_1k"] - reference.latency_ms_per_1k, 0.0), 4
         ),
+        "model_cpu_ms_per_1k": round(cpu_s * 1e6 / max(n_rows, 1), 4),
         "model_memory_mb": round(max(kpis["peak_memory_mb"] - reference.peak_memory_mb, 0.0), 2),
     }

@@ -227,7 +227,9 @@ def _measured(
             results.append(again)
     kpis = reference.median_kpis(results)
     if request.reference:
-        kpis.update(reference.above(kpis, reference.measure(request, backend_name, run_once)))
+        measured = reference.measure(request, backend_name, run_once)
+        n_rows = len(first.predictions) if first.predictions is not None else 0
+        kpis.update(reference.above(kpis, measured, n_rows))
     return dataclasses.replace(first, kpis=kpis)
 
 
