@@ -105,7 +105,7 @@ class Supervision:
     phase_at: dict[Phase, float] = field(default_factory=dict)
     """When the host first read each phase mark, in seconds after the start (host clock)."""
     tree_peak_kb: int = 0
-    """The largest memory (sum of PSS) of the jail's process tree seen while it ran."""
+    """The largest memory of the jail's process tree seen while it ran (`usage.tree_memory_kb`)."""
 
 
 def ensure_subreaper() -> None:
