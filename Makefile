@@ -37,6 +37,7 @@ typecheck:
 bench: setup services
 	$(BIN)/python bench/sandbox_overhead.py
 	$(BIN)/python bench/seccomp_start.py
+	$(BIN)/python bench/output_bounds.py
 	$(BIN)/python bench/turnaround.py
 	$(BIN)/python bench/leaderboard_load.py
 

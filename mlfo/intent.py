@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sandbox import Kpi, SubmissionFormat, TaskKind
+from sandbox.contract import REFERENCE_KPIS
 
 INTENT_VERSION = 1
 
@@ -112,6 +113,8 @@ class CostRanking(_Strict):
 
     weights: dict[Kpi, float] = Field(min_length=1)
     reference: dict[Kpi, float] = Field(default_factory=dict)
+    repeats: int = Field(default=3, ge=1, le=9)
+    """How many times each model is run; the timed KPIs are the medians of the runs."""
 
     @model_validator(mode="after")
     def _positive(self) -> CostRanking:
@@ -150,7 +153,8 @@ class Intent(_Strict):
     model: ModelSlot = Field(default_factory=ModelSlot)
     policies: list[Step] = Field(default_factory=list)
     metrics: list[Metric] = Field(min_length=1)
-    kpis: list[Kpi] = Field(default_factory=lambda: list(Kpi))
+    kpis: list[Kpi] = Field(default_factory=lambda: [k for k in Kpi if k not in REFERENCE_KPIS])
+    """What the sandbox measures and the platform records (the `model_*` ones when listed)."""
     split: Split = Field(default_factory=Split)
     sinks: list[Sink] = Field(
         default_factory=lambda: [Sink(kind="scorer"), Sink(kind="mlflow"), Sink(kind="leaderboard")]

@@ -12,6 +12,7 @@ import pandas as pd
 from mlfo.errors import NodeFailure, Outcome
 from mlfo.intent import Intent
 from mlfo.registry import NodeKind, Registry
+from sandbox.contract import REFERENCE_KPIS
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def sandbox_runner(job: ModelJob) -> ModelOutput:
             f"{', '.join(job.intent.model.formats)}",
         )
     limits = job.intent.model.limits
+    cost = job.intent.ranking.cost if job.intent.ranking.by == "cost" else None
     request = sandbox.RunRequest(
         model_path=job.model_path,
         format=sandbox.SubmissionFormat(job.format),
@@ -70,6 +72,8 @@ def sandbox_runner(job: ModelJob) -> ModelOutput:
         train_path=job.train_path,
         limits=sandbox.Limits(**limits.model_dump()),
         device=job.device,
+        timing_runs=cost.repeats if cost is not None else 1,
+        reference=any(kpi in REFERENCE_KPIS for kpi in job.intent.kpis),
     )
     try:
         result = sandbox.run(

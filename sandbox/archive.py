@@ -20,6 +20,7 @@ docs/host-bundle.md for hosts.
 from __future__ import annotations
 
 import stat
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -75,18 +76,71 @@ def _check_member(info: zipfile.ZipInfo, label: str) -> None:
         )
 
 
-def _open(path: Path, label: str) -> zipfile.ZipFile:
+CENTRAL_ENTRY_BYTES = 1024
+"""Room per entry in the central directory (46 bytes of header, then name, extra and comment)."""
+_EOCD = struct.Struct("<4s4xHHII2x")
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2I2QQQ")
+
+
+def _directory_size(path: Path, label: str) -> tuple[int, int]:
+    """(entries, central directory bytes) from the end records, read before `ZipFile` parses
+    the directory: a zip listing millions of entries would otherwise grow the reader first."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        tail_start = max(0, size - (_EOCD.size + 65_535 + _ZIP64_LOCATOR.size + _ZIP64_EOCD.size))
+        handle.seek(tail_start)
+        tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + _EOCD.size > len(tail):
+        raise ArchiveRefused(f"{label} is not a readable zip archive: no end of central directory")
+    _, _, entries, directory, _ = _EOCD.unpack_from(tail, at)
+    locator = at - _ZIP64_LOCATOR.size
+    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        _, _, record, _ = _ZIP64_LOCATOR.unpack_from(tail, locator)
+        if not 0 <= record <= size - _ZIP64_EOCD.size:
+            raise ArchiveRefused(f"{label} is not a readable zip archive: bad zip64 record")
+        with path.open("rb") as handle:
+            handle.seek(record)
+            head = handle.read(_ZIP64_EOCD.size)
+        if len(head) < _ZIP64_EOCD.size or head[:4] != b"PK\x06\x06":
+            raise ArchiveRefused(f"{label} is not a readable zip archive: bad zip64 record")
+        fields = _ZIP64_EOCD.unpack(head)
+        entries, directory = max(entries, fields[7]), max(directory, fields[8])
+    return entries, directory
+
+
+def _open(path: Path, label: str, limits: ArchiveLimits) -> zipfile.ZipFile:
+    try:
+        entries, directory = _directory_size(path, label)
+    except OSError as exc:
+        raise ArchiveRefused(f"{label} is not a readable zip archive: {exc}") from exc
+    if entries > limits.max_members:
+        raise ArchiveRefused(f"{label} holds {entries} entries; the limit is {limits.max_members}")
+    if directory > limits.max_members * CENTRAL_ENTRY_BYTES:
+        raise ArchiveRefused(
+            f"{label} has a central directory of {directory} bytes: too large for "
+            f"{limits.max_members} entries"
+        )
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ArchiveRefused(f"{label} is not a readable zip archive: {exc}") from exc
 
 
+def open_zip(
+    path: Path, *, limits: ArchiveLimits = SUBMISSION_ARCHIVES, label: str = "the archive"
+) -> zipfile.ZipFile:
+    """Open a zip for reading its names, once its end records show a bounded directory."""
+    return _open(path, label, limits)
+
+
 def inspect_zip(
     path: Path, *, limits: ArchiveLimits = SUBMISSION_ARCHIVES, label: str = "the archive"
 ) -> list[zipfile.ZipInfo]:
     """Check a zip without extracting it: entry count, names, kinds, sizes and ratios."""
-    with _open(path, label) as archive:
+    with _open(path, label, limits) as archive:
         members = archive.infolist()
     if len(members) > limits.max_members:
         raise ArchiveRefused(
@@ -129,7 +183,7 @@ def extract_zip(
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
     written = 0
-    with _open(path, label) as archive:
+    with _open(path, label, limits) as archive:
         for info in members:
             target = root.joinpath(*_check_name(info.filename, label).parts)
             if not target.resolve().is_relative_to(root):

@@ -12,16 +12,29 @@ from .jail.protocol import SubmissionFormat
 
 
 class Kpi(StrEnum):
-    """KPIs the sandbox measures on every run (evaluation plug-ins in the sense of Y.3181)."""
+    """KPIs the sandbox measures from outside the jail (evaluation plug-ins in the sense of Y.3181).
+
+    The `model_*` figures are the model's latency, CPU time and memory above its format's empty
+    model; the sandbox measures them when the intent lists one of them (docs/sandbox.md#kpis).
+    """
 
     WALL_TIME_S = "wall_time_s"
     CPU_TIME_S = "cpu_time_s"
     PEAK_MEMORY_MB = "peak_memory_mb"
     MODEL_SIZE_MB = "model_size_mb"
     LATENCY_MS_PER_1K = "latency_ms_per_1k"
+    MODEL_LATENCY_MS_PER_1K = "model_latency_ms_per_1k"
+    MODEL_CPU_MS_PER_1K = "model_cpu_ms_per_1k"
+    MODEL_MEMORY_MB = "model_memory_mb"
 
 
-KPI_KEYS = tuple(str(kpi) for kpi in Kpi)
+REFERENCE_KPIS = frozenset(
+    {Kpi.MODEL_LATENCY_MS_PER_1K, Kpi.MODEL_CPU_MS_PER_1K, Kpi.MODEL_MEMORY_MB}
+)
+"""KPIs that need the format's empty model measured as a reference."""
+
+KPI_KEYS = tuple(str(kpi) for kpi in Kpi if kpi not in REFERENCE_KPIS)
+"""The KPIs every run reports (a run without a reference has no `model_*` figures, never 0)."""
 
 
 class Outcome(StrEnum):
@@ -67,6 +80,11 @@ class RunRequest:
     train_path: Path | None = None
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"
+    timing_runs: int = 1
+    """How many times a code model is run; the timed KPIs are the medians (predictions: once)."""
+    reference: bool = False
+    """Also measure the format's empty model and report the model's figures above it:
+    `model_latency_ms_per_1k`, `model_cpu_ms_per_1k` and `model_memory_mb` (reference.py)."""
 
 
 @dataclass(frozen=True)

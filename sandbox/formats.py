@@ -9,13 +9,13 @@ file in `samples/` (see docs/architecture.md).
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .archive import ArchiveRefused, open_zip
 from .jail.protocol import SubmissionFormat
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -205,8 +205,8 @@ def _zip_problem(spec: FormatSpec, path: Path) -> str | None:
     if spec.upload.zip_member is None:
         return None
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_zip(path, label="the upload") as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        return f"the upload is not a readable zip archive: {exc}"
+    except ArchiveRefused as exc:
+        return str(exc)
     return spec.archive_refusal(names)

@@ -11,8 +11,10 @@ import pandas as pd
 
 from .contract import Outcome, RunRequest, RunResult, empty_kpis
 from .jail.protocol import PREDICTIONS_FILE, RESULT_FILE, JailStatus, Phase
+from .reader import Expected, read_predictions
+from .settings import get_settings
 from .supervise import KillReason, Supervision
-from .validate import OutputInvalid, open_regular, read_parquet_capped, validate_predictions
+from .validate import OutputInvalid, open_regular
 
 MB = 1024 * 1024
 RESULT_CAP = 64 * 1024
@@ -31,28 +33,38 @@ def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def read_result(out_dir: Path) -> dict[str, object] | None:
-    """The runner's result file, or None when missing or malformed (it comes from the jail)."""
+def read_result(out_dir: Path) -> dict[str, str] | None:
+    """The runner's status and message, or None when missing or malformed (it comes from the jail).
+
+    Only `status` and `message` are read, as text; anything else in the file is ignored.
+    """
     path = out_dir / RESULT_FILE
     try:
         with open_regular(path, RESULT_CAP) as handle:
             data = json.loads(handle.read().decode("utf-8", errors="replace"))
-    except (OutputInvalid, OSError, ValueError):
+    except (OutputInvalid, OSError, ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    return {key: str(data.get(key, ""))[:MESSAGE_CAP] for key in ("status", "message")}
 
 
-def measured_kpis(
-    sup: Supervision, model_size_mb: float, latency: object, n_rows: int
-) -> dict[str, float]:
-    """KPIs measured from outside, plus the runner's latency bounded by the wall time."""
+def measured_kpis(sup: Supervision, model_size_mb: float, n_rows: int) -> dict[str, float]:
+    """KPIs measured by the host: its clock, the jail's rusage and /proc, the upload's size.
+
+    `latency_ms_per_1k` is the host's wall time from the `device` mark (written before any
+    submitted code is loaded) to the jail's exit, per 1,000 rows: loading, fitting (when the
+    model trains in the jail), predicting and writing the predictions. A model cannot move work
+    out of that interval, and no clock it can reach is read.
+    """
     kpis = empty_kpis(model_size_mb)
     kpis["wall_time_s"] = round(sup.wall_s, 4)
     kpis["cpu_time_s"] = round(sup.cpu_s, 4)
     kpis["peak_memory_mb"] = round(sup.peak_kb / 1024, 2)
-    if isinstance(latency, int | float) and latency == latency:
-        ceiling = sup.wall_s * 1e6 / max(n_rows, 1)
-        kpis["latency_ms_per_1k"] = round(min(max(float(latency), 0.0), ceiling), 4)
+    ready = sup.phase_at.get(Phase.DEVICE)
+    if ready is not None:
+        model_s = max(sup.wall_s - ready, 0.0)
+        kpis["latency_ms_per_1k"] = round(model_s * 1e6 / max(n_rows, 1), 4)
     return kpis
 
 
@@ -89,13 +101,12 @@ def interpret(
     out_dir: Path,
     *,
     model_size_mb: float,
-    n_rows: int,
+    expected: Expected,
     cpu_limit: int,
 ) -> RunResult:
     """Map the observations to exactly one outcome with a message for the team."""
     result = read_result(out_dir)
-    latency = result.get("latency_ms_per_1k") if result else None
-    kpis = measured_kpis(sup, model_size_mb, latency, n_rows)
+    kpis = measured_kpis(sup, model_size_mb, expected.n_rows)
     limits = request.limits
 
     def done(outcome: Outcome, message: str, predictions: pd.DataFrame | None = None) -> RunResult:
@@ -132,31 +143,22 @@ def interpret(
     if result is None:
         return done(*_death(request, sup, cpu_limit))
     try:
-        status = JailStatus(str(result.get("status")))
+        status = JailStatus(result["status"])
     except ValueError:
         return done(Outcome.RUNTIME_ERROR, "the model overwrote the runner's result file")
     if status is not JailStatus.OK:
-        return done(STATUS_OUTCOMES[status], str(result.get("message", "")))
+        return done(STATUS_OUTCOMES[status], result["message"])
     exit_code = os.waitstatus_to_exitcode(sup.wait_status)
     if exit_code != 0:
         return done(*_death(request, sup, cpu_limit))
+    settings = get_settings()
     try:
-        frame = read_parquet_capped(
+        predictions = read_predictions(
             out_dir / PREDICTIONS_FILE,
-            max_bytes=limits.output_mb * MB,
-            max_rows=n_rows + 1,
-            max_columns=2 + len(request.classes or ()) + 8,
+            expected,
+            memory_mb=settings.parse_mb,
+            time_s=settings.parse_s,
         )
-        predictions = validate_predictions(
-            frame,
-            id_column=request.id_column,
-            target=request.target,
-            task=request.task,
-            classes=request.classes,
-            n_rows=n_rows,
-        )
-    except (OutputInvalid, OSError) as exc:
+    except OutputInvalid as exc:
         return done(Outcome.INVALID_OUTPUT, str(exc))
-    except (TypeError, ValueError, KeyError) as exc:
-        return done(Outcome.INVALID_OUTPUT, f"the predictions have unusable values: {exc}")
-    return done(Outcome.OK, "", predictions)
+    return done(Outcome.OK, "", predictions.frame)

@@ -28,6 +28,10 @@ class SandboxSettings(BaseSettings):
     bwrap: str = "/usr/bin/bwrap"
     slot_wait_s: float = 120.0
     """How long a run waits for a free slot before it reports an infrastructure error."""
+    parse_mb: int = 256
+    """How much a worker's parsing child may grow while it reads a file from a jail or upload."""
+    parse_s: float = 60.0
+    """How long that child may take."""
 
 
 @lru_cache(maxsize=1)

@@ -13,9 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from .archive import extract_zip
+from .bounded import ChildFailed, Failure, call_bounded
 from .contract import RunRequest, SubmissionRejected
 from .jail.protocol import SubmissionFormat
 from .leftovers import owned_prefix, remove_tree, sweep
+from .settings import get_settings
 
 JAIL_PACKAGE = Path(__file__).resolve().parent / "jail"
 RUNNER_PACKAGE = "jail"
@@ -95,6 +97,31 @@ def model_file(request: RunRequest, run_dir: RunDir) -> Path:
     return run_dir.model / f"model{request.model_path.suffix.lower()}"
 
 
+def unpack(archive: Path, dest: Path) -> None:
+    """Extract an uploaded zip in a bounded child: its central directory alone can hold a million
+    entries (a 30 MB upload that costs a parser 250 MB), so the worker never parses it itself."""
+    settings = get_settings()
+    try:
+        call_bounded(
+            lambda: str(extract_zip(archive, dest)).encode(),
+            memory_mb=settings.parse_mb,
+            time_s=settings.parse_s,
+            max_reply=64,
+            expected=(SubmissionRejected,),
+        )
+    except ChildFailed as exc:
+        if exc.failure is Failure.MEMORY:
+            raise SubmissionRejected(
+                f"the archive needs more than {settings.parse_mb} MB of memory to unpack "
+                "(too many entries?); zip only the model's files"
+            ) from None
+        if exc.failure is Failure.TIME:
+            raise SubmissionRejected(
+                f"unpacking the archive took longer than {settings.parse_s:g} s"
+            ) from None
+        raise SubmissionRejected(f"the archive cannot be unpacked: {exc}") from None
+
+
 def _readable_tree(folder: Path) -> None:
     for current, dirs, files in os.walk(folder):
         os.chmod(current, 0o755)
@@ -111,7 +138,7 @@ def stage(request: RunRequest, root: Path, *, uid: int, gid: int) -> RunDir:
     run_dir = RunDir(root=root, job=root / "job", out=root / "out", tmp=root / "tmp")
     run_dir.model.mkdir(parents=True)
     if request.model_path.suffix.lower() == ".zip":
-        extract_zip(request.model_path, run_dir.model)
+        unpack(request.model_path, run_dir.model)
     else:
         if not request.model_path.is_file():
             raise SubmissionRejected(f"the model file {request.model_path.name} does not exist")

@@ -18,10 +18,14 @@ from pathlib import Path
 
 from .contract import InfrastructureError
 from .jail.protocol import Phase
+from .usage import tree_memory_kb
 
 POLL_S = 0.1
 OUTPUT_SCAN_S = 0.25
+MEMORY_SCAN_S = 0.05
 MAX_OUTPUT_FILES = 10_000
+STATUS_CAP = 4096
+INFO_CAP = 4096
 DRAIN_S = 1.0
 REAP_S = 5.0
 PR_SET_CHILD_SUBREAPER = 36
@@ -98,6 +102,10 @@ class Supervision:
     fit_s: float = 0.0
     cpu_s: float = 0.0
     peak_kb: int = 0
+    phase_at: dict[Phase, float] = field(default_factory=dict)
+    """When the host first read each phase mark, in seconds after the start (host clock)."""
+    tree_peak_kb: int = 0
+    """The largest memory of the jail's process tree seen while it ran (`usage.tree_memory_kb`)."""
 
 
 def ensure_subreaper() -> None:
@@ -186,9 +194,11 @@ class Supervisor:
         self.fit_ended: float | None = None
         self.info = b""
         self.hwm_kb = 0
+        self.started = 0.0
+        self.memory_at = 0.0
 
     def _on_status(self, chunk: bytes) -> None:
-        self.phase_buffer = (self.phase_buffer + chunk)[-4096:]
+        self.phase_buffer = (self.phase_buffer + chunk)[-STATUS_CAP:]
         *lines, self.phase_buffer = self.phase_buffer.split(b"\n")
         for line in lines:
             try:
@@ -199,6 +209,7 @@ class Supervisor:
                 continue
             self.result.phases.append(phase)
             now = time.monotonic()
+            self.result.phase_at[phase] = now - self.started
             if phase is Phase.FIT and self.budget.train_time_s is not None:
                 self.fit_started = now
             elif phase is Phase.PREDICT and self.fit_started is not None:
@@ -219,6 +230,9 @@ class Supervisor:
 
     def _check(self, started: float, last_scan: float, pid: int) -> tuple[KillReason | None, float]:
         now = time.monotonic()
+        if now - self.memory_at >= MEMORY_SCAN_S:
+            self.memory_at = now
+            self.result.tree_peak_kb = max(self.result.tree_peak_kb, tree_memory_kb(pid))
         reason = self._over_time(started, now)
         if reason is None and self.should_cancel is not None and self.should_cancel():
             reason = KillReason.CANCELLED
@@ -243,7 +257,7 @@ class Supervisor:
         ensure_subreaper()
         status_r, status_w = status_pipe
         inherited = (*pass_fds, status_w, *((info_pipe[1],) if info_pipe else ()))
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         try:
             proc = subprocess.Popen(
                 argv,
@@ -288,7 +302,7 @@ class Supervisor:
                     elif key.data == "status":
                         self._on_status(chunk)
                     else:
-                        self.info += chunk
+                        self.info = (self.info + chunk)[:INFO_CAP]
                 if reaped_at is None:
                     pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
                     if pid:
@@ -325,7 +339,7 @@ class Supervisor:
         """Reap bwrap's namespace init (re-parented to us): the jail's true CPU and memory use."""
         outer = self.result.rusage
         self.result.cpu_s = (outer.ru_utime + outer.ru_stime) if outer is not None else 0.0
-        self.result.peak_kb = self.hwm_kb
+        self.result.peak_kb = max(self.hwm_kb, self.result.tree_peak_kb)
         usage = reap_init(self.info)
         if usage is not None:
             self.result.cpu_s += usage.ru_utime + usage.ru_stime

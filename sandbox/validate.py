@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .jail.protocol import PROBA_PREFIX
 
 MB = 1024 * 1024
+HEADER_CAP = 64 * 1024
 
 
 class OutputInvalid(Exception):
@@ -39,41 +42,112 @@ def open_regular(path: Path, max_bytes: int) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
+def wanted_columns(id_column: str, target: str) -> Callable[[str], bool]:
+    """The columns the scorer reads: the id, the target and `proba_<class>`; the rest is skipped."""
+    return lambda name: name in (id_column, target) or name.startswith(PROBA_PREFIX)
+
+
+def _check_type(name: str, kind: pa.DataType) -> None:
+    """Refuse a column that is not plain numbers, booleans or text (nested, binary, dates)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    plain = (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_null(kind)
+    )
+    if not plain:
+        raise OutputInvalid(
+            f"the predictions column '{name}' has the type {kind}; "
+            "write plain numbers or text (no lists, structs, binary or dates)"
+        )
+
+
 def read_parquet_capped(
-    path: Path, *, max_bytes: int, max_rows: int, max_columns: int
-) -> pd.DataFrame:
-    """Read a Parquet file after checking its size and shape from the footer."""
+    path: Path,
+    *,
+    max_bytes: int,
+    max_rows: int,
+    max_columns: int,
+    wanted: Callable[[str], bool] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check a Parquet file's size, shape and types from its footer, then read the wanted columns.
+
+    Returns the frame and every column name of the file (for messages). The footer cannot say
+    what a column inflates to (a dictionary page of one long string repeated on every row), so
+    callers read untrusted files in a bounded child (`sandbox.reader`).
+    """
     with open_regular(path, max_bytes) as handle:
         try:
             parquet = pq.ParquetFile(handle)
             meta = parquet.metadata
+            schema = parquet.schema_arrow
         except Exception as exc:
             raise OutputInvalid(f"the predictions are not a readable Parquet file: {exc}") from exc
         if meta.num_rows > max_rows:
             raise OutputInvalid(
                 f"the predictions have {meta.num_rows} rows; the test set has {max_rows - 1}"
             )
-        if meta.num_columns > max_columns:
+        if meta.num_columns > max_columns or len(schema) > max_columns:
             raise OutputInvalid(
                 f"the predictions have {meta.num_columns} columns; at most {max_columns} are read"
             )
+        names = [str(name) for name in schema.names]
+        chosen = [n for n in names if wanted is None or wanted(n)]
+        if len(set(chosen)) != len(chosen):
+            raise OutputInvalid("the predictions repeat a column name; name each column once")
+        for column in schema:
+            if column.name in chosen:
+                _check_type(column.name, column.type)
         try:
-            return parquet.read().to_pandas()
+            table = parquet.read(columns=chosen, use_threads=False)
+            return table.to_pandas(use_threads=False), names
+        except MemoryError:
+            raise
         except Exception as exc:
             raise OutputInvalid(f"the predictions cannot be read: {exc}") from exc
 
 
-def read_csv_capped(path: Path, *, max_bytes: int, max_rows: int, max_columns: int) -> pd.DataFrame:
-    """Read a CSV file with size, row and column caps."""
+def read_csv_capped(
+    path: Path,
+    *,
+    max_bytes: int,
+    max_rows: int,
+    max_columns: int,
+    wanted: Callable[[str], bool] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Read a CSV file with size, row and column caps, keeping only the wanted columns.
+
+    Returns the frame and every column name of the header (for messages).
+    """
     with open_regular(path, max_bytes) as handle:
-        header = handle.readline(64 * 1024)
+        header = handle.readline(HEADER_CAP + 1)
+        if len(header) > HEADER_CAP:
+            raise OutputInvalid(
+                f"the CSV header is longer than {HEADER_CAP // 1024} KB; "
+                "the first line must hold the column names"
+            )
         if header.count(b",") + 1 > max_columns:
             raise OutputInvalid(f"the CSV header has more than {max_columns} columns")
         handle.seek(0)
         try:
-            return pd.read_csv(handle, nrows=max_rows, engine="c", low_memory=False)
+            names = [str(c) for c in pd.read_csv(handle, nrows=0).columns]
+            handle.seek(0)
+            frame = pd.read_csv(
+                handle,
+                nrows=max_rows,
+                engine="c",
+                low_memory=False,
+                usecols=(lambda c: wanted(str(c))) if wanted is not None else None,
+            )
+        except MemoryError:
+            raise
         except Exception as exc:
             raise OutputInvalid(f"the predictions are not a readable CSV file: {exc}") from exc
+        return frame, names
 
 
 def _numeric(series: pd.Series, what: str) -> np.ndarray:
@@ -96,14 +170,19 @@ def validate_predictions(
     task: str,
     classes: list[str | int] | None,
     n_rows: int,
+    file_columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Check rows, ids, the target and probability columns; return id, target and proba columns."""
+    """Check rows, ids, the target and probability columns; return id, target and proba columns.
+
+    `file_columns` names every column of the file when only some were read (for messages).
+    """
     frame.columns = [str(c) for c in frame.columns]
+    shown = file_columns if file_columns is not None else list(frame.columns)
     for column in (id_column, target):
         if column not in frame.columns:
             raise OutputInvalid(
                 f"the predictions have no '{column}' column "
-                f"(columns: {', '.join(frame.columns[:10])}); "
+                f"(columns: {', '.join(shown[:10])}); "
                 f"they need '{id_column}' and '{target}'"
             )
     if len(frame) != n_rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import traceback
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -26,15 +25,35 @@ from .protocol import (
 )
 
 TRACEBACK_LINES = 12
+RUNNER_DIR = str(Path(__file__).resolve().parent)
 
 
 class OutputError(Exception):
     """The model's output has the wrong shape or columns."""
 
 
+def _without_runner(error: traceback.TracebackException) -> None:
+    """Drop the runner's frames (platform code, not the team's) from a traceback and its causes."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        frames = [f for f in current.stack if not f.filename.startswith(RUNNER_DIR)]
+        current.stack = traceback.StackSummary.from_list(frames)
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+
+
 def traceback_tail() -> str:
-    """The last lines of the current exception's traceback."""
-    lines = traceback.format_exc().rstrip().splitlines()
+    """The last lines of the current exception's traceback, without the runner's frames."""
+    error = sys.exc_info()[1]
+    if error is None:
+        return ""
+    summary = traceback.TracebackException.from_exception(error)
+    _without_runner(summary)
+    lines = "".join(summary.format()).rstrip().splitlines()
     return "\n".join(lines[-TRACEBACK_LINES:])
 
 
@@ -98,9 +117,13 @@ class Runner:
         if self.status is not None:
             self.status.write(f"{phase}\n")
 
-    def finish(self, status: JailStatus, message: str = "", latency: float = 0.0) -> int:
-        """Write the result file and return the exit code."""
-        result = {"status": str(status), "message": message, "latency_ms_per_1k": latency}
+    def finish(self, status: JailStatus, message: str = "") -> int:
+        """Write the result file and return the exit code.
+
+        The host reads only the status and the message; it times the run itself (no clock in
+        this process, which the model shares, is believed).
+        """
+        result = {"status": str(status), "message": message}
         (self.out / RESULT_FILE).write_text(json.dumps(result))
         return 0 if status is JailStatus.OK else 3
 
@@ -140,14 +163,12 @@ class Runner:
                 return self.finish(JailStatus.RUNTIME_ERROR, f"fit raised:\n{traceback_tail()}")
             del train
         self.mark(Phase.PREDICT)
-        started = time.perf_counter()
         try:
             prediction = predictor.predict(features)
         except MemoryError:
             return self.finish(JailStatus.MEMORY_EXCEEDED, "predict ran out of memory")
         except BaseException:
             return self.finish(JailStatus.RUNTIME_ERROR, f"predict raised:\n{traceback_tail()}")
-        latency = (time.perf_counter() - started) * 1000.0 * 1000.0 / max(len(features), 1)
         try:
             frame = build_frame(self.spec, features, prediction)
             frame.to_parquet(self.out / PREDICTIONS_FILE, index=False)
@@ -161,7 +182,7 @@ class Runner:
             return self.finish(
                 JailStatus.INVALID_OUTPUT, f"the predictions cannot be stored as a table: {exc}"
             )
-        return self.finish(JailStatus.OK, latency=latency)
+        return self.finish(JailStatus.OK)
 
 
 def main(spec_path: str) -> int:

@@ -10,6 +10,8 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LogisticRegression
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +66,7 @@ def write_torchscript(model: LogisticRegression, path: Path) -> None:
     torch.jit.save(torch.jit.script(layer), str(path))
 
 
-def write_mlflow(model: LogisticRegression, path: Path) -> None:
+def write_mlflow(model: BaseEstimator, path: Path) -> None:
     """mlflow.sklearn.save_model into a temp folder, then zip it."""
     import mlflow.sklearn
 
@@ -75,6 +77,66 @@ def write_mlflow(model: LogisticRegression, path: Path) -> None:
             for file in sorted(folder.rglob("*")):
                 if file.is_file():
                     bundle.write(file, file.relative_to(folder).as_posix())
+
+
+EMPTY_PYTHON = '''"""The empty model of the `python` format: the reference of its costs."""
+
+import numpy as np
+
+
+def predict(features):
+    return np.zeros(len(features))
+'''
+
+
+def empty_estimator() -> DummyRegressor:
+    """A model that predicts 0 for every row whatever its columns: the format's bare runtime."""
+    return DummyRegressor(strategy="constant", constant=0.0).fit(np.zeros((1, 1)), [0.0])
+
+
+def write_empty_onnx(path: Path) -> None:
+    """A graph that sums each row and multiplies by 0: (n, any) float32 -> (n, 1) zeros."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("ReduceSum", ["X", "axes"], ["total"], keepdims=1),
+            helper.make_node("Mul", ["total", "zero"], ["Y"]),
+        ],
+        "empty",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["n", "features"])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["n", 1])],
+        [
+            helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path.write_bytes(model.SerializeToString())
+
+
+def write_empty_torchscript(path: Path) -> None:
+    """A scripted module returning one 0 per row."""
+    import torch
+
+    class Empty(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(x.shape[0])
+
+    torch.jit.save(torch.jit.script(Empty()), str(path))
+
+
+def write_empty_models(folder: Path) -> None:
+    """The empty model of every code format (see sandbox/reference.py)."""
+    folder.mkdir(exist_ok=True)
+    (folder / "model.py").write_text(EMPTY_PYTHON)
+    joblib.dump(empty_estimator(), folder / "sklearn.joblib")
+    write_empty_onnx(folder / "model.onnx")
+    write_empty_torchscript(folder / "torchscript.pt")
+    write_mlflow(empty_estimator(), folder / "mlflow.zip")
 
 
 def generate(folder: Path = HERE) -> None:
@@ -89,6 +151,7 @@ def generate(folder: Path = HERE) -> None:
     write_onnx(model, folder / "model.onnx")
     write_torchscript(model, folder / "torchscript.pt")
     write_mlflow(model, folder / "mlflow.zip")
+    write_empty_models(folder / "empty")
     if folder != HERE:  # python_model.py is written by hand; copy it along
         shutil.copy2(HERE / "python_model.py", folder / "python_model.py")
     shutil.rmtree(folder / "__pycache__", ignore_errors=True)
