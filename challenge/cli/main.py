@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from challenge.cli.admin import admin_commands
 from challenge.cli.client import client_commands
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ def intent_schema() -> None:
     click.echo(json_schema_text())
 
 
-for command in client_commands():
+for command in [*client_commands(), *admin_commands()]:
     cli.add_command(command)
 
 
