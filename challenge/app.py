@@ -11,6 +11,7 @@ from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
 from challenge.judging.routes import public_router as judging_public_router
 from challenge.judging.routes import router as judging_router
+from challenge.observability.http import install_metrics
 from challenge.submissions.routes import router as submissions_router
 from challenge.teams.routes import router as teams_router
 from challenge.web import install_web
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_metrics(app)
     for router in (
         health_router,
         accounts_router,

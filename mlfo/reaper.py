@@ -17,6 +17,7 @@ from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
 from challenge.judging import leases as reproduction_leases
+from challenge.observability import metrics
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
 from mlfo.dispatch import SUBMISSIONS, dispatch
 from mlfo.intent import Intent
@@ -87,6 +88,22 @@ def _queues(session: Session, ids: list[int]) -> dict[int, str]:
     return {sid: queue_for(Intent.model_validate(intent)) for sid, intent in rows}
 
 
+def observe(report: ReapReport) -> None:
+    """Count a committed pass's actions (and the submissions it failed) in the metrics."""
+    lost = report.reproductions
+    for kind, action, ids in (
+        ("submission", "requeued", report.requeued),
+        ("submission", "failed", report.failed),
+        ("submission", "resent", report.resent),
+        ("reproduction", "requeued", lost.requeued),
+        ("reproduction", "failed", lost.failed),
+        ("reproduction", "resent", lost.resent),
+    ):
+        metrics.count_reaper(kind, action, len(ids))
+    for _ in report.failed:
+        metrics.count_outcome(FailureReason.INFRASTRUCTURE_ERROR)
+
+
 class ReaperThread(threading.Thread):
     """Runs `reap` and the worker heartbeat every few seconds inside a worker process."""
 
@@ -108,6 +125,7 @@ class ReaperThread(threading.Thread):
                 with transaction(self._settings.database_url) as session:
                     beat(session, name=self._worker_name, queues=self._queues)
                     report = reap(session, settings=self._settings)
+                observe(report)
                 if report.requeued or report.failed:
                     log.warning("reaper: re-queued %s, failed %s", report.requeued, report.failed)
                 lost = report.reproductions

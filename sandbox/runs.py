@@ -11,6 +11,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .settings import SandboxSettings, get_settings
 from .slots import claim_slot
 from .staging import stage
 from .supervise import Budget, Supervisor
+from .timings import kill_reason, phase_timings
 from .validate import OutputInvalid, read_csv_capped, read_parquet_capped, validate_predictions
 
 logger = logging.getLogger(__name__)
@@ -96,8 +98,9 @@ def run_predictions(request: RunRequest, model_size_mb: float) -> RunResult:
         message = f"the predictions have unusable values: {exc}"
         return _failure(Outcome.INVALID_OUTPUT, message, model_size_mb)
     kpis = empty_kpis(model_size_mb)
-    kpis["wall_time_s"] = round(time.monotonic() - started, 4)
-    return RunResult(Outcome.OK, "", predictions, "", kpis)
+    elapsed = time.monotonic() - started
+    kpis["wall_time_s"] = round(elapsed, 4)
+    return RunResult(Outcome.OK, "", predictions, "", kpis, timings={"validate": elapsed})
 
 
 @contextmanager
@@ -163,6 +166,7 @@ def _run_code(
     work_dir: Path | None,
     model_size_mb: float,
 ) -> RunResult:
+    began = time.monotonic()
     settings = get_settings()
     backend = BACKENDS[backend_name]
     why = backend.unavailable(settings)
@@ -199,6 +203,7 @@ def _run_code(
             output_cap=request.limits.output_mb * MB,
             should_cancel=should_cancel,
         )
+        staged = time.monotonic()
         try:
             supervision = supervisor.run(
                 launch.argv,
@@ -211,13 +216,21 @@ def _run_code(
             for fd in launch.pass_fds:
                 os.close(fd)
         cpu_limit = math.ceil(run_seconds(request) * threads) + 1
-        return interpret(
+        ended = time.monotonic()
+        result = interpret(
             request,
             supervision,
             run_dir.out,
             model_size_mb=model_size_mb,
             n_rows=n_rows,
             cpu_limit=cpu_limit,
+        )
+        timings = {"stage": staged - began, **phase_timings(supervision)}
+        timings["validate"] = time.monotonic() - ended
+        return replace(
+            result,
+            timings=timings,
+            kill_reason=kill_reason(supervision, request.limits, cpu_limit),
         )
 
 

@@ -98,6 +98,10 @@ class Supervision:
     fit_s: float = 0.0
     cpu_s: float = 0.0
     peak_kb: int = 0
+    started: float = 0.0
+    """The host's monotonic clock when the command was started."""
+    marks: dict[Phase, float] = field(default_factory=dict)
+    """The host's monotonic clock when each phase mark arrived on the status pipe."""
 
 
 def ensure_subreaper() -> None:
@@ -199,6 +203,7 @@ class Supervisor:
                 continue
             self.result.phases.append(phase)
             now = time.monotonic()
+            self.result.marks[phase] = now
             if phase is Phase.FIT and self.budget.train_time_s is not None:
                 self.fit_started = now
             elif phase is Phase.PREDICT and self.fit_started is not None:
@@ -243,7 +248,7 @@ class Supervisor:
         ensure_subreaper()
         status_r, status_w = status_pipe
         inherited = (*pass_fds, status_w, *((info_pipe[1],) if info_pipe else ()))
-        started = time.monotonic()
+        started = self.result.started = time.monotonic()
         try:
             proc = subprocess.Popen(
                 argv,

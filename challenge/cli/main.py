@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,7 @@ from challenge.cli.admin import admin_commands
 from challenge.cli.client import client_commands
 
 if TYPE_CHECKING:
+    from challenge.config import Settings
     from challenge.problems.base import Problem
 
 EMBEDDED_QUEUES = "cpu,gpu,large-memory"
@@ -45,6 +46,7 @@ def serve(
     from challenge.bootstrap import prepare
     from challenge.cli.supervisor import Child, Supervisor
     from challenge.config import get_settings
+    from challenge.observability import multiproc
     from challenge.problems import problem_ids
 
     settings = get_settings()
@@ -62,6 +64,8 @@ def serve(
     click.echo(f"mlchallenge: admin token {result.admin_token}")
     click.echo(f"mlchallenge: (also written to {settings.home / 'admin-token'})")
     env = {**os.environ, "MLCHALLENGE_HOME": str(settings.home)}
+    if multiproc.ENV not in env:  # api and worker write to one folder: /metrics shows both
+        env[multiproc.ENV] = str(multiproc.fresh_dir("serve"))
     me = [sys.executable, "-m", "challenge.cli.main"]
     children = [
         Child(
@@ -100,6 +104,7 @@ def serve(
         env.setdefault("MLCHALLENGE_MLFLOW_UI_URL", f"http://{ui_host}:{mlflow_port}")
         click.echo(f"mlchallenge: MLflow UI on {env['MLCHALLENGE_MLFLOW_UI_URL']}")
     click.echo(f"mlchallenge: web and API on http://{host}:{port} (Ctrl-C stops everything)")
+    click.echo(f"mlchallenge: metrics of the api and the worker on http://{host}:{port}/metrics")
     raise SystemExit(Supervisor(children, env).run())
 
 
@@ -110,15 +115,22 @@ def serve(
 @click.option("--migrate/--no-migrate", default=True, help="apply migrations first")
 def api(host: str, port: int, workers: int, migrate: bool) -> None:
     """The API and web pages under uvicorn (production process)."""
+    from challenge.observability import multiproc
+
+    multiproc.ensure_dir("api")  # before anything imports prometheus_client
     import uvicorn
 
-    from challenge.config import get_settings
+    from challenge.config import LogFormat, get_settings
     from challenge.db.migrate import upgrade
+    from challenge.observability.logs import uvicorn_log_config
 
     settings = get_settings()
     settings.ensure_dirs()
     if migrate:
         upgrade(settings.database_url)
+    logging: dict[str, Any] = {}
+    if settings.log_format is LogFormat.JSON:
+        logging["log_config"] = uvicorn_log_config()
     uvicorn.run(
         "challenge.asgi:app",
         host=host,
@@ -126,6 +138,7 @@ def api(host: str, port: int, workers: int, migrate: bool) -> None:
         workers=workers,
         log_level="info",
         access_log=False,
+        **logging,
     )
 
 
@@ -138,15 +151,36 @@ def api(host: str, port: int, workers: int, migrate: bool) -> None:
 )
 @click.option("--concurrency", default=2, show_default=True, type=int)
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(queues: str, concurrency: int, loglevel: str) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="serve this worker's Prometheus metrics on this port [default: MLCHALLENGE_METRICS_PORT; "
+    "0: none]",
+)
+@click.option("--metrics-host", default="0.0.0.0", show_default=True)
+def worker(
+    queues: str, concurrency: int, loglevel: str, metrics_port: int | None, metrics_host: str
+) -> None:
     """An evaluation worker (Celery) serving the given queues."""
-    from challenge.config import get_settings
+    from challenge.observability import multiproc
+
+    multiproc.ensure_dir("worker")  # before anything imports prometheus_client
+    from challenge.config import LogFormat, get_settings
     from mlfo.celery_app import QUEUES, get_celery
 
     unknown = [q for q in queues.split(",") if q not in QUEUES]
     if unknown:
         raise click.BadParameter(f"unknown queue(s) {unknown}; queues: {', '.join(QUEUES)}")
-    get_settings().ensure_dirs()
+    settings = get_settings()
+    settings.ensure_dirs()
+    if settings.log_format is LogFormat.JSON:
+        from celery.signals import setup_logging
+
+        setup_logging.connect(_json_logs, weak=False)
+    port = settings.metrics_port if metrics_port is None else metrics_port
+    if port:
+        _serve_worker_metrics(settings, metrics_host, port)
     if "gpu" in queues.split(","):
         click.echo(gpu_queue_report(), err=True)
     app = get_celery()
@@ -167,6 +201,23 @@ def worker(queues: str, concurrency: int, loglevel: str) -> None:
             f"worker-{os.getpid()}@%h",
         ]
     )
+
+
+def _json_logs(loglevel: int | str | None = None, **_: Any) -> None:
+    """Celery's `setup_logging` receiver: JSON lines instead of Celery's own format."""
+    from challenge.observability.logs import use_json_logs
+
+    use_json_logs(loglevel or "INFO")
+
+
+def _serve_worker_metrics(settings: Settings, host: str, port: int) -> None:
+    from challenge.observability.exposition import serve_metrics
+
+    try:
+        serve_metrics(settings, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on {host}:{port}: {exc}") from exc
+    click.echo(f"mlchallenge: worker metrics on http://{host}:{port}/metrics", err=True)
 
 
 def gpu_queue_report() -> str:
