@@ -8,6 +8,7 @@ from the database at scrape time by `QueueCollector` (challenge/observability/qu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -136,6 +137,52 @@ RECORDED: tuple[MetricWrapperBase, ...] = (
     REAPER_ACTIONS_TOTAL,
 )
 """Every metric recorded by a process (the gauges read from the database are in queues.py)."""
+QUEUE_GAUGES = {
+    "mlchallenge_queue_depth": "Submissions and reproductions waiting for a worker, by queue",
+    "mlchallenge_queue_oldest_age_seconds": (
+        "How long the oldest waiting item has been on its queue (0 when none waits), by queue"
+    ),
+    "mlchallenge_queue_running": "Submissions and reproductions being evaluated, by queue",
+    "mlchallenge_queue_workers": "Live worker processes serving each queue (heartbeat < 60 s)",
+}
+"""Gauges the api reads from the database at scrape time, each with the label `queue`."""
+DATABASE_UP = "mlchallenge_database_up"
+LABEL_VALUES = {
+    "outcome": OUTCOMES,
+    "result": EVALUATION_RESULTS,
+    "phase": PHASES,
+    "reason": KILL_REASONS,
+    "action": REAPER_ACTIONS,
+    "kind": ("submission", "reproduction"),
+    "queue": QUEUES,
+}
+"""The values of the enumerated labels (`other` stands for anything unexpected)."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """A metric family as Prometheus sees it."""
+
+    name: str
+    type: str
+    labels: tuple[str, ...]
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        """The names its samples carry."""
+        if self.type == "counter":
+            return (f"{self.name}_total",)
+        if self.type == "histogram":
+            return tuple(f"{self.name}_{suffix}" for suffix in ("bucket", "sum", "count"))
+        return (self.name,)
+
+
+def catalogue() -> dict[str, Family]:
+    """Every metric family the platform exposes, by name."""
+    families = [Family(m._name, str(m._type), tuple(m._labelnames)) for m in RECORDED]
+    families += [Family(name, "gauge", ("queue",)) for name in QUEUE_GAUGES]
+    families.append(Family(DATABASE_UP, "gauge", ()))
+    return {family.name: family for family in families}
 
 
 def _initialise() -> None:

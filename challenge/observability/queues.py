@@ -17,7 +17,7 @@ from challenge.competitions.models import Competition
 from challenge.db.base import utcnow
 from challenge.db.session import transaction
 from challenge.judging.models import Reproduction, ReproductionStatus
-from challenge.observability.metrics import QUEUES
+from challenge.observability.metrics import DATABASE_UP, QUEUE_GAUGES, QUEUES
 from challenge.submissions.models import Submission, SubmissionStatus
 from mlfo.intent import Intent
 from mlfo.placement import queue_for
@@ -25,15 +25,8 @@ from mlfo.workers import served_queues
 
 log = logging.getLogger(__name__)
 
-GAUGES = {
-    "mlchallenge_queue_depth": "Submissions and reproductions waiting for a worker, by queue",
-    "mlchallenge_queue_oldest_age_seconds": (
-        "How long the oldest waiting item has been on its queue (0 when none waits), by queue"
-    ),
-    "mlchallenge_queue_running": "Submissions and reproductions being evaluated, by queue",
-    "mlchallenge_queue_workers": "Live worker processes serving each queue (heartbeat < 60 s)",
-}
-DATABASE_UP = "mlchallenge_database_up"
+GAUGES = QUEUE_GAUGES
+"""The gauges this collector yields, by name, with their help text."""
 
 
 class QueueCollector(Collector):
