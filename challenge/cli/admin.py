@@ -160,6 +160,51 @@ def _validation_message(exc: object) -> str:
     return "; ".join(parts)
 
 
+@click.command()
+@click.argument("destination", type=click.Path(path_type=Path))
+def backup(destination: Path) -> None:
+    """Back up the database, the storage and the embedded MLflow store into a new folder.
+
+    Safe while the platform runs. The folder holds the hidden labels and password hashes: keep
+    it as secret as the platform's data.
+    """
+    from challenge.backup import service
+    from challenge.config import get_settings
+
+    settings = get_settings()
+    with database_errors(settings.database_url):
+        try:
+            report = service.backup(settings, destination)
+        except service.BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for note in report.notes:
+        click.echo(f"mlchallenge: note: {note}", err=True)
+    click.echo(f"mlchallenge: backup written to {report.path}: {report.summary()}", err=True)
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="only verify the backup against its manifest")
+def restore(source: Path, check: bool) -> None:
+    """Restore a backup into the configured home and database, which must be fresh (empty).
+
+    Every file is checked against the backup's manifest before anything is written.
+    """
+    from challenge.backup import service
+    from challenge.config import get_settings
+
+    settings = get_settings()
+    with database_errors(settings.database_url):
+        try:
+            report = service.check(source) if check else service.restore(settings, source)
+        except service.BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for note in report.notes:
+        click.echo(f"mlchallenge: note: {note}", err=True)
+    done = "is complete and intact" if check else f"restored into {settings.home}"
+    click.echo(f"mlchallenge: the backup {report.path} {done}: {report.summary()}", err=True)
+
+
 def admin_commands() -> list[click.Command]:
     """The operator commands, added to the top-level group."""
-    return [migrate, users]
+    return [migrate, users, backup, restore]
