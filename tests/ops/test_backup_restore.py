@@ -202,6 +202,12 @@ def test_the_same_answers_after_a_restore_on_each_database(
         )
         report = service.restore(fresh, tmp_path / "backup")
         assert report.rows["submissions"] == 2
+        from challenge.db.session import transaction
+        from challenge.submissions.models import Submission
+
+        with transaction(url) as session:  # uploads found where the restored home keeps them
+            paths = [Path(s.file_path) for s in session.query(Submission).all()]
+        assert paths and all(p.is_file() and p.is_relative_to(fresh.storage) for p in paths)
         with TestClient(create_app(fresh)) as client:
             assert seen(client) == before
             made = client.post(  # the identity sequences continue after the restored rows
