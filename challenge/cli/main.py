@@ -174,9 +174,12 @@ def worker(
         raise click.BadParameter(f"unknown queue(s) {unknown}; queues: {', '.join(QUEUES)}")
     settings = get_settings()
     settings.ensure_dirs()
-    if settings.log_format is LogFormat.JSON:
+    if settings.log_format is LogFormat.JSON:  # from now on: Celery's start logs too
         from celery.signals import setup_logging
 
+        from challenge.observability.logs import use_json_logs
+
+        use_json_logs(loglevel)
         setup_logging.connect(_json_logs, weak=False)
     port = settings.metrics_port if metrics_port is None else metrics_port
     if port:

@@ -63,13 +63,18 @@ class JsonFormatter(logging.Formatter):
 
 
 def use_json_logs(level: int | str = logging.INFO) -> None:
-    """Send every log record of this process to standard error as JSON lines."""
-    os.environ["MLFLOW_CONFIGURE_LOGGING"] = "false"  # MLflow's records go to the root logger
+    """Send every log record of this process to standard error as JSON lines: libraries that
+    gave their loggers handlers of their own (MLflow does) now pass their records to the root."""
+    os.environ["MLFLOW_CONFIGURE_LOGGING"] = "false"  # for MLflow imported from now on
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger.handlers:
+            logger.handlers = []
+            logger.propagate = True
 
 
 def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
