@@ -143,7 +143,7 @@ QUEUE_GAUGES = {
         "How long the oldest waiting item has been on its queue (0 when none waits), by queue"
     ),
     "mlchallenge_queue_running": "Submissions and reproductions being evaluated, by queue",
-    "mlchallenge_queue_workers": "Live worker processes serving each queue (heartbeat < 60 s)",
+    "mlchallenge_queue_workers": "Live workers (mlchallenge worker commands) serving each queue",
 }
 """Gauges the api reads from the database at scrape time, each with the label `queue`."""
 DATABASE_UP = "mlchallenge_database_up"
