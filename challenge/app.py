@@ -12,6 +12,7 @@ from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
 from challenge.judging.routes import public_router as judging_public_router
 from challenge.judging.routes import router as judging_router
+from challenge.observability.http import install_metrics
 from challenge.submissions.routes import router as submissions_router
 from challenge.teams.routes import router as teams_router
 from challenge.web import install_web
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodyLimits, settings=settings)
+    install_metrics(app)
     for router in (
         health_router,
         accounts_router,

@@ -21,6 +21,13 @@ class Mode(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    """How the processes write their logs."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 class Settings(BaseSettings):
     """Everything the platform reads from its environment, in one place."""
 
@@ -68,6 +75,23 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=1)
     reaper_interval_s: float = Field(default=10.0, gt=0.1)
     max_attempts: int = Field(default=3, ge=1)
+    log_format: LogFormat = Field(
+        default=LogFormat.TEXT,
+        description="json: one JSON object per log line, with the submission id while evaluating",
+    )
+    metrics_token: str = Field(
+        default="",
+        description=(
+            "bearer token that Prometheus sends to /metrics (api) and to a worker's metrics "
+            "port; without one, metrics are open outside production and off in production"
+        ),
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="the port of a worker's metrics endpoint (0: none; the api serves /metrics)",
+    )
     broker_polling_interval_s: float = Field(
         default=0.1,
         gt=0,

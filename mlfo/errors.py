@@ -21,12 +21,16 @@ class NodeFailure(Exception):
         *,
         logs: str = "",
         kpis: dict[str, float] | None = None,
+        timings: dict[str, float] | None = None,
+        kill_reason: str | None = None,
     ) -> None:
         super().__init__(message)
         self.outcome = outcome
         self.message = message
         self.logs = logs
         self.kpis = kpis or {}
+        self.timings = timings or {}
+        self.kill_reason = kill_reason
 
 
 class StepError(NodeFailure):

@@ -51,6 +51,10 @@ class EvaluationResult:
     artifacts: dict[str, Path] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
     mlflow_run_id: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase (collect, the sandbox's phases, policies, score, report, log)."""
+    sandbox_kill: str | None = None
+    """Why the sandbox killed the model, when it did."""
 
     @property
     def ok(self) -> bool:

@@ -37,6 +37,8 @@ class ModelOutput:
     predictions: pd.DataFrame
     logs: str = ""
     kpis: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per sandbox phase (for operators' metrics, never shown to teams)."""
 
 
 class ModelRunner(Protocol):
@@ -94,8 +96,15 @@ def sandbox_runner(job: ModelJob) -> ModelOutput:
     if outcome is not Outcome.OK or result.predictions is None:
         message = result.message or "the model produced no predictions"
         failure = outcome if outcome is not Outcome.OK else Outcome.INVALID_OUTPUT
-        raise NodeFailure(failure, message, logs=result.logs, kpis=kpis)
-    return ModelOutput(result.predictions, result.logs, kpis)
+        raise NodeFailure(
+            failure,
+            message,
+            logs=result.logs,
+            kpis=kpis,
+            timings=result.timings,
+            kill_reason=result.kill_reason,
+        )
+    return ModelOutput(result.predictions, result.logs, kpis, result.timings)
 
 
 MODEL_RUNNERS.register("sandbox", sandbox_runner)

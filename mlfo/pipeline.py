@@ -8,7 +8,9 @@ node: the outcome and message say what happened.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 100
 """Rows of the predictions kept as the `predictions_sample.csv` artifact."""
+SINK_PHASES = {"scorer": "report", "mlflow": "log"}
+"""The phase name a sink's time is reported under (others: `sink_<name>`)."""
 
 
 @dataclass(frozen=True)
@@ -131,15 +135,20 @@ class _Run:
         try:
             self.result.provenance = provenance_of(self.inp)
             node = "collector"
-            features, train = self._collect()
+            with self._timed("collect"):
+                features, train = self._collect()
             node = "model"
             output = self._model(features, train)
             node = "policies"
-            predictions = self._policies(output.predictions)
+            with self._timed("policies"):
+                predictions = self._policies(output.predictions)
             node = "distributor"
-            self._distribute(predictions)
+            with self._timed("score"):
+                self._distribute(predictions)
         except NodeFailure as failure:
             self._fail(failure.outcome, failure.message, failure.logs, failure.kpis)
+            self.result.timings.update(failure.timings)
+            self.result.sandbox_kill = failure.kill_reason
         except Exception as exc:
             log.exception("pipeline node %s failed for submission %s", node, self.inp.submission_id)
             message = f"internal error in the {node} node ({type(exc).__name__}: {exc})"
@@ -147,6 +156,16 @@ class _Run:
         if self.result.outcome != Outcome.CANCELLED:
             self._sinks()
         return self.result
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        """Add the block's duration to the result's timings under `phase`."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            self.result.timings[phase] = self.result.timings.get(phase, 0.0) + spent
 
     def _fail(
         self, outcome: Outcome, message: str, logs: str = "", kpis: dict[str, float] | None = None
@@ -226,6 +245,7 @@ class _Run:
             raise
         self.result.logs = note + output.logs
         self.result.kpis = self._measured(output.kpis)
+        self.result.timings.update(output.timings)
         self._write_logs()
         return output
 
@@ -294,7 +314,8 @@ class _Run:
             params = node.params
             ctx = SinkContext(self.inp, self.result, self.predictions, self.labels, params)
             try:
-                entry.impl(ctx)
+                with self._timed(SINK_PHASES.get(node.name, f"sink_{node.name}")):
+                    entry.impl(ctx)
             except Exception as exc:
                 log.exception("sink %s failed for submission %s", node.name, self.inp.submission_id)
                 self._fail(

@@ -96,6 +96,10 @@ class RunResult:
     predictions: pd.DataFrame | None
     logs: str
     kpis: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase, on the host's clock: stage, jail_start, load, fit, predict, validate."""
+    kill_reason: str | None = None
+    """Why the run was killed, when it was (see `outcome.kill_reason`)."""
 
 
 def empty_kpis(model_size_mb: float = 0.0) -> dict[str, float]:

@@ -12,6 +12,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from .settings import SandboxSettings, get_settings
 from .slots import claim_slot
 from .staging import stage
 from .supervise import Budget, Supervisor
+from .timings import kill_reason, phase_timings
 from .validate import OutputInvalid
 
 logger = logging.getLogger(__name__)
@@ -86,8 +88,9 @@ def run_predictions(request: RunRequest, model_size_mb: float) -> RunResult:
     except OutputInvalid as exc:
         return _failure(Outcome.INVALID_OUTPUT, str(exc), model_size_mb)
     kpis = empty_kpis(model_size_mb)
-    kpis["wall_time_s"] = round(time.monotonic() - started, 4)
-    return RunResult(Outcome.OK, "", predictions.frame, "", kpis)
+    elapsed = time.monotonic() - started
+    kpis["wall_time_s"] = round(elapsed, 4)
+    return RunResult(Outcome.OK, "", predictions.frame, "", kpis, timings={"validate": elapsed})
 
 
 @contextmanager
@@ -153,6 +156,7 @@ def _run_code(
     work_dir: Path | None,
     model_size_mb: float,
 ) -> RunResult:
+    began = time.monotonic()
     settings = get_settings()
     backend = BACKENDS[backend_name]
     why = backend.unavailable(settings)
@@ -189,6 +193,7 @@ def _run_code(
             output_cap=request.limits.output_mb * MB,
             should_cancel=should_cancel,
         )
+        staged = time.monotonic()
         try:
             supervision = supervisor.run(
                 launch.argv,
@@ -201,13 +206,21 @@ def _run_code(
             for fd in launch.pass_fds:
                 os.close(fd)
         cpu_limit = math.ceil(run_seconds(request) * threads) + 1
-        return interpret(
+        ended = time.monotonic()
+        result = interpret(
             request,
             supervision,
             run_dir.out,
             model_size_mb=model_size_mb,
             expected=expected,
             cpu_limit=cpu_limit,
+        )
+        timings = {"stage": staged - began, **phase_timings(supervision)}
+        timings["validate"] = time.monotonic() - ended
+        return replace(
+            result,
+            timings=timings,
+            kill_reason=kill_reason(supervision, request.limits, cpu_limit),
         )
 
 

@@ -110,10 +110,11 @@ class SlowClientProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def run(*, host: str, port: int, workers: int) -> None:
-    """Serve `challenge.asgi:app` with the slow-client protocol."""
+def run(*, host: str, port: int, workers: int, log_config: dict[str, Any] | None = None) -> None:
+    """Serve `challenge.asgi:app` with the slow-client protocol (uvicorn's logging by default)."""
     import uvicorn
 
+    options: dict[str, Any] = {} if log_config is None else {"log_config": log_config}
     uvicorn.run(
         "challenge.asgi:app",
         host=host,
@@ -122,4 +123,5 @@ def run(*, host: str, port: int, workers: int) -> None:
         http=SlowClientProtocol,
         log_level="info",
         access_log=False,
+        **options,
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from challenge.cli.admin import admin_commands
 from challenge.cli.client import client_commands
 
 if TYPE_CHECKING:
+    from challenge.config import Settings
     from challenge.problems.base import Problem
 
 EMBEDDED_QUEUES = "cpu,gpu,large-memory"
@@ -44,6 +46,7 @@ def serve(
     from challenge.bootstrap import prepare
     from challenge.cli.supervisor import Child, Supervisor
     from challenge.config import get_settings
+    from challenge.observability import multiproc
     from challenge.problems import problem_ids
 
     settings = get_settings()
@@ -61,6 +64,8 @@ def serve(
     click.echo(f"mlchallenge: admin token {result.admin_token}")
     click.echo(f"mlchallenge: (also written to {settings.home / 'admin-token'})")
     env = {**os.environ, "MLCHALLENGE_HOME": str(settings.home)}
+    if multiproc.ENV not in env:  # api and worker write to one folder: /metrics shows both
+        env[multiproc.ENV] = str(multiproc.fresh_dir("serve"))
     me = [sys.executable, "-m", "challenge.cli.main"]
     children = [
         Child(
@@ -99,6 +104,7 @@ def serve(
         env.setdefault("MLCHALLENGE_MLFLOW_UI_URL", f"http://{ui_host}:{mlflow_port}")
         click.echo(f"mlchallenge: MLflow UI on {env['MLCHALLENGE_MLFLOW_UI_URL']}")
     click.echo(f"mlchallenge: web and API on http://{host}:{port} (Ctrl-C stops everything)")
+    click.echo(f"mlchallenge: metrics of the api and the worker on http://{host}:{port}/metrics")
     raise SystemExit(Supervisor(children, env).run())
 
 
@@ -113,15 +119,24 @@ def api(host: str, port: int, workers: int, migrate: bool) -> None:
     Slow clients are cut off: request headers are due within MLCHALLENGE_HEADER_TIMEOUT_S, and a
     body may pause at most MLCHALLENGE_BODY_TIMEOUT_S (docs/security.md).
     """
+    from challenge.observability import multiproc
+
+    multiproc.ensure_dir("api")  # before anything imports prometheus_client
     from challenge.api.http_server import run
-    from challenge.config import get_settings
+    from challenge.config import LogFormat, get_settings
     from challenge.db.migrate import upgrade
+    from challenge.observability.logs import uvicorn_log_config
 
     settings = get_settings()
     settings.ensure_dirs()
     if migrate:
         upgrade(settings.database_url)
-    run(host=host, port=port, workers=workers)
+    run(
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=uvicorn_log_config() if settings.log_format is LogFormat.JSON else None,
+    )
 
 
 @cli.command()
@@ -133,15 +148,39 @@ def api(host: str, port: int, workers: int, migrate: bool) -> None:
 )
 @click.option("--concurrency", default=2, show_default=True, type=int)
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(queues: str, concurrency: int, loglevel: str) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="serve this worker's Prometheus metrics on this port [default: MLCHALLENGE_METRICS_PORT; "
+    "0: none]",
+)
+@click.option("--metrics-host", default="0.0.0.0", show_default=True)
+def worker(
+    queues: str, concurrency: int, loglevel: str, metrics_port: int | None, metrics_host: str
+) -> None:
     """An evaluation worker (Celery) serving the given queues."""
-    from challenge.config import get_settings
+    from challenge.observability import multiproc
+
+    multiproc.ensure_dir("worker")  # before anything imports prometheus_client
+    from challenge.config import LogFormat, get_settings
     from mlfo.worker.celery_app import QUEUES, get_celery
 
     unknown = [q for q in queues.split(",") if q not in QUEUES]
     if unknown:
         raise click.BadParameter(f"unknown queue(s) {unknown}; queues: {', '.join(QUEUES)}")
-    get_settings().ensure_dirs()
+    settings = get_settings()
+    settings.ensure_dirs()
+    if settings.log_format is LogFormat.JSON:  # from now on: Celery's start logs too
+        from celery.signals import setup_logging
+
+        from challenge.observability.logs import use_json_logs
+
+        use_json_logs(loglevel)
+        setup_logging.connect(_json_logs, weak=False)
+    port = settings.metrics_port if metrics_port is None else metrics_port
+    if port:
+        _serve_worker_metrics(settings, metrics_host, port)
     if "gpu" in queues.split(","):
         click.echo(gpu_queue_report(), err=True)
     app = get_celery()
@@ -162,6 +201,23 @@ def worker(queues: str, concurrency: int, loglevel: str) -> None:
             f"worker-{os.getpid()}@%h",
         ]
     )
+
+
+def _json_logs(loglevel: int | str | None = None, **_: Any) -> None:
+    """Celery's `setup_logging` receiver: JSON lines instead of Celery's own format."""
+    from challenge.observability.logs import use_json_logs
+
+    use_json_logs(loglevel or "INFO")
+
+
+def _serve_worker_metrics(settings: Settings, host: str, port: int) -> None:
+    from challenge.observability.exposition import serve_metrics
+
+    try:
+        serve_metrics(settings, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on {host}:{port}: {exc}") from exc
+    click.echo(f"mlchallenge: worker metrics on http://{host}:{port}/metrics", err=True)
 
 
 def gpu_queue_report() -> str:
@@ -242,7 +298,7 @@ def intent_schema() -> None:
     click.echo(json_schema_text())
 
 
-for command in client_commands():
+for command in [*client_commands(), *admin_commands()]:
     cli.add_command(command)
 
 

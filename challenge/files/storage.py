@@ -20,6 +20,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def areas(storage: Path, labels: Path) -> dict[str, Path]:
+    """Every place the platform keeps files, by name: what a backup must cover.
+
+    `storage`: public data, descriptions, baselines, uploads and evaluation outputs; `labels`:
+    the hidden labels (worker-only, mode 0700).
+    """
+    return {"storage": storage, "labels": labels}
+
+
 def competition_dir(storage: Path, slug: str) -> Path:
     """Public data, description and baseline of a competition."""
     return storage / "competitions" / slug

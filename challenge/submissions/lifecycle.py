@@ -16,6 +16,7 @@ table does not allow raises `IllegalTransition`.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import update
@@ -23,7 +24,9 @@ from sqlalchemy.orm import Session
 
 from challenge.competitions.models import Competition
 from challenge.db.base import utcnow
+from challenge.db.session import after_commit
 from challenge.errors import BadRequest
+from challenge.observability import metrics
 from challenge.submissions.models import (
     FailureReason,
     ScoreRecord,
@@ -121,6 +124,7 @@ def record(
     )
     session.add(score)
     session.flush()
+    after_commit(session, partial(metrics.count_outcome, outcome.value))
     return score
 
 
@@ -165,12 +169,16 @@ def platform_fault(
     }
 
 
-def after_platform_fault(submission: Submission, *, max_attempts: int, cause: str) -> bool:
+def after_platform_fault(
+    session: Session, submission: Submission, *, max_attempts: int, cause: str
+) -> bool:
     """Apply `platform_fault` to a loaded running submission; True when it is queued again."""
     values = platform_fault(
         attempts=submission.attempts, max_attempts=max_attempts, cause=cause, now=utcnow()
     )
     _move(submission, values.pop("status"), **values)
+    if submission.status is FAILED:
+        after_commit(session, partial(metrics.count_outcome, Outcome.INFRASTRUCTURE_ERROR.value))
     return submission.status is QUEUED
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from challenge.competitions.models import Competition
 from challenge.config import Settings
 from challenge.db.session import after_commit, transaction
 from challenge.files import storage
+from challenge.observability import metrics
 from challenge.submissions import lifecycle
 from challenge.submissions.models import Submission, SubmissionStatus
 from challenge.teams.models import Team
@@ -36,6 +38,8 @@ class Claim:
     submission_id: int
     token: str
     attempt: int
+    waited_s: float = 0.0
+    """How long it waited on its queue (since it was last sent to the broker)."""
 
 
 def claim(session: Session, *, submission_id: int, worker: str, lease_s: float) -> Claim | None:
@@ -43,8 +47,18 @@ def claim(session: Session, *, submission_id: int, worker: str, lease_s: float) 
     token = SUBMISSIONS.claim(session, submission_id, worker=worker, lease_s=lease_s)
     if token is None:
         return None
-    attempt = session.scalar(select(Submission.attempts).where(Submission.id == submission_id))
-    return Claim(submission_id=submission_id, token=token, attempt=attempt or 1)
+    row = session.execute(
+        select(
+            Submission.attempts,
+            Submission.started_at,
+            func.coalesce(Submission.dispatched_at, Submission.created_at),
+        ).where(Submission.id == submission_id)
+    ).one()
+    attempt, started_at, waiting_since = row
+    waited = (started_at - waiting_since).total_seconds() if started_at and waiting_since else 0.0
+    return Claim(
+        submission_id=submission_id, token=token, attempt=attempt or 1, waited_s=max(waited, 0.0)
+    )
 
 
 def renew(session: Session, *, held: Claim, lease_s: float) -> tuple[bool, bool]:
@@ -105,7 +119,7 @@ def release(
         return False, None
     attempts = submission.attempts
     if not lifecycle.after_platform_fault(
-        submission, max_attempts=settings.max_attempts, cause=message
+        session, submission, max_attempts=settings.max_attempts, cause=message
     ):
         return False, None
     countdown = min(60.0, 2.0**attempts) * (0.5 + random.random())
@@ -158,14 +172,17 @@ def plan(session: Session, *, settings: Settings, submission_id: int) -> Evaluat
 
 def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> str:
     """Claim, evaluate and record one submission; returns what happened (for logs and tests)."""
+    began = time.monotonic()
     with transaction(settings.database_url) as session:
         held = claim(
             session, submission_id=submission_id, worker=worker, lease_s=settings.lease_seconds
         )
     if held is None:
+        metrics.count_evaluation("skipped")
         return "skipped"
     with transaction(settings.database_url) as session:
         evaluation = plan(session, settings=settings, submission_id=submission_id)
+    metrics.observe_queue_wait(evaluation.queue, held.waited_s)
     work_dir = next_attempt_dir(storage.runs_dir(settings.storage, submission_id))
     with submission_heartbeat(settings, held) as heartbeat:
         try:
@@ -175,7 +192,11 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
         except Exception as exc:  # a platform fault (storage, broker, tracking): retried
             log.exception("evaluation of submission %s failed", submission_id)
             result, platform_fault, fault_message = None, True, f"{type(exc).__name__}: {exc}"
+    if result is not None:
+        metrics.observe_phases(result.timings)
+        metrics.count_kill(result.sandbox_kill)
     if heartbeat.lost:
+        metrics.count_evaluation("lost", evaluation.queue, time.monotonic() - began)
         return "lost"
     if platform_fault:
         with transaction(settings.database_url) as session:
@@ -187,13 +208,19 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
                 after_commit(
                     session, lambda: dispatch(settings, submission_id, queue, countdown=countdown)
                 )
-        return "requeued" if requeued else "failed"
+        outcome = "requeued" if requeued else "failed"
+        metrics.count_evaluation(outcome, evaluation.queue, time.monotonic() - began)
+        return outcome
+    recording = time.monotonic()
     with transaction(settings.database_url) as session:
         done = finish(session, held=held, result=result)
         run_id = result.mlflow_run_id if result is not None else None
         if done is not None and run_id:
             after_commit(session, lambda: _mark_scoring_run(settings, run_id))
-    return "finished" if done is not None else "lost"
+    metrics.observe_phases({"record": time.monotonic() - recording})
+    outcome = "finished" if done is not None else "lost"
+    metrics.count_evaluation(outcome, evaluation.queue, time.monotonic() - began)
+    return outcome
 
 
 def _mark_scoring_run(settings: Settings, run_id: str) -> None:

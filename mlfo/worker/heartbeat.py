@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -27,7 +28,10 @@ class LeaseHeartbeat:
         self._stop = threading.Event()
         self.cancel_requested = False
         self.lost = False
-        self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
+        # the thread logs with its creator's context (the submission id of structured logs)
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._loop,), name="heartbeat", daemon=True
+        )
 
     def __enter__(self) -> LeaseHeartbeat:
         self._thread.start()

@@ -62,6 +62,11 @@ class LeasedRows:
     """Called in the reaper's transaction for each row failed for good."""
     unsent_limit: int = 500
 
+    @property
+    def kind(self) -> str:
+        """The kind of work, for logs and metrics: `submission`, `reproduction`."""
+        return str(self.model.__tablename__).removesuffix("s")
+
     def claim(self, session: Session, row_id: int, *, worker: str, lease_s: float) -> str | None:
         """Move a queued row to running for `worker`; its claim token, or None if not queued."""
         model, token, now = self.model, uuid.uuid4().hex, utcnow()

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import transaction
+from challenge.observability import metrics
 from mlfo.worker.dispatch import SUBMISSIONS
 from mlfo.worker.leases import LeasedRows, Reaped, registered
 from mlfo.worker.presence import beat
+from sandbox import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,21 @@ def reap(session: Session, *, settings: Settings) -> ReapReport:
     return ReapReport(
         {rows.task_name: rows.reap(session, settings=settings, now=now) for rows in kinds}
     )
+
+
+def observe(report: ReapReport) -> None:
+    """Count a committed pass's actions (and the submissions it failed) in the metrics."""
+    kinds = {rows.task_name: rows.kind for rows in registered()}
+    for task, reaped in report.items():
+        kind = kinds.get(task, task)
+        for action, ids in (
+            ("requeued", reaped.requeued),
+            ("failed", reaped.failed),
+            ("resent", reaped.resent),
+        ):
+            metrics.count_reaper(kind, action, len(ids))
+    for _ in report.of(SUBMISSIONS).failed:
+        metrics.count_outcome(Outcome.INFRASTRUCTURE_ERROR)
 
 
 class ReaperThread(threading.Thread):
@@ -58,6 +75,7 @@ class ReaperThread(threading.Thread):
                 with transaction(self._settings.database_url) as session:
                     beat(session, name=self._worker_name, queues=self._queues)
                     report = reap(session, settings=self._settings)
+                observe(report)
                 for task, reaped in report.items():
                     if reaped.requeued or reaped.failed:
                         log.warning(

@@ -8,9 +8,17 @@ import socket
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
 from challenge.config import get_settings
+from challenge.observability.logs import bind_submission
 from mlfo.worker.celery_app import app
 from mlfo.worker.execution import run_evaluation
 from mlfo.worker.reaper import ReaperThread
@@ -38,6 +46,18 @@ def evaluate_submission(self: Task, submission_id: int) -> str:
     return outcome
 
 
+@task_prerun.connect
+def _name_the_submission(task: Any = None, args: tuple[Any, ...] = (), **_: Any) -> None:
+    """Every log line of this evaluation, Celery's included, carries the submission id."""
+    if getattr(task, "name", None) == evaluate_submission.name and args:
+        bind_submission(int(args[0]))
+
+
+@task_postrun.connect
+def _forget_the_submission(**_: Any) -> None:
+    bind_submission(None)
+
+
 @worker_init.connect
 def _preload(sender: Any = None, **_: Any) -> None:
     """Import the heavy libraries once in the parent, so that forked children start warm."""
@@ -53,10 +73,12 @@ def _preload(sender: Any = None, **_: Any) -> None:
 
 @worker_process_init.connect
 def _fresh_connections(sender: Any = None, **_: Any) -> None:
-    """A forked child must not reuse the parent's database connections."""
+    """A forked child must not reuse the parent's database connections (nor hold its port)."""
     from challenge.db.session import dispose_engines
+    from challenge.observability.exposition import close_inherited
 
     dispose_engines()
+    close_inherited()
 
 
 @worker_ready.connect

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,3 +77,112 @@ def test_compose_refuses_to_run_without_a_secret() -> None:
     # The plug-in reports the interpolation error on stderr and prints no configuration.
     assert "required variable MLCHALLENGE_SECRET_KEY is missing" in result.stderr
     assert result.stdout.strip() == ""
+
+
+LONG_RUNNING = ("postgres", "redis", "mlflow", "api", "worker")
+
+
+def test_api_and_workers_wait_for_the_one_shot_migration() -> None:
+    services = config()["services"]
+    migrate = services["migrate"]
+    assert migrate["restart"] == "no" and "mlchallenge migrate" in " ".join(migrate["command"])
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert "--no-migrate" in services["api"]["command"]  # one process migrates, not four
+
+
+def test_long_running_services_restart_report_health_and_have_limits() -> None:
+    services = config("gpu")["services"]
+    for name in (*LONG_RUNNING, "worker-gpu"):
+        service = services[name]
+        assert service["restart"] == "unless-stopped", name
+        assert service["deploy"]["resources"]["limits"]["memory"], name
+        if name != "worker-gpu":
+            assert service["healthcheck"]["test"], name
+    assert services["worker"]["depends_on"]["mlflow"]["condition"] == "service_healthy"
+
+
+def test_workers_explain_their_sandbox_needs_and_serve_metrics() -> None:
+    services = config("gpu")["services"]
+    prometheus = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    port = jobs["mlchallenge-worker"]["dns_sd_configs"][0]["port"]
+    for name in ("worker", "worker-gpu"):
+        command = services[name]["command"]
+        assert command[command.index("--metrics-port") + 1] == str(port)
+        assert services[name]["security_opt"] == ["seccomp:unconfined", "apparmor:unconfined"]
+        assert set(jobs["mlchallenge-worker"]["dns_sd_configs"][0]["names"]) >= {name}
+    text = (ROOT / "docker-compose.yml").read_text()
+    for words in ("user namespaces", "max_user_namespaces", "python -m sandbox check"):
+        assert words in text
+    assert jobs["mlchallenge-api"]["static_configs"][0]["targets"] == ["api:8000"]
+
+
+def test_the_monitoring_profile_runs_prometheus_and_grafana_on_the_deploy_files() -> None:
+    document = config("monitoring")
+    services = document["services"]
+    for name in ("prometheus", "grafana"):
+        for volume in services[name]["volumes"]:
+            if volume["type"] == "bind":
+                assert Path(volume["source"]).exists(), volume["source"]
+    mounts = {v["target"] for v in services["prometheus"]["volumes"]}
+    assert {"/etc/prometheus/prometheus.yml", "/etc/prometheus/alerts.yml"} <= mounts
+    assert services["prometheus"]["secrets"][0]["target"] == "/run/secrets/metrics_token"
+    assert document["secrets"]["metrics_token"]["environment"] == "MLCHALLENGE_METRICS_TOKEN"
+    assert "prometheus" not in config()["services"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_migrate_service_makes_the_first_admin_once(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if database not in request.config.getoption("--databases"):
+        pytest.skip(f"{database} is not among --databases")
+    from tests.ops.databases import empty_database
+
+    command = config()["services"]["migrate"]["command"]
+    script = command[2].replace("$$", "$")  # compose's escape of a literal $
+    with empty_database(database, tmp_path / "db") as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLCHALLENGE_")}
+        env.update(
+            PATH=f"{Path(sys.executable).parent}:{env['PATH']}",
+            MLCHALLENGE_HOME=str(tmp_path / "home"),
+            MLCHALLENGE_DATABASE_URL=url,
+            FIRST_ADMIN="root",
+            FIRST_ADMIN_EMAIL="root@example.org",
+            FIRST_ADMIN_PASSWORD="a long first password",
+        )
+        # every `docker compose up` runs it: the second run changes nothing
+        for expected in ("created admin 'root'", "exists already"):
+            run = subprocess.run(
+                [command[0], command[1], script],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert run.returncode == 0 and expected in run.stderr, run.stderr
+            assert run.stdout == ""  # no token in the container's logs
+        from fastapi.testclient import TestClient
+
+        from challenge.app import create_app
+        from challenge.config import Settings
+
+        app = create_app(Settings(home=tmp_path / "home", database_url=url))
+        with TestClient(app) as client:
+            login = client.post(
+                "/api/v1/auth/login",
+                json={"username": "root", "password": "a long first password"},
+            )
+            assert login.status_code == 200 and login.json()["user"]["role"] == "admin"
+        from challenge.db.session import get_engine
+
+        get_engine(url).dispose()
+        env.pop("FIRST_ADMIN_PASSWORD")
+        quiet = subprocess.run(
+            [command[0], command[1], script], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert quiet.returncode == 0 and "up to date" in quiet.stderr, quiet.stderr

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from challenge.submissions import lifecycle
 from challenge.submissions.lifecycle import IllegalTransition
@@ -69,8 +70,10 @@ def test_a_platform_fault_requeues_then_fails_without_using_quota() -> None:
     assert "3 times (broker down)" in given_up["error"]
     assert "does not count toward your limits" in given_up["error"]
     submission = Submission(status=S.RUNNING, attempts=3, counts_toward_quota=True)
-    assert lifecycle.after_platform_fault(submission, max_attempts=3, cause="x") is False
+    session = Session()  # unbound: only its after-commit list is used
+    assert lifecycle.after_platform_fault(session, submission, max_attempts=3, cause="x") is False
     assert submission.status is S.FAILED and submission.counts_toward_quota is False
+    assert len(session.info["after_commit"]) == 1  # the failure is counted once committed
 
 
 def test_logs_keep_their_start_and_end() -> None:
