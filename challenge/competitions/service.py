@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from challenge.accounts.models import User
 from challenge.competitions.bundle import Bundle, load_bundle, read_table
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import add_creator
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.errors import Conflict, NotFound, ValidationFailed
@@ -104,6 +105,7 @@ def create_from_bundle(
                 max_pending=phase.max_pending,
             )
         )
+    add_creator(competition, creator=owner)
     session.add(competition)
     session.flush()
     if bundle.baseline is not None:

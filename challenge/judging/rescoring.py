@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import is_staff, require_staff
 from challenge.config import Settings
 from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Conflict, NotFound
 from challenge.judging import audit
-from challenge.judging.service import competition_of, judged_submission, require_staff
+from challenge.judging.service import competition_of, judged_submission
 from challenge.submissions.models import ScoreRecord, Submission, SubmissionStatus
-from challenge.submissions.service import get_visible, is_staff, queue_of
+from challenge.submissions.service import get_visible, queue_of
 from mlfo.dispatch import dispatch
 
 RERUNNABLE = frozenset({SubmissionStatus.FINISHED, SubmissionStatus.FAILED})

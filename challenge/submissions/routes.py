@@ -11,6 +11,7 @@ from challenge.accounts.models import User
 from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import is_staff
 from challenge.errors import NotFound, PayloadTooLarge
 from challenge.submissions import service
 from challenge.submissions.models import Submission, SubmissionStatus
@@ -28,7 +29,7 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
     phase = session.get(Phase, submission.phase_id)
     team = session.get(Team, submission.team_id)
     assert competition is not None and phase is not None and team is not None
-    show_private = service.is_staff(viewer, competition) or phase.finalized_at is not None
+    show_private = is_staff(viewer, competition) or phase.finalized_at is not None
     queue = service.queue_of(competition)
     queued = submission.status is SubmissionStatus.QUEUED
     scores = dict(submission.scores or {})
@@ -101,7 +102,7 @@ def create_submission(
 def list_submissions(slug: str, session: SessionDep, user: CurrentUser) -> list[SubmissionRead]:
     """The caller's team's submissions (every submission for hosts and judges)."""
     competition = competitions.get_or_raise(session, slug=slug)
-    if service.is_staff(user, competition):
+    if is_staff(user, competition):
         rows = service.get_all_for_competition(session, competition_id=competition.id)
     else:
         team = teams.team_of(session, competition_id=competition.id, user_id=user.id)

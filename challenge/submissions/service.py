@@ -7,12 +7,13 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from challenge.accounts.models import Role, User
+from challenge.accounts.models import User
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import is_staff
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit
@@ -27,7 +28,7 @@ from challenge.submissions.models import (
     SubmissionStatus,
 )
 from challenge.teams import service as teams
-from challenge.teams.models import Team
+from challenge.teams.models import Team, TeamMember
 from leaderboards.entries import refresh_team
 from mlfo.dispatch import dispatch
 from mlfo.intent import Intent
@@ -45,13 +46,6 @@ def get_or_raise(session: Session, *, submission_id: int) -> Submission:
     if submission is None:
         raise NotFound(f"submission {submission_id} does not exist")
     return submission
-
-
-def is_staff(user: User, competition: Competition) -> bool:
-    """Admins, judges and the competition's host see everything of a competition."""
-    return user.role in (Role.ADMIN, Role.JUDGE) or (
-        user.role is Role.HOST and competition.owner_id == user.id
-    )
 
 
 def get_visible(session: Session, *, submission_id: int, user: User) -> Submission:
@@ -112,6 +106,11 @@ def create(
             "see the competition page for the phase dates"
         )
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
+    if team is None and is_staff(user, competition):
+        raise Forbidden(
+            f"you are staff of {competition.slug!r}: staff do not submit to it; test it with an "
+            "account that is not its staff"
+        )
     if team is None:
         raise Forbidden(
             f"join or create a team in {competition.slug!r} before submitting "
@@ -203,11 +202,14 @@ def _insert_within_limits(
     note: str,
     is_baseline: bool = False,
 ) -> Submission:
-    # The row lock on the team serialises concurrent uploads of one team (SQLite: the write lock).
+    # The row lock on the team serialises concurrent uploads of one team (SQLite: the write lock);
+    # joining and leaving take the same lock, so the members counted below cannot change.
     session.execute(
         update(Team).where(Team.id == team.id).values(submission_seq=Team.submission_seq + 1)
     )
     if not is_baseline:
+        if not teams.is_member(session, team_id=team.id, user_id=user.id):
+            raise Forbidden(f"you left team {team.name!r} while uploading; submit again")
         check_limits(session, phase=phase, team_id=team.id)
     submission = Submission(
         competition_id=competition.id,
@@ -230,11 +232,21 @@ def _insert_within_limits(
 
 
 def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
-    """Raise QuotaExceeded when the team has used up a limit of the phase."""
+    """Raise QuotaExceeded when the team has used up a limit of the phase.
+
+    A team's usage is its own submissions and every submission its current members made in the
+    phase, in whatever team they were then: limits hold per user as well as per team, and a team
+    that a submitter joins or founds inherits their count (leaving a team frees no quota).
+    """
+    members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
     base = (
         select(func.count())
         .select_from(Submission)
-        .where(Submission.team_id == team_id, Submission.phase_id == phase.id)
+        .where(
+            Submission.phase_id == phase.id,
+            Submission.is_baseline.is_(False),
+            or_(Submission.team_id == team_id, Submission.user_id.in_(members)),
+        )
     )
     pending_uploads = base.where(
         Submission.status.in_(PENDING_STATUSES), Submission.rescore_reason.is_(None)
@@ -252,14 +264,15 @@ def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
     today = session.scalar(counted.where(Submission.created_at >= midnight)) or 0
     if today >= phase.max_per_day:
         raise QuotaExceeded(
-            f"your team has used its {phase.max_per_day} submissions for today (UTC); "
-            "try again after midnight UTC",
+            f"your team has used its {phase.max_per_day} submissions for today (UTC), counting "
+            "those its members made in other teams; try again after midnight UTC",
             limit="max_per_day",
         )
     total = session.scalar(counted) or 0
     if total >= phase.max_total:
         raise QuotaExceeded(
-            f"your team has used all {phase.max_total} submissions of phase {phase.name!r}",
+            f"your team has used all {phase.max_total} submissions of phase {phase.name!r}, "
+            "counting those its members made in other teams (leaving a team frees no quota)",
             limit="max_total",
         )
 
@@ -311,11 +324,14 @@ def cancel(session: Session, *, submission: Submission, user: User) -> Submissio
     """Cancel a queued submission, or ask the worker to stop a running one."""
     competition = session.get(Competition, submission.competition_id)
     assert competition is not None
-    if not (
-        is_staff(user, competition)
-        or teams.is_member(session, team_id=submission.team_id, user_id=user.id)
-    ):
+    staff = is_staff(user, competition)
+    if not (staff or teams.is_member(session, team_id=submission.team_id, user_id=user.id)):
         raise NotFound(f"submission {submission.id} does not exist")
+    if submission.rescore_reason is not None and not staff:
+        raise Forbidden(
+            f"submission {submission.id} is being re-run by the judges "
+            f"({submission.rescore_reason}); only the competition's staff can cancel that run"
+        )
     if SubmissionStatus(submission.status).is_terminal:
         raise BadRequest(f"submission {submission.id} is already {submission.status}")
     now = utcnow()

@@ -12,6 +12,7 @@ from challenge.accounts.models import User
 from challenge.api.deps import RowId, SessionDep, SettingsDep
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
+from challenge.competitions.staff import is_staff
 from challenge.errors import NotFound, PayloadTooLarge, PlatformError, ValidationFailed
 from challenge.submissions import service as submissions
 from challenge.submissions.formats import RULES
@@ -112,7 +113,7 @@ def submit(
 def my_submissions(slug: str, request: Request, session: SessionDep, user: LoggedIn) -> Response:
     """The team's submissions (every submission for hosts and judges), with live status."""
     competition = competitions.get_or_raise(session, slug=slug)
-    staff = submissions.is_staff(user, competition)
+    staff = is_staff(user, competition)
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
     if staff:
         rows = submissions.get_all_for_competition(session, competition_id=competition.id)
