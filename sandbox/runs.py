@@ -33,7 +33,7 @@ from .settings import SandboxSettings, get_settings
 from .slots import claim_slot
 from .staging import stage
 from .supervise import Budget, Supervisor
-from .validate import OutputInvalid, read_csv_capped, read_parquet_capped, validate_predictions
+from .validate import OutputInvalid, parse_predictions
 
 logger = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -71,24 +71,15 @@ def run_predictions(request: RunRequest, model_size_mb: float) -> RunResult:
     """The `predictions` format: no code runs; the file is parsed with strict caps and validated."""
     started = time.monotonic()
     n_rows = _count_rows(request.features_path)
-    limits = request.limits
-    caps = {
-        "max_bytes": limits.output_mb * MB,
-        "max_rows": n_rows + 1,
-        "max_columns": 2 + len(request.classes or ()) + 8,
-    }
     try:
-        if request.model_path.suffix.lower() == ".csv":
-            frame = read_csv_capped(request.model_path, **caps)
-        else:
-            frame = read_parquet_capped(request.model_path, **caps)
-        predictions = validate_predictions(
-            frame,
+        predictions = parse_predictions(
+            request.model_path,
             id_column=request.id_column,
             target=request.target,
             task=request.task,
             classes=request.classes,
             n_rows=n_rows,
+            max_bytes=request.limits.output_mb * MB,
         )
     except OutputInvalid as exc:
         return _failure(Outcome.INVALID_OUTPUT, str(exc), model_size_mb)

@@ -76,6 +76,35 @@ def read_csv_capped(path: Path, *, max_bytes: int, max_rows: int, max_columns: i
             raise OutputInvalid(f"the predictions are not a readable CSV file: {exc}") from exc
 
 
+def parse_predictions(
+    path: Path,
+    *,
+    id_column: str,
+    target: str,
+    task: str,
+    classes: list[str | int] | None,
+    n_rows: int,
+    max_bytes: int,
+) -> pd.DataFrame:
+    """Read a predictions file (CSV or Parquet, by its ending) under caps and check its shape.
+
+    The worker and the platform's upload check share this, so an upload refused here would have
+    failed the same way in the worker; ids are matched against the test set by the scorer.
+    """
+    caps = {
+        "max_bytes": max_bytes,
+        "max_rows": n_rows + 1,
+        "max_columns": 2 + len(classes or ()) + 8,
+    }
+    if path.suffix.lower() == ".csv":
+        frame = read_csv_capped(path, **caps)
+    else:
+        frame = read_parquet_capped(path, **caps)
+    return validate_predictions(
+        frame, id_column=id_column, target=target, task=task, classes=classes, n_rows=n_rows
+    )
+
+
 def _numeric(series: pd.Series, what: str) -> np.ndarray:
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)

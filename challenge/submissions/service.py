@@ -27,6 +27,7 @@ from challenge.submissions.models import (
     Submission,
     SubmissionStatus,
 )
+from challenge.submissions.predictions import PREDICTIONS_FORMAT, check_predictions
 from challenge.teams import service as teams
 from challenge.teams.models import Team, TeamMember
 from leaderboards.entries import refresh_team
@@ -182,6 +183,9 @@ def store_upload(
                 label=filename or "upload",
             )
         check_upload(path, filename=filename, format=format, intent=intent)
+        if format == PREDICTIONS_FORMAT:
+            test_path = storage.public_data_dir(settings.storage, competition.slug) / "test.parquet"
+            check_predictions(path, intent=intent, test_path=test_path, max_bytes=max_bytes)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
