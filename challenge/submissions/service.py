@@ -61,6 +61,15 @@ def get_visible(session: Session, *, submission_id: int, user: User) -> Submissi
     raise NotFound(f"submission {submission_id} does not exist")
 
 
+def may_see_private(session: Session, *, submission: Submission, user: User) -> bool:
+    """Private-split figures (scores, plots): the competition's staff always, the rest once the
+    submission's phase is finalized."""
+    competition = session.get(Competition, submission.competition_id)
+    phase = session.get(Phase, submission.phase_id)
+    assert competition is not None and phase is not None
+    return phase.finalized_at is not None or is_staff(user, competition)
+
+
 def get_all_for_team(session: Session, *, team_id: int, limit: int = 200) -> list[Submission]:
     """A team's submissions, newest first."""
     return list(

@@ -142,6 +142,7 @@ def submission_page(
     submission = submissions.get_visible(session, submission_id=submission_id, user=user)
     view = submission_read(session, submission, user)
     competition = competitions.get_or_raise(session, slug=view.competition)
+    staff = is_staff(user, competition)
     return render(
         request,
         "submission.html",
@@ -150,8 +151,10 @@ def submission_page(
         primary=competition.intent["metrics"][0]["name"],
         logs=submission.logs,
         has_plot=diagnostics_path(settings, submission.id) is not None,
-        mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id),
-        mlflow_ui=settings.mlflow_ui_url,
+        has_private_plot=submissions.may_see_private(session, submission=submission, user=user)
+        and diagnostics_path(settings, submission.id, "private") is not None,
+        mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id) if staff else None,
+        mlflow_ui=settings.mlflow_ui_url if staff else "",
     )
 
 
@@ -159,9 +162,27 @@ def submission_page(
 def diagnostics(
     submission_id: RowId, session: SessionDep, settings: SettingsDep, user: LoggedIn
 ) -> FileResponse:
-    """The diagnostics plot, for those who may see the submission."""
+    """The diagnostics plot of the public rows, for those who may see the submission."""
     submission = submissions.get_visible(session, submission_id=submission_id, user=user)
-    path = diagnostics_path(settings, submission.id)
+    return _plot(settings, submission.id, "public")
+
+
+@router.get("/submissions/{submission_id}/diagnostics-private.png")
+def private_diagnostics(
+    submission_id: RowId, session: SessionDep, settings: SettingsDep, user: LoggedIn
+) -> FileResponse:
+    """The plot of the private rows: staff, or the team once the phase is finalized."""
+    submission = submissions.get_visible(session, submission_id=submission_id, user=user)
+    if not submissions.may_see_private(session, submission=submission, user=user):
+        raise NotFound(
+            f"the private-split plot of submission {submission_id} is shown once the phase is "
+            "finalized"
+        )
+    return _plot(settings, submission.id, "private")
+
+
+def _plot(settings: SettingsDep, submission_id: int, split: str) -> FileResponse:
+    path = diagnostics_path(settings, submission_id, split)
     if path is None:
-        raise NotFound(f"submission {submission_id} has no diagnostics plot (yet)")
+        raise NotFound(f"submission {submission_id} has no {split}-split diagnostics plot (yet)")
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private"})
