@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from challenge.accounts.routes import router as accounts_router
 from challenge.api.errors import install_error_handlers
+from challenge.api.ratelimit import install_rate_limits
 from challenge.competitions.routes import router as competitions_router
 from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
@@ -14,6 +15,7 @@ from challenge.judging.routes import router as judging_router
 from challenge.submissions.routes import router as submissions_router
 from challenge.teams.routes import router as teams_router
 from challenge.web import install_web
+from challenge.web.headers import install_security_headers
 from leaderboards.routes import router as leaderboards_router
 
 
@@ -30,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_rate_limits(app, settings)
     for router in (
         health_router,
         accounts_router,
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_web(app)
+    install_security_headers(app)
     return app
 
 

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=1)
     reaper_interval_s: float = Field(default=10.0, gt=0.1)
     max_attempts: int = Field(default=3, ge=1)
+    rate_limits: bool = Field(default=True, description="refuse bursts on credential endpoints")
+    rate_limit_storage: str = Field(
+        default="",
+        description="where rate-limit counters live (a `limits` storage URI); default: the "
+        "broker when it is Redis, else memory (one API process)",
+    )
+    rate_limit_login: str = Field(default="10/minute;100/hour", description="per client address")
+    rate_limit_login_user: str = Field(default="30/hour", description="per username")
+    rate_limit_register: str = Field(default="5/hour;20/day", description="per client address")
+    rate_limit_tokens: str = Field(default="30/minute", description="per client address")
     broker_polling_interval_s: float = Field(
         default=0.1,
         gt=0,
