@@ -30,7 +30,14 @@ class Settings(BaseSettings):
     database_url: str = ""
     broker_url: str = ""
     mlflow_tracking_uri: str = ""
-    mlflow_ui_url: str = Field(default="", description="the MLflow UI's address, for run links")
+    mlflow_ui_url: str = Field(
+        default="", description="where pages link to the MLflow UI (`/mlflow` when it is proxied)"
+    )
+    mlflow_ui_upstream: str = Field(
+        default="",
+        description="the MLflow UI server the platform proxies at /mlflow, behind its login: "
+        "`unix:/path/to/socket` or an internal `http://host:port`",
+    )
     storage_root: Path | None = None
     labels_root: Path | None = None
     secret_key: str = DEFAULT_SECRET
@@ -75,6 +82,8 @@ class Settings(BaseSettings):
             self.storage_root = self.home / "storage"
         if self.labels_root is None:
             self.labels_root = self.home / "labels"
+        if self.mlflow_ui_upstream and not self.mlflow_ui_url:
+            self.mlflow_ui_url = "/mlflow"
         if self.mode is Mode.PRODUCTION and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
                 "MLCHALLENGE_SECRET_KEY is the built-in default; set a long random secret in "

@@ -15,6 +15,7 @@ from challenge.web.account import router as account_router
 from challenge.web.competitions import router as competitions_router
 from challenge.web.host import router as host_router
 from challenge.web.judge import router as judge_router
+from challenge.web.mlflow_ui import router as mlflow_ui_router
 from challenge.web.routing import error_page
 from challenge.web.security import web_user
 from challenge.web.submissions import router as submissions_router
@@ -28,6 +29,7 @@ ROUTERS = (
     submissions_router,
     host_router,
     judge_router,
+    mlflow_ui_router,
 )
 
 
