@@ -18,6 +18,7 @@ from challenge.web.judge import router as judge_router
 from challenge.web.mlflow_ui import router as mlflow_ui_router
 from challenge.web.routing import error_page
 from challenge.web.security import web_user
+from challenge.web.staff import router as staff_router
 from challenge.web.submissions import router as submissions_router
 from challenge.web.teams import router as teams_router
 
@@ -29,6 +30,7 @@ ROUTERS = (
     submissions_router,
     host_router,
     judge_router,
+    staff_router,
     mlflow_ui_router,
 )
 

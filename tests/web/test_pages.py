@@ -395,3 +395,37 @@ def test_host_creates_competitions_and_edits_phases(site: Site, tmp_path: Path) 
 def test_pages_that_need_a_login_redirect_to_it(site: Site, path: str) -> None:
     response = site.browser().get(path, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+
+
+def test_hosts_manage_staff_on_the_staff_page(site: Site) -> None:
+    from tests.platform.helpers import create_user
+
+    create_user(site.api, site.tokens["admin"], "carol", "judge")
+    page = "/competitions/tiny/staff"
+    anonymous = site.browser().get(page, follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    assert site.browser("alice").get(page).status_code == 403
+    judge = site.browser("judge").get(page)
+    assert judge.status_code == 200 and 'data-staff="host"' in judge.text
+    assert "Assign a host or judge" not in judge.text and "Remove host" not in judge.text
+    host = site.browser("host")
+    shown = host.get(page)
+    assert 'data-staff="judge"' in shown.text and "Assign a host or judge" in shown.text
+    assert "Team</a>" not in host.get("/competitions/tiny").text  # staff do not compete
+    added = site.post_form(host, page, page, {"username": "carol", "role": "judge"})
+    assert added.status_code == 303 and added.headers["location"].endswith("done=added")
+    carol = site.browser("carol")
+    assert carol.get("/competitions/tiny/leaderboard?board=private").status_code == 200
+    member = site.post_form(host, page, page, {"username": "alice", "role": "judge"})
+    assert member.status_code == 409 and "Alpha" in member.text
+    unknown = site.post_form(host, page, page, {"username": "nobody", "role": "judge"})
+    assert unknown.status_code == 404 and "nobody" in unknown.text
+    bad_role = site.post_form(host, page, page, {"username": "carol", "role": "admin"})
+    assert bad_role.status_code == 422
+    removed = site.post_form(host, page, f"{page}/carol/remove", {})
+    assert removed.status_code == 303 and removed.headers["location"].endswith("done=removed")
+    assert carol.get("/competitions/tiny/leaderboard?board=private").status_code == 403
+    last = site.post_form(host, page, f"{page}/host/remove", {})
+    assert last.status_code == 409 and "at least one host" in last.text
+    refused = site.post_form(site.browser("judge"), page, f"{page}/host/remove", {})
+    assert refused.status_code == 403
