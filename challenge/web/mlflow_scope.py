@@ -193,7 +193,8 @@ def _add_field(scope: Scope, node: FieldNode, variables: Mapping[str, Any]) -> N
     if name not in GRAPHQL_FIELDS:
         raise Refused(f"the GraphQL field {name!r} is not open to hosts and judges")
     kind, keys = GRAPHQL_FIELDS[name]
-    arguments = {a.name.value: value_from_ast_untyped(a.value, variables) for a in node.arguments}
+    values = dict(variables)
+    arguments = {a.name.value: value_from_ast_untyped(a.value, values) for a in node.arguments}
     given = arguments.get("input")
     found: set[str] = set()
     if isinstance(given, dict):
