@@ -56,7 +56,11 @@ def ui_server(settings: Any) -> Iterator[Path]:
         yield socket
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def _runs(arena: Arena, settings: Any, tmp_path: Path) -> dict[str, str]:
