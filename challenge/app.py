@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from challenge.accounts.routes import router as accounts_router
 from challenge.api.bodies import BodyLimits
 from challenge.api.errors import install_error_handlers
+from challenge.api.ratelimit import install_rate_limits
 from challenge.competitions.routes import router as competitions_router
 from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimits, settings=settings)
     install_metrics(app)
+    install_rate_limits(app, settings)
     for router in (
         health_router,
         accounts_router,

@@ -38,7 +38,14 @@ class Settings(BaseSettings):
     database_url: str = ""
     broker_url: str = ""
     mlflow_tracking_uri: str = ""
-    mlflow_ui_url: str = Field(default="", description="the MLflow UI's address, for run links")
+    mlflow_ui_url: str = Field(
+        default="", description="where pages link to the MLflow UI (`/mlflow` when it is proxied)"
+    )
+    mlflow_ui_upstream: str = Field(
+        default="",
+        description="the MLflow UI server the platform proxies at /mlflow, behind its login: "
+        "`unix:/path/to/socket` or an internal `http://host:port`",
+    )
     storage_root: Path | None = None
     labels_root: Path | None = None
     secret_key: str = DEFAULT_SECRET
@@ -92,6 +99,16 @@ class Settings(BaseSettings):
         le=65535,
         description="the port of a worker's metrics endpoint (0: none; the api serves /metrics)",
     )
+    rate_limits: bool = Field(default=True, description="refuse bursts on credential endpoints")
+    rate_limit_storage: str = Field(
+        default="",
+        description="where rate-limit counters live (a `limits` storage URI); default: the "
+        "broker when it is Redis, else memory (one API process)",
+    )
+    rate_limit_login: str = Field(default="10/minute;100/hour", description="per client address")
+    rate_limit_login_user: str = Field(default="30/hour", description="per username")
+    rate_limit_register: str = Field(default="5/hour;20/day", description="per client address")
+    rate_limit_tokens: str = Field(default="30/minute", description="per client address")
     broker_polling_interval_s: float = Field(
         default=0.1,
         gt=0,
@@ -114,6 +131,8 @@ class Settings(BaseSettings):
             self.storage_root = self.home / "storage"
         if self.labels_root is None:
             self.labels_root = self.home / "labels"
+        if self.mlflow_ui_upstream and not self.mlflow_ui_url:
+            self.mlflow_ui_url = "/mlflow"
         if self.mode is Mode.PRODUCTION and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
                 "MLCHALLENGE_SECRET_KEY is the built-in default; set a long random secret in "

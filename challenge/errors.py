@@ -10,6 +10,8 @@ class PlatformError(Exception):
 
     status_code = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
+    """Response headers the error needs (Retry-After of a 429)."""
 
     def __init__(self, message: str, **detail: Any) -> None:
         super().__init__(message)
@@ -75,6 +77,17 @@ class QuotaExceeded(PlatformError):
 
     status_code = 429
     code = "quota_exceeded"
+
+
+class RateLimited(PlatformError):
+    """Too many requests of one kind from one address (or for one account); retry later."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ServiceUnavailable(PlatformError):

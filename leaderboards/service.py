@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import is_staff
 from challenge.errors import BadRequest, Forbidden
 from challenge.teams.models import Team
 from leaderboards.entries import BOARDS, greater_is_better
@@ -43,10 +44,8 @@ _RANKED_LOCK = threading.Lock()
 
 
 def can_see_private(user: User | None, competition: Competition, phase: Phase) -> bool:
-    """Hosts (their own), judges and admins always; everyone once the phase is finalized."""
-    from challenge.submissions.service import is_staff
-
-    return phase.finalized_at is not None or (user is not None and is_staff(user, competition))
+    """The competition's staff always; everyone once the phase is finalized."""
+    return phase.finalized_at is not None or is_staff(user, competition)
 
 
 def get_board(

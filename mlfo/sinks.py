@@ -3,7 +3,8 @@ which run, in which order.
 
 A sink runs at one of two stages:
 - in the pipeline, after scoring (`SINKS`, `register_sink`): it gets a `SinkContext`. Built in:
-  `scorer` writes the score report (scores.json, the diagnostics plot), `mlflow` logs the run.
+  `scorer` writes the score report (scores.json, a diagnostics plot per split), `mlflow` logs
+  the run.
 - in the transaction that records the result (`COMMIT_SINKS`, `register_commit_sink`): it gets
   the database session and the submission row, so its writes commit with the result or not at
   all. The worker runs them (`mlfo.worker.commit_sinks`). `leaderboard` is one, provided by
@@ -75,8 +76,13 @@ class ScorerSinkParams(BaseModel):
     """Forecast: the column (in the labels or the test features) with each row's step ahead."""
 
 
+DIAGNOSTICS = {"public": "diagnostics_public.png", "private": "diagnostics_private.png"}
+"""The plot of each split. Each is drawn from its own rows only: a plot of every test row next to
+the public score would give away the private score (a confusion matrix, exactly)."""
+
+
 def scorer_sink(ctx: SinkContext) -> None:
-    """Write the score report (scores.json) and the diagnostics plot into the work dir."""
+    """Write the score report (scores.json) and the diagnostics plots into the work dir."""
     result, inp = ctx.result, ctx.input
     if not result.ok:
         return
@@ -95,17 +101,16 @@ def scorer_sink(ctx: SinkContext) -> None:
     result.artifacts["scores.json"] = path
     if ctx.params.diagnostics and ctx.predictions is not None and ctx.labels is not None:
         try:
-            plot = _diagnostics(ctx, inp.work_dir / "diagnostics.png")
+            plots = _diagnostics(ctx, inp.work_dir)
         except (ValueError, KeyError, TypeError) as exc:  # a plot never costs a score
             log.warning("no diagnostics plot for submission %s: %s", inp.submission_id, exc)
             return
-        if plot is not None:
-            result.artifacts["diagnostics.png"] = plot
+        for plot in plots:
+            result.artifacts[plot.name] = plot
 
 
-def _diagnostics(ctx: SinkContext, out_path: Path) -> Path | None:
-    from challenge import scoring
-
+def _diagnostics(ctx: SinkContext, work_dir: Path) -> list[Path]:
+    """One plot per split, from that split's rows (labels without a split: all rows are public)."""
     intent = ctx.input.intent
     assert ctx.predictions is not None and ctx.labels is not None
     labels = ctx.labels.set_index(intent.id_column)
@@ -115,8 +120,24 @@ def _diagnostics(ctx: SinkContext, out_path: Path) -> Path | None:
         columns["horizon"] = _horizon(ctx, labels, horizon_column)
     columns["pred"] = ctx.predictions.set_index(intent.id_column)[intent.target]
     joined = pd.concat(columns, axis=1, join="inner")
-    if joined.empty:
-        return None
+    if "split" in labels.columns:
+        split = labels["split"].astype(str).str.strip().str.lower().reindex(joined.index)
+    else:
+        split = pd.Series("public", index=joined.index)
+    plots = []
+    for name, file_name in DIAGNOSTICS.items():
+        rows = joined[(split == name).to_numpy()]
+        if not rows.empty:
+            plot = _plot(ctx, rows, work_dir / file_name)
+            if plot is not None:
+                plots.append(plot)
+    return plots
+
+
+def _plot(ctx: SinkContext, joined: pd.DataFrame, out_path: Path) -> Path | None:
+    from challenge import scoring
+
+    intent = ctx.input.intent
     scoring.diagnostics_plot(
         str(intent.task),
         joined["true"].to_numpy(),

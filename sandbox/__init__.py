@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from .contract import Kpi, Limits, Outcome, RunRequest, RunResult
     from .formats import FORMATS, FormatSpec, get_format
     from .jail.protocol import SubmissionFormat, TaskKind
-    from .runs import available_backends, run
+    from .runs import available_backends, parse_predictions, run
+    from .validate import OutputInvalid
 
 _EXPORTS: dict[str, str] = {
     "FORMATS": "sandbox.formats",
@@ -29,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "TaskKind": "sandbox.jail.protocol",
     "available_backends": "sandbox.runs",
     "get_format": "sandbox.formats",
+    "OutputInvalid": "sandbox.validate",
+    "parse_predictions": "sandbox.runs",
     "run": "sandbox.runs",
 }
 
@@ -38,12 +41,14 @@ __all__ = [
     "Kpi",
     "Limits",
     "Outcome",
+    "OutputInvalid",
     "RunRequest",
     "RunResult",
     "SubmissionFormat",
     "TaskKind",
     "available_backends",
     "get_format",
+    "parse_predictions",
     "run",
 ]
 

@@ -16,6 +16,8 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
+
 from . import reference
 from .backends import BACKENDS, Identity, run_seconds, threads_for
 from .contract import (
@@ -29,7 +31,7 @@ from .contract import (
 from .formats import FormatSpec, check_file, get_format
 from .leftovers import owned_prefix, remove_tree, sweep
 from .outcome import interpret
-from .reader import Expected, feature_ids, read_predictions
+from .reader import Expected, Predictions, feature_ids, read_predictions
 from .redact import redactor_for
 from .runtime import accessible, resolve_runtime
 from .settings import SandboxSettings, get_settings
@@ -64,27 +66,68 @@ def _failure(outcome: Outcome, message: str, model_size_mb: float) -> RunResult:
 
 def expected_of(request: RunRequest) -> Expected:
     """What the predictions of this request must match (reads the test features' ids)."""
-    return Expected(
+    return _expected(
+        features_path=request.features_path,
         id_column=request.id_column,
         target=request.target,
         task=request.task,
-        classes=list(request.classes) if request.classes is not None else None,
-        feature_ids=feature_ids(request.features_path, request.id_column),
+        classes=request.classes,
         max_bytes=request.limits.output_mb * MB,
     )
+
+
+def _expected(
+    *,
+    features_path: Path,
+    id_column: str,
+    target: str,
+    task: str,
+    classes: list[str | int] | None,
+    max_bytes: int,
+) -> Expected:
+    return Expected(
+        id_column=id_column,
+        target=target,
+        task=task,
+        classes=list(classes) if classes is not None else None,
+        feature_ids=feature_ids(features_path, id_column),
+        max_bytes=max_bytes,
+    )
+
+
+def _read_bounded(path: Path, expected: Expected) -> Predictions:
+    settings = get_settings()
+    return read_predictions(path, expected, memory_mb=settings.parse_mb, time_s=settings.parse_s)
+
+
+def parse_predictions(
+    path: Path,
+    *,
+    features_path: Path,
+    id_column: str,
+    target: str,
+    task: str,
+    classes: list[str | int] | None,
+    max_bytes: int,
+) -> pd.DataFrame:
+    """Parse and validate an untrusted predictions file in a bounded child, against the test
+    features' ids: the upload check and the worker share this (`OutputInvalid` says what to fix)."""
+    expected = _expected(
+        features_path=features_path,
+        id_column=id_column,
+        target=target,
+        task=task,
+        classes=classes,
+        max_bytes=max_bytes,
+    )
+    return _read_bounded(path, expected).frame
 
 
 def run_predictions(request: RunRequest, model_size_mb: float) -> RunResult:
     """The `predictions` format: no code runs; the file is parsed in a bounded child."""
     started = time.monotonic()
-    settings = get_settings()
     try:
-        predictions = read_predictions(
-            request.model_path,
-            expected_of(request),
-            memory_mb=settings.parse_mb,
-            time_s=settings.parse_s,
-        )
+        predictions = _read_bounded(request.model_path, expected_of(request))
     except OutputInvalid as exc:
         return _failure(Outcome.INVALID_OUTPUT, str(exc), model_size_mb)
     kpis = empty_kpis(model_size_mb)

@@ -34,7 +34,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PlatformError)
     async def platform_error(_request: Request, exc: PlatformError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message, **exc.detail), status_code=exc.status_code)
+        return JSONResponse(
+            _body(exc.code, exc.message, **exc.detail),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -37,11 +37,12 @@ def cli() -> None:
     show_default=True,
     help="built-in problems to seed as competitions: 'all', 'none' or ids, comma-separated",
 )
-@click.option("--mlflow-ui", is_flag=True, help="also start the MLflow UI on --mlflow-port")
-@click.option("--mlflow-port", default=5000, show_default=True, type=int)
-def serve(
-    host: str, port: int, concurrency: int, problems: str, mlflow_ui: bool, mlflow_port: int
-) -> None:
+@click.option(
+    "--mlflow-ui",
+    is_flag=True,
+    help="also start the MLflow UI, at /mlflow behind the platform's login (admins and staff)",
+)
+def serve(host: str, port: int, concurrency: int, problems: str, mlflow_ui: bool) -> None:
     """Everything in one command on the embedded default (SQLite, local files, one worker)."""
     from challenge.bootstrap import prepare
     from challenge.cli.supervisor import Child, Supervisor
@@ -78,31 +79,16 @@ def serve(
         ),
     ]
     if mlflow_ui:
-        settings.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
-        children.append(
-            Child(
-                "mlflow-ui",
-                [
-                    sys.executable,
-                    "-m",
-                    "mlflow",
-                    "server",
-                    "--backend-store-uri",
-                    settings.mlflow_tracking_uri,
-                    "--default-artifact-root",
-                    settings.mlflow_artifacts.as_uri(),
-                    "--host",
-                    host,
-                    "--port",
-                    str(mlflow_port),
-                    "--workers",
-                    "1",
-                ],
-            )
+        from challenge.cli.mlflow_ui import mlflow_ui_child
+
+        child, socket = mlflow_ui_child(settings)
+        children.append(child)
+        env["MLCHALLENGE_MLFLOW_UI_UPSTREAM"] = f"unix:{socket}"
+        env["MLCHALLENGE_MLFLOW_UI_URL"] = "/mlflow"
+        click.echo(
+            f"mlchallenge: MLflow UI at http://{host}:{port}/mlflow/ for admins and the staff of "
+            f"a competition (its server listens only on {socket})"
         )
-        ui_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        env.setdefault("MLCHALLENGE_MLFLOW_UI_URL", f"http://{ui_host}:{mlflow_port}")
-        click.echo(f"mlchallenge: MLflow UI on {env['MLCHALLENGE_MLFLOW_UI_URL']}")
     click.echo(f"mlchallenge: web and API on http://{host}:{port} (Ctrl-C stops everything)")
     click.echo(f"mlchallenge: metrics of the api and the worker on http://{host}:{port}/metrics")
     raise SystemExit(Supervisor(children, env).run())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from challenge.accounts.models import User
 from challenge.db.base import Base, utcnow
 
 
@@ -36,6 +38,9 @@ class Competition(Base):
     phases: Mapped[list[Phase]] = relationship(
         back_populates="competition", cascade="all, delete-orphan", order_by="Phase.position"
     )
+    staff: Mapped[list[CompetitionStaff]] = relationship(
+        cascade="all, delete-orphan", order_by="CompetitionStaff.id"
+    )
 
 
 class Phase(Base):
@@ -58,3 +63,35 @@ class Phase(Base):
     finalized_at: Mapped[datetime | None] = mapped_column(default=None)
 
     competition: Mapped[Competition] = relationship(back_populates="phases")
+
+
+class StaffRole(StrEnum):
+    """What a staff member may do on one competition: a host also manages it and its staff."""
+
+    HOST = "host"
+    JUDGE = "judge"
+
+
+class CompetitionStaff(Base):
+    """A user assigned to one competition as its host or judge (rights there and nowhere else)."""
+
+    __tablename__ = "competition_staff"
+    __table_args__ = (UniqueConstraint("competition_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[StaffRole] = mapped_column(
+        Enum(
+            StaffRole, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        )
+    )
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from challenge.accounts.models import Role, User
+from challenge.accounts.models import User
 from challenge.competitions.models import Competition, Phase
-from challenge.errors import BadRequest, Conflict, Forbidden, NotFound
+from challenge.competitions.staff import require_manager
+from challenge.errors import BadRequest, Conflict, NotFound
 
 
 @dataclass(frozen=True)
@@ -21,17 +22,6 @@ class PhaseChange:
     max_per_day: int
     max_total: int
     max_pending: int
-
-
-def can_manage(user: User, competition: Competition) -> bool:
-    """Admins and the competition's own host may change it."""
-    return user.role is Role.ADMIN or (user.role is Role.HOST and competition.owner_id == user.id)
-
-
-def require_manager(user: User, competition: Competition) -> None:
-    """Raise Forbidden unless the user may change the competition."""
-    if not can_manage(user, competition):
-        raise Forbidden(f"only the host of {competition.slug!r} or an admin may change it")
 
 
 def get_or_raise(competition: Competition, *, phase_id: int) -> Phase:

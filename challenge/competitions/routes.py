@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
@@ -11,14 +11,17 @@ from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
 from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
 from challenge.api.forms import form_file, upload_form
-from challenge.competitions import service
+from challenge.competitions import service, staff
 from challenge.competitions.bundle import format_validation_error
 from challenge.competitions.schemas import (
     CompetitionCreate,
     CompetitionRead,
     CompetitionSummary,
+    StaffCreate,
+    StaffRead,
     competition_read,
     competition_summary,
+    staff_read,
 )
 from challenge.errors import BadRequest, ValidationFailed
 
@@ -100,3 +103,37 @@ def download_data(
     competition = service.get_or_raise(session, slug=slug)
     path = service.data_file(settings, competition, name=name)
     return FileResponse(path, filename=name)
+
+
+@router.get("/{slug}/staff", response_model=list[StaffRead])
+def list_staff(slug: str, session: SessionDep, user: CurrentUser) -> list[StaffRead]:
+    """The competition's hosts and judges (for its staff and admins)."""
+    competition = service.get_or_raise(session, slug=slug)
+    staff.require_staff(user, competition)
+    return [staff_read(m) for m in staff.get_all(competition)]
+
+
+@router.post(
+    "/{slug}/staff",
+    response_model=StaffRead,
+    status_code=201,
+    responses={200: {"description": "the user was staff already; their role is now this one"}},
+)
+def add_staff(
+    slug: str, body: StaffCreate, session: SessionDep, user: CurrentUser, response: Response
+) -> StaffRead:
+    """Assign a user as host or judge of this competition only (its hosts and admins)."""
+    competition = service.get_or_raise(session, slug=slug)
+    member, created = staff.add(
+        session, competition=competition, actor=user, username=body.username, role=body.role
+    )
+    if not created:
+        response.status_code = 200
+    return staff_read(member)
+
+
+@router.delete("/{slug}/staff/{username}", status_code=204)
+def remove_staff(slug: str, username: str, session: SessionDep, user: CurrentUser) -> None:
+    """Take a user off the competition's staff (a competition keeps at least one host)."""
+    competition = service.get_or_raise(session, slug=slug)
+    staff.remove(session, competition=competition, actor=user, username=username)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from challenge.competitions.bundle import SLUG_PATTERN
+from challenge.competitions.models import StaffRole
 
 
 class CompetitionCreate(BaseModel):
@@ -95,4 +96,34 @@ def competition_read(competition: Any) -> CompetitionRead:
         final_selection=competition.final_selection,
         ranking=intent.get("ranking", {}),
         created_at=competition.created_at,
+    )
+
+
+class StaffCreate(BaseModel):
+    """Assign a user to a competition as its host or judge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    role: StaffRole
+
+
+class StaffRead(BaseModel):
+    """A host or judge of a competition."""
+
+    user_id: int
+    username: str
+    role: StaffRole
+    added_by: str | None
+    created_at: datetime
+
+
+def staff_read(member: Any) -> StaffRead:
+    """A staff assignment as the API shows it (users are loaded through the session)."""
+    return StaffRead(
+        user_id=member.user_id,
+        username=member.user.username,
+        role=member.role,
+        added_by=member.added_by.username if member.added_by is not None else None,
+        created_at=member.created_at,
     )

@@ -15,6 +15,7 @@ from challenge.accounts.models import User
 from challenge.competitions import data
 from challenge.competitions.bundle import Bundle, load_bundle
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import add_creator
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit
@@ -130,6 +131,7 @@ def _insert(
                 max_pending=phase.max_pending,
             )
         )
+    add_creator(competition, creator=owner)
     session.add(competition)
     try:
         session.flush()

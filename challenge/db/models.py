@@ -1,7 +1,7 @@
 """Every model, imported once so that metadata and migrations see all tables."""
 
 from challenge.accounts.models import ApiToken, User
-from challenge.competitions.models import Competition, Phase
+from challenge.competitions.models import Competition, CompetitionStaff, Phase
 from challenge.judging.models import Annotation, AuditEvent, Reproduction, ReproductionResult
 from challenge.submissions.models import ScoreRecord, Submission
 from challenge.teams.models import Team, TeamMember
@@ -13,6 +13,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Competition",
+    "CompetitionStaff",
     "LeaderboardEntry",
     "LeaderboardSnapshot",
     "Phase",

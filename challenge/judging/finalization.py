@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from challenge.accounts.models import User
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import require_staff
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit
 from challenge.errors import Conflict
 from challenge.judging import audit
-from challenge.judging.service import require_staff
 from challenge.submissions.models import PENDING_STATUSES, Submission
 from leaderboards import snapshots
 from leaderboards.entries import BOARDS

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from challenge.accounts.models import User
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
+from challenge.competitions.staff import require_staff
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
@@ -29,7 +30,6 @@ from challenge.judging.models import (
     ReproductionStatus,
     ResultStatus,
 )
-from challenge.judging.service import require_staff
 from challenge.submissions.models import Submission
 from challenge.submissions.service import queue_of
 from challenge.teams.models import Team

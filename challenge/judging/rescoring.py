@@ -8,15 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
-from challenge.competitions.models import Competition, Phase
+from challenge.competitions.models import Competition
+from challenge.competitions.staff import require_staff
 from challenge.config import Settings
 from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Conflict, NotFound
 from challenge.judging import audit
-from challenge.judging.service import competition_of, judged_submission, require_staff
+from challenge.judging.service import competition_of, judged_submission
 from challenge.submissions import lifecycle
 from challenge.submissions.models import ScoreRecord, Submission, SubmissionStatus
-from challenge.submissions.service import get_visible, is_staff, queue_of
+from challenge.submissions.service import get_visible, may_see_private, queue_of
 from mlfo.worker.dispatch import dispatch
 
 
@@ -120,8 +121,5 @@ def visible_history(
 ) -> tuple[list[ScoreRecord], bool]:
     """A submission's score history for its team or staff, and whether private scores show."""
     submission = get_visible(session, submission_id=submission_id, user=user)
-    competition = session.get(Competition, submission.competition_id)
-    phase = session.get(Phase, submission.phase_id)
-    assert competition is not None and phase is not None
-    show_private = is_staff(user, competition) or phase.finalized_at is not None
+    show_private = may_see_private(session, submission=submission, user=user)
     return history(session, submission=submission), show_private

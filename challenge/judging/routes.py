@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from challenge.api.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep
 from challenge.api.downloads import attachment
 from challenge.competitions import service as competitions
+from challenge.competitions import staff
 from challenge.judging import audit, finalization, reproduction, rescoring, service
 from challenge.judging.schemas import (
     AnnotationCreate,
@@ -163,7 +164,7 @@ def rescore_competition(
 def list_audit_events(slug: str, session: SessionDep, user: CurrentUser) -> list[AuditEventRead]:
     """The competition's audit log, oldest first."""
     competition = competitions.get_or_raise(session, slug=slug)
-    service.require_staff(user, competition)
+    staff.require_staff(user, competition)
     events = audit.get_all(session, competition_id=competition.id)
     return [audit_read(session, e) for e in events]
 

@@ -8,21 +8,13 @@ from sqlalchemy.orm import Session
 from challenge.accounts.models import User
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
-from challenge.errors import Conflict, Forbidden, NotFound
+from challenge.competitions.staff import require_staff
+from challenge.errors import Conflict, NotFound
 from challenge.judging import audit
 from challenge.judging.models import Annotation
 from challenge.submissions.models import Submission
-from challenge.submissions.service import is_staff
 from challenge.teams.models import Team
 from leaderboards.entries import refresh_team
-
-
-def require_staff(user: User, competition: Competition) -> None:
-    """Raise Forbidden unless the user may judge this competition."""
-    if not is_staff(user, competition):
-        raise Forbidden(
-            f"judging {competition.slug!r} needs the judge or admin role, or being its host"
-        )
 
 
 def competition_of(session: Session, *, competition_id: int) -> Competition:

@@ -34,7 +34,7 @@ from challenge.scoring.submission import (
     score_aligned,
     score_submission,
 )
-from challenge.scoring.validation import proba_column, validate_predictions
+from challenge.scoring.validation import id_problems, proba_column, validate_predictions
 
 __version__ = "1.0.0"
 """Version of the scoring semantics; bump it when a metric's value or validation changes."""
@@ -58,6 +58,7 @@ __all__ = [
     "check_metrics",
     "diagnostics_plot",
     "get_scorer",
+    "id_problems",
     "metric_keys",
     "proba_column",
     "register_scorer",

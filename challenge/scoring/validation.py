@@ -126,6 +126,15 @@ def _match_ids(
     return problems, first_row[label_codes]
 
 
+def id_problems(prediction_ids: Any, test_ids: Any, *, id_column: str) -> list[str]:
+    """What is wrong with the ids of predictions against the test set's ids (empty: nothing).
+
+    Needs only the public test features, so it can run before a submission is queued.
+    """
+    problems, _ = _match_ids(label_keys(prediction_ids), label_keys(test_ids), id_column)
+    return problems
+
+
 def _bad_rows(mask: np.ndarray, ids: np.ndarray) -> str:
     """'3 rows (e.g. ids 4, 9, 12)'."""
     return f"{_plural(int(mask.sum()), 'row')} (e.g. id {_examples(ids[mask].tolist())})"

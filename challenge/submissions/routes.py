@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import service as competitions
+from challenge.competitions.staff import is_staff
 from challenge.errors import NotFound, ValidationFailed
 from challenge.submissions import service
 from challenge.submissions.schemas import (
@@ -83,7 +84,7 @@ async def create_submission(
 def list_submissions(slug: str, session: SessionDep, user: CurrentUser) -> list[SubmissionRead]:
     """The caller's team's submissions (every submission for hosts and judges)."""
     competition = competitions.get_or_raise(session, slug=slug)
-    if service.is_staff(user, competition):
+    if is_staff(user, competition):
         rows = service.get_all_for_competition(session, competition_id=competition.id)
     else:
         team = teams.team_of(session, competition_id=competition.id, user_id=user.id)

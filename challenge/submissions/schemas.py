@@ -88,7 +88,7 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
     phase = session.get(Phase, submission.phase_id)
     team = session.get(Team, submission.team_id)
     assert competition is not None and phase is not None and team is not None
-    show_private = service.is_staff(viewer, competition) or phase.finalized_at is not None
+    show_private = service.may_see_private(session, submission=submission, user=viewer)
     queue = service.queue_of(competition)
     queued = submission.status is SubmissionStatus.QUEUED
     scores = dict(submission.scores or {})

@@ -6,12 +6,13 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from challenge.accounts.models import Role, User
+from challenge.accounts.models import User
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
+from challenge.competitions.staff import is_staff
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit
@@ -24,12 +25,14 @@ from challenge.submissions.models import (
     Submission,
     SubmissionStatus,
 )
+from challenge.submissions.predictions import check_predictions
 from challenge.teams import service as teams
-from challenge.teams.models import Team
+from challenge.teams.models import Team, TeamMember
 from leaderboards.entries import refresh_team
 from mlfo.intent import Intent
 from mlfo.placement import queue_for
 from mlfo.worker.dispatch import dispatch
+from sandbox import SubmissionFormat
 
 
 def get(session: Session, *, submission_id: int) -> Submission | None:
@@ -45,13 +48,6 @@ def get_or_raise(session: Session, *, submission_id: int) -> Submission:
     return submission
 
 
-def is_staff(user: User, competition: Competition) -> bool:
-    """Admins, judges and the competition's host see everything of a competition."""
-    return user.role in (Role.ADMIN, Role.JUDGE) or (
-        user.role is Role.HOST and competition.owner_id == user.id
-    )
-
-
 def get_visible(session: Session, *, submission_id: int, user: User) -> Submission:
     """A submission the user may see (own team's, or any for staff); others look absent."""
     submission = get_or_raise(session, submission_id=submission_id)
@@ -62,6 +58,15 @@ def get_visible(session: Session, *, submission_id: int, user: User) -> Submissi
     ):
         return submission
     raise NotFound(f"submission {submission_id} does not exist")
+
+
+def may_see_private(session: Session, *, submission: Submission, user: User) -> bool:
+    """Private-split figures (scores, plots): the competition's staff always, the rest once the
+    submission's phase is finalized."""
+    competition = session.get(Competition, submission.competition_id)
+    phase = session.get(Phase, submission.phase_id)
+    assert competition is not None and phase is not None
+    return phase.finalized_at is not None or is_staff(user, competition)
 
 
 def get_all_for_team(session: Session, *, team_id: int, limit: int = 200) -> list[Submission]:
@@ -110,6 +115,11 @@ def create(
             "see the competition page for the phase dates"
         )
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
+    if team is None and is_staff(user, competition):
+        raise Forbidden(
+            f"you are staff of {competition.slug!r}: staff do not submit to it; test it with an "
+            "account that is not its staff"
+        )
     if team is None:
         raise Forbidden(
             f"join or create a team in {competition.slug!r} before submitting "
@@ -175,6 +185,9 @@ def store_upload(
         if size == 0:
             raise ValidationFailed("the uploaded file is empty")
         check_upload(path, filename=filename, format=format, intent=intent)
+        if format == SubmissionFormat.PREDICTIONS:
+            test_path = storage.public_data_dir(settings.storage, competition.slug) / "test.parquet"
+            check_predictions(path, intent=intent, test_path=test_path, max_bytes=max_bytes)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -195,11 +208,14 @@ def _insert_within_limits(
     note: str,
     is_baseline: bool = False,
 ) -> Submission:
-    # The row lock on the team serialises concurrent uploads of one team (SQLite: the write lock).
+    # The row lock on the team serialises concurrent uploads of one team (SQLite: the write lock);
+    # joining and leaving take the same lock, so the members counted below cannot change.
     session.execute(
         update(Team).where(Team.id == team.id).values(submission_seq=Team.submission_seq + 1)
     )
     if not is_baseline:
+        if not teams.is_member(session, team_id=team.id, user_id=user.id):
+            raise Forbidden(f"you left team {team.name!r} while uploading; submit again")
         check_limits(session, phase=phase, team_id=team.id)
     submission = Submission(
         competition_id=competition.id,
@@ -222,11 +238,21 @@ def _insert_within_limits(
 
 
 def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
-    """Raise QuotaExceeded when the team has used up a limit of the phase."""
+    """Raise QuotaExceeded when the team has used up a limit of the phase.
+
+    A team's usage is its own submissions and every submission its current members made in the
+    phase, in whatever team they were then: limits hold per user as well as per team, and a team
+    that a submitter joins or founds inherits their count (leaving a team frees no quota).
+    """
+    members = select(TeamMember.user_id).where(TeamMember.team_id == team_id)
     base = (
         select(func.count())
         .select_from(Submission)
-        .where(Submission.team_id == team_id, Submission.phase_id == phase.id)
+        .where(
+            Submission.phase_id == phase.id,
+            Submission.is_baseline.is_(False),
+            or_(Submission.team_id == team_id, Submission.user_id.in_(members)),
+        )
     )
     pending_uploads = base.where(
         Submission.status.in_(PENDING_STATUSES), Submission.rescore_reason.is_(None)
@@ -244,14 +270,15 @@ def check_limits(session: Session, *, phase: Phase, team_id: int) -> None:
     today = session.scalar(counted.where(Submission.created_at >= midnight)) or 0
     if today >= phase.max_per_day:
         raise QuotaExceeded(
-            f"your team has used its {phase.max_per_day} submissions for today (UTC); "
-            "try again after midnight UTC",
+            f"your team has used its {phase.max_per_day} submissions for today (UTC), counting "
+            "those its members made in other teams; try again after midnight UTC",
             limit="max_per_day",
         )
     total = session.scalar(counted) or 0
     if total >= phase.max_total:
         raise QuotaExceeded(
-            f"your team has used all {phase.max_total} submissions of phase {phase.name!r}",
+            f"your team has used all {phase.max_total} submissions of phase {phase.name!r}, "
+            "counting those its members made in other teams (leaving a team frees no quota)",
             limit="max_total",
         )
 
@@ -303,11 +330,14 @@ def cancel(session: Session, *, submission: Submission, user: User) -> Submissio
     """Cancel a queued submission, or ask the worker to stop a running one."""
     competition = session.get(Competition, submission.competition_id)
     assert competition is not None
-    if not (
-        is_staff(user, competition)
-        or teams.is_member(session, team_id=submission.team_id, user_id=user.id)
-    ):
+    staff = is_staff(user, competition)
+    if not (staff or teams.is_member(session, team_id=submission.team_id, user_id=user.id)):
         raise NotFound(f"submission {submission.id} does not exist")
+    if submission.rescore_reason is not None and not staff:
+        raise Forbidden(
+            f"submission {submission.id} is being re-run by the judges "
+            f"({submission.rescore_reason}); only the competition's staff can cancel that run"
+        )
     lifecycle.cancel(session, submission=submission, by=user.username)
     return submission
 

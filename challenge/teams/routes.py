@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from challenge.accounts.models import User
+from challenge.accounts.models import Role, User
 from challenge.api.deps import CurrentUser, RowId, SessionDep
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
 from challenge.errors import NotFound
-from challenge.submissions.service import is_staff
 from challenge.teams import service
 from challenge.teams.models import Team
 from challenge.teams.schemas import MemberRead, TeamCreate, TeamJoin, TeamRead
@@ -18,8 +17,8 @@ router = APIRouter(prefix="/api/v1", tags=["teams"])
 
 
 def team_read(team: Team, competition: Competition, viewer: User) -> TeamRead:
-    """A team as `viewer` may see it (the invite code only for members and staff)."""
-    show_code = any(m.user_id == viewer.id for m in team.members) or is_staff(viewer, competition)
+    """A team as `viewer` may see it (the invite code only for its members and admins)."""
+    show_code = viewer.role is Role.ADMIN or any(m.user_id == viewer.id for m in team.members)
     return TeamRead(
         id=team.id,
         name=team.name,

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
 from challenge.competitions.models import Competition
-from challenge.errors import Conflict, NotFound
+from challenge.competitions.staff import refuse_competing
+from challenge.errors import Conflict, Forbidden, NotFound
 from challenge.teams.models import Team, TeamMember
 
 
@@ -44,8 +45,11 @@ def get_all(session: Session, *, competition_id: int) -> list[Team]:
 def create(
     session: Session, *, competition: Competition, user: User, name: str, is_baseline: bool = False
 ) -> Team:
-    """Create a team with the user as its first member."""
-    if team_of(session, competition_id=competition.id, user_id=user.id) is not None:
+    """Create a team with the user as its first member (a baseline team has none: it is the
+    platform's entry, which `user` only sets up)."""
+    if not is_baseline:
+        refuse_competing(user, competition)
+    if not is_baseline and team_of(session, competition_id=competition.id, user_id=user.id):
         raise Conflict(
             f"you are already in a team of {competition.slug!r}; leave it before creating another"
         )
@@ -63,20 +67,23 @@ def create(
     )
     session.add(team)
     session.flush()
-    _add_member(session, team=team, user=user)
+    if not is_baseline:
+        _add_member(session, team=team, user=user)
     return team
 
 
 def join(session: Session, *, team: Team, user: User, invite_code: str, max_size: int) -> Team:
-    """Join a team with its invite code."""
+    """Join a team with its invite code (never the baseline, never as staff of the competition)."""
+    competition = session.get(Competition, team.competition_id)
+    assert competition is not None
+    refuse_competing(user, competition)
+    if team.is_baseline:
+        raise Forbidden("the baseline is the platform's entry; nobody can join it")
     if not secrets.compare_digest(team.invite_code.encode(), invite_code.encode()):
         raise NotFound("wrong invite code for this team; ask a member for the current code")
     if team_of(session, competition_id=team.competition_id, user_id=user.id) is not None:
         raise Conflict("you are already in a team of this competition; leave it first")
-    # Lock the team row so that two joins cannot both pass the size check.
-    session.execute(
-        update(Team).where(Team.id == team.id).values(submission_seq=Team.submission_seq)
-    )
+    _lock(session, team)  # two joins cannot both pass the size check
     size = session.scalar(select(func.count()).where(TeamMember.team_id == team.id)) or 0
     if size >= max_size:
         raise Conflict(f"team {team.name!r} is full ({max_size} members at most)")
@@ -91,12 +98,20 @@ def leave(session: Session, *, team: Team, user: User) -> None:
     )
     if member is None:
         raise NotFound("you are not a member of this team")
+    _lock(session, team)  # an upload of the team in flight finishes (or waits) first
     session.delete(member)
     session.flush()
     remaining = session.scalar(select(func.count()).where(TeamMember.team_id == team.id)) or 0
     if remaining == 0 and team.submission_seq == 0:
         session.delete(team)
         session.flush()
+
+
+def _lock(session: Session, team: Team) -> None:
+    """Lock the team's row until the transaction ends (SQLite: the database write lock)."""
+    session.execute(
+        update(Team).where(Team.id == team.id).values(submission_seq=Team.submission_seq)
+    )
 
 
 def _add_member(session: Session, *, team: Team, user: User) -> None:

@@ -13,10 +13,13 @@ from challenge.api.errors import http_error_response
 from challenge.db.session import transaction
 from challenge.web.account import router as account_router
 from challenge.web.competitions import router as competitions_router
+from challenge.web.headers import install_security_headers
 from challenge.web.host import router as host_router
 from challenge.web.judge import router as judge_router
+from challenge.web.mlflow_ui import router as mlflow_ui_router
 from challenge.web.routing import error_page
 from challenge.web.security import web_user
+from challenge.web.staff import router as staff_router
 from challenge.web.submissions import router as submissions_router
 from challenge.web.teams import router as teams_router
 
@@ -28,11 +31,14 @@ ROUTERS = (
     submissions_router,
     host_router,
     judge_router,
+    staff_router,
+    mlflow_ui_router,
 )
 
 
 def install_web(app: FastAPI) -> None:
-    """Add the pages and the static files to the application."""
+    """Add the pages, the static files and the pages' security headers to the application."""
+    install_security_headers(app)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from challenge.accounts import service as accounts
 from challenge.api.cookies import delete_cookie, set_cookie
 from challenge.api.deps import TOKEN_COOKIE, SessionDep
+from challenge.api.ratelimit import limiter, rate_limit
 from challenge.errors import PlatformError
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
@@ -33,7 +34,7 @@ def login_page(
     return render(request, "login.html", user=user, next=safe_next(next), error=None, username="")
 
 
-@router.post("/login", dependencies=[CSRF])
+@router.post("/login", dependencies=[CSRF, rate_limit("login")])
 def login(
     request: Request,
     session: SessionDep,
@@ -43,6 +44,7 @@ def login(
 ) -> Response:
     """Check the password, set the login cookie and go back where the user was going."""
     try:
+        limiter(request).check("login_user", username.strip().lower())
         _, token = accounts.login(session, username=username.strip(), password=password)
     except PlatformError as exc:
         page = render(
@@ -54,6 +56,7 @@ def login(
             username=username,
             status_code=exc.status_code,
         )
+        page.headers.update(exc.headers or {})
         raise PageError(page) from exc
     response = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(response, request, TOKEN_COOKIE, token)

@@ -1,4 +1,4 @@
-"""Evaluation artifacts on disk that pages show: the diagnostics plot of the latest attempt."""
+"""Evaluation artifacts on disk that pages show: the diagnostics plots of the latest attempt."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ from challenge.config import Settings
 from challenge.files import storage
 
 ATTEMPT = re.compile(r"^attempt-(\d+)$")
+PLOTS = {
+    "public": ("diagnostics_public.png",),
+    # before plots were drawn per split, `diagnostics.png` showed every row: private, then
+    "private": ("diagnostics_private.png", "diagnostics.png"),
+}
 
 
-def diagnostics_path(settings: Settings, submission_id: int) -> Path | None:
-    """The diagnostics plot of the submission's latest attempt that wrote one, if any."""
+def diagnostics_path(settings: Settings, submission_id: int, split: str = "public") -> Path | None:
+    """The split's diagnostics plot of the submission's latest attempt that wrote one, if any."""
     runs = storage.runs_dir(settings.storage, submission_id)
     if not runs.is_dir():
         return None
@@ -22,9 +27,10 @@ def diagnostics_path(settings: Settings, submission_id: int) -> Path | None:
         if (match := ATTEMPT.match(child.name)) and child.is_dir()
     )
     for _, folder in reversed(attempts):
-        plot = folder / "diagnostics.png"
-        if plot.is_file() and not plot.is_symlink():
-            return plot
+        for name in PLOTS[split]:
+            plot = folder / name
+            if plot.is_file() and not plot.is_symlink():
+                return plot
     return None
 
 

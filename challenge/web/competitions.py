@@ -8,11 +8,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from challenge.api.deps import SessionDep
-from challenge.competitions import phases as phase_rules
 from challenge.competitions import service as competitions
+from challenge.competitions import staff as staff_rules
 from challenge.competitions.schemas import competition_read, competition_summary
 from challenge.db.base import utcnow
-from challenge.submissions.service import is_staff
 from challenge.teams import service as teams
 from challenge.web.charts import best_score_chart, series_of
 from challenge.web.rendering import render
@@ -48,8 +47,8 @@ def competition_page(slug: str, request: Request, session: SessionDep, user: Web
         view=competition_read(competition),
         team=team,
         current=competitions.current_phase(competition),
-        staff=user is not None and is_staff(user, competition),
-        manager=user is not None and phase_rules.can_manage(user, competition),
+        staff=staff_rules.is_staff(user, competition),
+        manager=staff_rules.can_manage(user, competition),
     )
 
 

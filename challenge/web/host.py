@@ -21,6 +21,7 @@ from challenge.competitions import service as competitions
 from challenge.competitions.bundle import format_validation_error
 from challenge.competitions.models import Competition
 from challenge.competitions.schemas import CompetitionCreate
+from challenge.competitions.staff import require_manager
 from challenge.config import Settings
 from challenge.errors import BadRequest, PlatformError, ValidationFailed
 from challenge.problems import list_problems
@@ -146,7 +147,7 @@ def _phases_page(
 def phases_page(slug: str, request: Request, session: SessionDep, user: LoggedIn) -> Response:
     """A form per phase: dates (UTC) and per-team limits."""
     competition = competitions.get_or_raise(session, slug=slug)
-    phase_rules.require_manager(user, competition)
+    require_manager(user, competition)
     return _phases_page(request, user, competition)
 
 

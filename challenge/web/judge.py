@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from challenge.accounts.models import User
 from challenge.api.deps import RowId, SessionDep, SettingsDep
 from challenge.competitions import service as competitions
+from challenge.competitions import staff
 from challenge.competitions.models import Competition
 from challenge.config import Settings
 from challenge.errors import NotFound, PlatformError
@@ -63,7 +64,7 @@ def _panel(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    service.require_staff(user, competition)
+    staff.require_staff(user, competition)
     phase = competitions.get_phase_or_raise(competition, name=phase_name)
     shown = {
         board: boards.get_board(
@@ -101,7 +102,7 @@ def _act(
 ) -> Response:
     """Run one judging action; errors re-render the panel with the message."""
     competition = competitions.get_or_raise(session, slug=slug)
-    service.require_staff(user, competition)
+    staff.require_staff(user, competition)
     try:
         phase_name = action(competition)
     except ValidationError as exc:

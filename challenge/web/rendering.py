@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from challenge.accounts.models import User
 from challenge.api.cookies import set_cookie
+from challenge.competitions.staff import can_manage, is_staff
 from challenge.config import Settings
 from challenge.web.markdown_render import render_markdown
 from challenge.web.security import CSRF_COOKIE, CSRF_FIELD, csrf_seed, csrf_token
@@ -44,7 +45,9 @@ def _size(value: int | None) -> str:
 
 
 TEMPLATES.env.filters.update(markdown=render_markdown, dt=_datetime, num=_number, size=_size)
-TEMPLATES.env.globals.update(phase_state=phase_state, csrf_field=CSRF_FIELD)
+TEMPLATES.env.globals.update(
+    phase_state=phase_state, csrf_field=CSRF_FIELD, is_staff=is_staff, can_manage=can_manage
+)
 
 
 def render(

@@ -73,7 +73,9 @@ class HtmlRoute(APIRoute):
             except LoginRequired:
                 return login_redirect(request)
             except PlatformError as exc:
-                return error_page(request, exc.status_code, exc.message)
+                page = error_page(request, exc.status_code, exc.message)
+                page.headers.update(exc.headers or {})
+                return page
             except RequestValidationError as exc:
                 return error_page(request, 422, _validation_message(exc))
             except Exception:

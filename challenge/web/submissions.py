@@ -14,6 +14,7 @@ from challenge.api.deps import RowId, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
+from challenge.competitions.staff import is_staff
 from challenge.config import Settings
 from challenge.errors import NotFound, PlatformError, ValidationFailed
 from challenge.submissions import service as submissions
@@ -129,7 +130,7 @@ def _store(
 def my_submissions(slug: str, request: Request, session: SessionDep, user: LoggedIn) -> Response:
     """The team's submissions (every submission for hosts and judges), with live status."""
     competition = competitions.get_or_raise(session, slug=slug)
-    staff = submissions.is_staff(user, competition)
+    staff = is_staff(user, competition)
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
     if staff:
         rows = submissions.get_all_for_competition(session, competition_id=competition.id)
@@ -158,6 +159,7 @@ def submission_page(
     submission = submissions.get_visible(session, submission_id=submission_id, user=user)
     view = submission_read(session, submission, user)
     competition = competitions.get_or_raise(session, slug=view.competition)
+    staff = is_staff(user, competition)
     return render(
         request,
         "submission.html",
@@ -166,8 +168,10 @@ def submission_page(
         primary=competition.intent["metrics"][0]["name"],
         logs=submission.logs,
         has_plot=diagnostics_path(settings, submission.id) is not None,
-        mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id),
-        mlflow_ui=settings.mlflow_ui_url,
+        has_private_plot=submissions.may_see_private(session, submission=submission, user=user)
+        and diagnostics_path(settings, submission.id, "private") is not None,
+        mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id) if staff else None,
+        mlflow_ui=settings.mlflow_ui_url if staff else "",
     )
 
 
@@ -175,9 +179,27 @@ def submission_page(
 def diagnostics(
     submission_id: RowId, session: SessionDep, settings: SettingsDep, user: LoggedIn
 ) -> FileResponse:
-    """The diagnostics plot, for those who may see the submission."""
+    """The diagnostics plot of the public rows, for those who may see the submission."""
     submission = submissions.get_visible(session, submission_id=submission_id, user=user)
-    path = diagnostics_path(settings, submission.id)
+    return _plot(settings, submission.id, "public")
+
+
+@router.get("/submissions/{submission_id}/diagnostics-private.png")
+def private_diagnostics(
+    submission_id: RowId, session: SessionDep, settings: SettingsDep, user: LoggedIn
+) -> FileResponse:
+    """The plot of the private rows: staff, or the team once the phase is finalized."""
+    submission = submissions.get_visible(session, submission_id=submission_id, user=user)
+    if not submissions.may_see_private(session, submission=submission, user=user):
+        raise NotFound(
+            f"the private-split plot of submission {submission_id} is shown once the phase is "
+            "finalized"
+        )
+    return _plot(settings, submission.id, "private")
+
+
+def _plot(settings: SettingsDep, submission_id: int, split: str) -> FileResponse:
+    path = diagnostics_path(settings, submission_id, split)
     if path is None:
-        raise NotFound(f"submission {submission_id} has no diagnostics plot (yet)")
+        raise NotFound(f"submission {submission_id} has no {split}-split diagnostics plot (yet)")
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private"})

@@ -84,7 +84,7 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     startup_timeout: float = 240,
     concurrency: int = 1,
-    mlflow_ui_port: int | None = None,
+    mlflow_ui: bool = False,
 ) -> LiveServer:
     """Start `mlchallenge serve`; return once a worker reports (and the MLflow UI answers)."""
     port = free_port()
@@ -97,7 +97,12 @@ def start_server(
         "MLCHALLENGE_LEASE_SECONDS": "10",
         **(extra_env or {}),
     }
-    for key in ("MLCHALLENGE_DATABASE_URL", "MLCHALLENGE_BROKER_URL", "MLCHALLENGE_MLFLOW_UI_URL"):
+    for key in (
+        "MLCHALLENGE_DATABASE_URL",
+        "MLCHALLENGE_BROKER_URL",
+        "MLCHALLENGE_MLFLOW_UI_URL",
+        "MLCHALLENGE_MLFLOW_UI_UPSTREAM",
+    ):
         env.pop(key, None)
     command = [
         sys.executable,
@@ -111,8 +116,8 @@ def start_server(
         "--concurrency",
         str(concurrency),
     ]
-    if mlflow_ui_port is not None:
-        command += ["--mlflow-ui", "--mlflow-port", str(mlflow_ui_port)]
+    if mlflow_ui:
+        command += ["--mlflow-ui"]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     server = LiveServer(process, f"http://127.0.0.1:{port}", home, log)
@@ -121,16 +126,22 @@ def start_server(
             httpx.get(f"{server.url}/api/v1/health", timeout=2).json()["workers"]["count"] > 0
         )
     }
-    if mlflow_ui_port is not None:
-        ui = f"http://127.0.0.1:{mlflow_ui_port}/health"
-        checks["ui"] = lambda: httpx.get(ui, timeout=2).status_code == 200
+    if mlflow_ui:  # through the platform's proxy, as an admin
+        checks["ui"] = lambda: (
+            httpx.get(
+                f"{server.url}/mlflow/health",
+                headers={"Authorization": f"Bearer {server.admin_token}"},
+                timeout=2,
+            ).status_code
+            == 200
+        )
     ready = dict.fromkeys(checks, False)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline and not all(ready.values()):
         if process.poll() is not None:
             raise RuntimeError(f"serve exited early:\n{log.read_text()[-3000:]}")
         for name, check in checks.items():
-            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, OSError):
                 ready[name] = ready[name] or bool(check())
         time.sleep(0.5)
     if not all(ready.values()):

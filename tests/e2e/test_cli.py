@@ -101,8 +101,9 @@ def test_participant_workflow(server: World, tmp_path: Path) -> None:
     failed = cli(
         server, "clialice", "submit", "tiny", str(bad), "--format", "predictions", "--wait"
     )
-    assert failed.returncode == 1
-    assert "failed" in failed.stdout and "invalid_output" in failed.stdout
+    # a wrong shape is refused at upload, before it is queued or counted
+    assert failed.returncode != 0
+    assert "the test set has" in failed.stdout + failed.stderr
 
     mine = json.loads(cli(server, "clibob", "status", "1", "--json").stdout)
     assert mine["status"] == "finished" and mine["team"]["name"] == "Alpha"

@@ -51,3 +51,15 @@ def ranked_teams(client: TestClient, slug: str, token: str, name: str = "public"
     response = board(client, slug, token, name)
     assert response.status_code == 200, response.text
     return [r["team"]["name"] for r in response.json()["rows"] if r["rank"] is not None]
+
+
+def judge_of(arena: Arena, username: str = "judy", slug: str | None = None) -> str:
+    """A user the host assigns as a judge of a competition (the arena's); returns their token."""
+    token = create_user(arena.client, arena.admin, username, "judge")
+    assigned = arena.client.post(
+        f"/api/v1/competitions/{slug or arena.slug}/staff",
+        json={"username": username, "role": "judge"},
+        headers=auth(arena.host),
+    )
+    assert assigned.status_code == 201, assigned.text
+    return token

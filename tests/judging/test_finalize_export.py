@@ -11,8 +11,8 @@ from sqlalchemy import select
 from challenge.db.session import transaction
 from leaderboards.models import LeaderboardSnapshot
 from tests.arena import Arena
-from tests.judging.helpers import board, quiet, second_team, submit_and_score
-from tests.platform.helpers import auth, create_user, truth_predictions
+from tests.judging.helpers import board, judge_of, quiet, second_team, submit_and_score
+from tests.platform.helpers import auth, truth_predictions
 
 
 def _export(arena: Arena, token: str | None, query: str) -> Any:
@@ -29,7 +29,7 @@ def test_finalize_publishes_the_private_board_and_closes_the_phase(
     bob = second_team(arena)
     submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.1), arena.participant)
     submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.4), bob)
-    judge = create_user(client, arena.admin, "judy", "judge")
+    judge = judge_of(arena)
     assert board(client, arena.slug, arena.participant, "private").status_code == 403
     final = _export(arena, judge, "board=private&source=final")
     assert final.status_code == 404 and "source=live" in final.json()["message"]

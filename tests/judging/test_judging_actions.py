@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.arena import Arena
-from tests.judging.helpers import quiet, ranked_teams, second_team, submit_and_score
-from tests.platform.helpers import auth, create_user, truth_predictions
+from tests.judging.helpers import judge_of, quiet, ranked_teams, second_team, submit_and_score
+from tests.platform.helpers import auth, truth_predictions
 
 
 def test_disqualify_and_reinstate_a_submission_and_a_team(arena: Arena, settings: Any) -> None:
@@ -15,7 +15,7 @@ def test_disqualify_and_reinstate_a_submission_and_a_team(arena: Arena, settings
     best = submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.05), arena.participant)
     worse = submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.5), arena.participant)
     beta = submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.2), bob)
-    judge = create_user(client, arena.admin, "judy", "judge")
+    judge = judge_of(arena)
     assert ranked_teams(client, arena.slug, judge) == ["Alpha", "Beta"]
 
     url = f"/api/v1/judging/submissions/{best}"
@@ -58,7 +58,7 @@ def test_disqualify_and_reinstate_a_submission_and_a_team(arena: Arena, settings
 def test_flag_and_annotate(arena: Arena, settings: Any) -> None:
     client = arena.client
     submission = arena.submit(truth_predictions(arena.bundle)).json()["id"]
-    judge = create_user(client, arena.admin, "judy", "judge")
+    judge = judge_of(arena)
     flagged = client.post(
         f"/api/v1/judging/submissions/{submission}/flag",
         json={"reason": "too good"},

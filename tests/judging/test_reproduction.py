@@ -15,7 +15,7 @@ from sklearn.tree import DecisionTreeClassifier
 from challenge.files import storage
 from challenge.judging import leases, reproduction
 from tests.arena import Arena
-from tests.judging.helpers import evaluate
+from tests.judging.helpers import evaluate, judge_of
 from tests.platform.helpers import auth, create_user
 
 SLUG = "rlf"
@@ -79,7 +79,7 @@ def test_reproduce_the_top_entries_on_fresh_data(arena: Arena, settings: Any) ->
     }
     for submission_id in models.values():
         evaluate(settings, submission_id)
-    judge = create_user(client, arena.admin, "judy", "judge")
+    judge = judge_of(arena, slug=SLUG)
 
     url = f"/api/v1/judging/competitions/{SLUG}/reproductions"
     same_seed = client.post(url, json={"seed": 0}, headers=auth(judge))
@@ -140,7 +140,7 @@ def test_reproduce_the_top_entries_on_fresh_data(arena: Arena, settings: Any) ->
 
 
 def test_host_bundle_competitions_cannot_be_reproduced(arena: Arena) -> None:
-    judge = create_user(arena.client, arena.admin, "judy", "judge")
+    judge = judge_of(arena)
     response = arena.client.post(
         f"/api/v1/judging/competitions/{arena.slug}/reproductions", json={}, headers=auth(judge)
     )

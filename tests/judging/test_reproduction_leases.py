@@ -15,13 +15,14 @@ from challenge.judging.models import Reproduction, ReproductionResult, ResultSta
 from challenge.submissions.models import Submission
 from mlfo.worker.reaper import reap
 from tests.arena import Arena
-from tests.platform.helpers import auth, create_user, truth_predictions
+from tests.judging.helpers import judge_of
+from tests.platform.helpers import auth, truth_predictions
 
 
 def queued_reproduction(arena: Arena, settings: Any) -> int:
     """A queued reproduction of the arena's competition with one finished and one pending entry."""
     submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
-    judge = create_user(arena.client, arena.admin, "judy", "judge")
+    judge = judge_of(arena)
     me = arena.client.get("/api/v1/users/me", headers=auth(judge)).json()
     with transaction(settings.database_url) as session:
         competition = session.scalar(select(Competition).where(Competition.slug == arena.slug))

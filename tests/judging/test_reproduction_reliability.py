@@ -15,7 +15,7 @@ from challenge.db.session import transaction
 from challenge.files import storage
 from challenge.judging.models import ReproductionResult
 from tests.arena import Arena
-from tests.judging.helpers import evaluate, quiet
+from tests.judging.helpers import evaluate, judge_of, quiet
 from tests.platform.helpers import auth, create_user
 from tests.worker import kill_group, start_worker
 
@@ -90,7 +90,7 @@ def test_killed_worker_reproduction_is_requeued_and_finished_once(
     arena: Arena, settings: Any, tmp_path: Path
 ) -> None:
     submissions = ranked_models(arena, settings)
-    judge = create_user(arena.client, arena.admin, "judy", "judge")
+    judge = judge_of(arena, slug=SLUG)
     requested = arena.client.post(
         f"/api/v1/judging/competitions/{SLUG}/reproductions",
         json={"top_k": 2, "board": "private", "seed": 7, "size": FRESH_ROWS},

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.arena import make_arena
-from tests.judging.helpers import evaluate, quiet, second_team, submit_and_score
-from tests.platform.helpers import auth, create_user, regression_settings, truth_predictions
+from tests.arena import Arena, make_arena
+from tests.judging.helpers import evaluate, judge_of, quiet, second_team, submit_and_score
+from tests.platform.helpers import auth, regression_settings, truth_predictions
 
 
 def test_rerun_one_then_all_adds_score_versions(
@@ -22,7 +22,7 @@ def test_rerun_one_then_all_adds_score_versions(
     first = submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.1), arena.participant)
     bob = second_team(arena)
     other = submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.3), bob)
-    judge = create_user(client, arena.admin, "judy", "judge")
+    judge = judge_of(arena)
 
     one = client.post(
         f"/api/v1/judging/submissions/{first}/rescore",
@@ -80,7 +80,7 @@ def test_rerun_one_then_all_adds_score_versions(
 
 def test_rescore_requests_that_cannot_be_served(arena: Any, settings: Any) -> None:
     client = arena.client
-    judge = create_user(client, arena.admin, "judy", "judge")
+    judge = judge_of(arena)
     url = f"/api/v1/judging/competitions/{arena.slug}/rescore"
     nothing = client.post(url, json={"reason": "x"}, headers=auth(judge))
     assert nothing.status_code == 400 and "no finished or failed" in nothing.json()["message"]
@@ -90,3 +90,39 @@ def test_rescore_requests_that_cannot_be_served(arena: Any, settings: Any) -> No
     assert foreign.status_code == 404 and "424242" in foreign.json()["message"]
     no_reason = client.post(url, json={"submission_ids": [1]}, headers=auth(judge))
     assert no_reason.status_code == 422 and "reason" in no_reason.json()["message"]
+
+
+def test_a_team_cannot_cancel_a_judges_rerun_or_reproduction(arena: Arena, settings: Any) -> None:
+    client = arena.client
+    fast = quiet(settings)
+    first = submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.1), arena.participant)
+    before = client.get(f"/api/v1/submissions/{first}", headers=auth(arena.participant)).json()
+    judge = judge_of(arena)
+    queued = client.post(
+        f"/api/v1/judging/submissions/{first}/rescore",
+        json={"reason": "scorer fix"},
+        headers=auth(judge),
+    )
+    assert queued.status_code == 202, queued.text
+    cancel = f"/api/v1/submissions/{first}/cancel"
+    refused = client.post(cancel, headers=auth(arena.participant))
+    assert refused.status_code == 403 and "re-run by the judges" in refused.json()["message"]
+    evaluate(fast, first)  # the re-run goes through and replaces the old score
+    after = client.get(f"/api/v1/submissions/{first}", headers=auth(arena.participant)).json()
+    assert after["status"] == "finished" and after["score_version"] == before["score_version"] + 1
+    # staff may still stop a re-run of their competition
+    again = client.post(
+        f"/api/v1/judging/submissions/{first}/rescore", json={"reason": "x"}, headers=auth(judge)
+    )
+    assert again.status_code == 202
+    assert client.post(cancel, headers=auth(judge)).json()["status"] == "cancelled"
+    # a reproduction re-runs finished submissions: the team can neither cancel it nor touch it
+    second = submit_and_score(arena, fast, truth_predictions(arena.bundle, 0.2), arena.participant)
+    assert (
+        client.post(f"/api/v1/submissions/{second}/cancel", headers=auth(arena.participant))
+        .json()["message"]
+        .endswith("already finished")
+    )
+    reproductions = f"/api/v1/judging/competitions/{arena.slug}/reproductions"
+    assert client.post(reproductions, json={}, headers=auth(arena.participant)).status_code == 403
+    assert client.get(reproductions, headers=auth(arena.participant)).status_code == 403

@@ -90,13 +90,14 @@ def test_failed_submission_ranks_last(arena: Arena, settings: Any) -> None:
         f"/api/v1/competitions/{arena.slug}/teams", json={"name": "Broken"}, headers=auth(other)
     )
     good = arena.submit(truth_predictions(arena.bundle, noise=0.3)).json()["id"]
-    bad_csv = truth_predictions(arena.bundle).replace(b"\n1000", b"\n999999", 1)
-    bad = arena.submit(bad_csv, token=other).json()["id"]
+    # (predictions of a wrong shape are refused at upload: a model that raises fails in the worker)
+    broken = b"def predict(features):\n    raise ValueError('broken on purpose')\n"
+    bad = arena.submit(broken, name="model.py", format="python", token=other).json()["id"]
     assert run_evaluation(settings, good, worker="w") == "finished"
     assert run_evaluation(settings, bad, worker="w") == "finished"
     failed = arena.client.get(f"/api/v1/submissions/{bad}", headers=auth(other)).json()
-    assert failed["status"] == "failed" and failed["failure_reason"] == "invalid_output"
-    assert "999999" in failed["error"]
+    assert failed["status"] == "failed" and failed["failure_reason"] == "runtime_error"
+    assert "broken on purpose" in failed["error"]
     rows = board(arena)
     assert [(r[0], r[1]) for r in rows] == [(1, "Alpha"), (None, "Broken")]
 

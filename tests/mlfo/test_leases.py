@@ -124,8 +124,9 @@ def test_platform_faults_retry_then_fail_without_quota(arena: Arena, settings: A
 
 
 def test_participant_errors_never_retry(arena: Arena, settings: Any) -> None:
-    bad = b"id,y\n1,2\n"
-    submission_id = arena.submit(bad).json()["id"]
+    # a model whose output has the wrong shape (a predictions file would be refused at upload)
+    bad = b"def predict(features):\n    return [1.0]\n"
+    submission_id = arena.submit(bad, name="model.py", format="python").json()["id"]
     assert run_evaluation(settings, submission_id, worker="w") == "finished"
     failed = row(settings, submission_id)
     assert failed.status == "failed" and failed.failure_reason == "invalid_output"

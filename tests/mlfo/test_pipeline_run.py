@@ -80,14 +80,41 @@ def test_a_regression_predictions_submission_is_scored(regression: Dataset, tmp_
         low, high = result.intervals[split] or (np.nan, np.nan)
         assert low <= values["mae"] <= high
     assert result.valid and not result.metric_errors
-    assert {"logs.txt", "predictions_sample.csv", "scores.json", "diagnostics.png"} <= set(
-        result.artifacts
-    )
+    plots = {"diagnostics_public.png", "diagnostics_private.png"}
+    assert {"logs.txt", "predictions_sample.csv", "scores.json", *plots} <= set(result.artifacts)
+    assert "diagnostics.png" not in result.artifacts
     assert all(path.is_file() for path in result.artifacts.values())
     assert result.provenance["mlchallenge.submission_sha256"] == sha256_of(model)
     assert result.provenance["mlchallenge.labels_sha256"] == sha256_of(regression.labels_path)
     assert result.provenance["mlchallenge.sandbox_backend"] == "none"
     assert result.mlflow_run_id is None
+
+
+def test_each_diagnostics_plot_is_drawn_from_its_own_split(
+    binary: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plot of every row next to the public score would give the private score away."""
+    from challenge import scoring
+
+    drawn: dict[str, np.ndarray] = {}
+    real_plot = scoring.diagnostics_plot
+
+    def spy(task: str, y_true: Any, y_pred: Any, out_path: Any, **kwargs: Any) -> Path:
+        drawn[Path(out_path).name] = np.asarray(y_true)
+        return real_plot(task, y_true, y_pred, out_path, **kwargs)
+
+    monkeypatch.setattr(scoring, "diagnostics_plot", spy)
+    test = binary.test
+    model = _predictions(binary, tmp_path, (test.x1 > 0).astype(int))
+    intent = intent_data("binary")
+    result = build_pipeline(intent).run(evaluation_input(binary, intent, model, tmp_path / "w"))
+    assert result.outcome == Outcome.OK, result.message
+    labels = binary.labels
+    for split in ("public", "private"):
+        rows = labels[labels["split"] == split]
+        truth = drawn[f"diagnostics_{split}.png"]
+        assert len(truth) == len(rows) and sorted(truth) == sorted(rows["y"])
+        assert result.artifacts[f"diagnostics_{split}.png"].is_file()
 
 
 def test_a_binary_submission_is_thresholded_and_judged_by_its_floor(

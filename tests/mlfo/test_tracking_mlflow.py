@@ -79,7 +79,8 @@ def test_the_run_carries_params_provenance_metrics_and_artifacts(
             assert metrics[f"{split}_{name}"] == pytest.approx(scored.scores[split][name])
     assert metrics["model_size_mb"] == pytest.approx(scored.kpis["model_size_mb"])
     artifacts = {a.path for a in client.list_artifacts(scored.mlflow_run_id)}
-    assert {"logs.txt", "predictions_sample.csv", "diagnostics.png", "scores.json"} <= artifacts
+    plots = {"diagnostics_public.png", "diagnostics_private.png"}
+    assert {"logs.txt", "predictions_sample.csv", "scores.json", *plots} <= artifacts
     assert not any(a.endswith("MLmodel") for a in artifacts)
 
 

@@ -48,6 +48,13 @@ def test_compose_validates_with_the_production_services() -> None:
     command = " ".join(mlflow["command"])
     assert "postgresql://" in command and "--workers 2" in command
     assert any(v["target"] == "/mlartifacts" for v in mlflow["volumes"])
+    # the MLflow servers have no login: neither publishes a port; the api proxies the UI
+    ui = services["mlflow-ui"]
+    assert "ports" not in mlflow and "ports" not in ui
+    assert "--static-prefix /mlflow" in " ".join(ui["command"])
+    assert (
+        services["api"]["environment"]["MLCHALLENGE_MLFLOW_UI_UPSTREAM"] == "http://mlflow-ui:5000"
+    )
     worker = services["worker"]
     assert "container_name" not in worker and "ports" not in worker  # scalable with --scale
     for name in ("api", "worker"):

@@ -8,14 +8,22 @@ from tests.arena import Arena
 from tests.platform.helpers import auth, create_user
 
 
-def test_team_has_invite_code_for_members_only(arena: Arena) -> None:
+def test_team_has_invite_code_for_members_and_admins_only(arena: Arena) -> None:
     team = arena.team
     assert team["invite_code"] and [m["username"] for m in team["members"]] == ["alice"]
     outsider = create_user(arena.client, arena.admin, "eve")
-    seen = arena.client.get(f"/api/v1/teams/{team['id']}", headers=auth(outsider)).json()
-    assert seen["invite_code"] is None
-    host_view = arena.client.get(f"/api/v1/teams/{team['id']}", headers=auth(arena.host)).json()
-    assert host_view["invite_code"] == team["invite_code"]
+    judge = create_user(arena.client, arena.admin, "judy", "judge")
+    assigned = arena.client.post(
+        f"/api/v1/competitions/{arena.slug}/staff",
+        json={"username": "judy", "role": "judge"},
+        headers=auth(arena.host),
+    )
+    assert assigned.status_code == 201, assigned.text
+    for token in (outsider, arena.host, judge):  # staff could join with the code: they never see it
+        seen = arena.client.get(f"/api/v1/teams/{team['id']}", headers=auth(token)).json()
+        assert seen["invite_code"] is None and seen["members"][0]["username"] == "alice"
+    admin_view = arena.client.get(f"/api/v1/teams/{team['id']}", headers=auth(arena.admin)).json()
+    assert admin_view["invite_code"] == team["invite_code"]
 
 
 def test_join_with_code_and_size_limit(arena: Arena) -> None:

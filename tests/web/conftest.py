@@ -93,6 +93,12 @@ def site(app: FastAPI, settings: Any, tmp_path: Path) -> Site:
         files={"bundle": ("b.zip", zip_folder(bundle), "application/zip")},
     )
     assert created.status_code == 201, created.text
+    judge = api.post(
+        "/api/v1/competitions/tiny/staff",
+        json={"username": "judge", "role": "judge"},
+        headers=auth(tokens["host"]),
+    )
+    assert judge.status_code == 201, judge.text
     team = api.post(
         "/api/v1/competitions/tiny/teams", json={"name": "Alpha"}, headers=auth(tokens["alice"])
     )

@@ -1,4 +1,6 @@
-"""Chromium against a real `mlchallenge serve --mlflow-ui`: the participant's and the judge's path.
+"""Chromium against a real `mlchallenge serve --mlflow-ui`: the participant's and the judge's path,
+under the pages' Content Security Policy (no violation may reach the console), and the MLflow UI
+behind the platform's login.
 
 Screenshots land in test-artifacts/web/ (git-ignored).
 """
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.server import LiveServer, free_port, start_server
+from tests.e2e.server import LiveServer, start_server
 from tests.platform.helpers import truth_predictions, write_regression_bundle, zip_folder
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -39,11 +41,9 @@ def predict(features):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    ui_port = free_port()
-    server = start_server(tmp_path_factory.mktemp("web-serve") / "home", mlflow_ui_port=ui_port)
-    ui = f"http://127.0.0.1:{ui_port}"
+    server = start_server(tmp_path_factory.mktemp("web-serve") / "home", mlflow_ui=True)
     try:
-        yield server, ui
+        yield server, f"{server.url}/mlflow"
     finally:
         server.stop()
 
@@ -57,6 +57,22 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+def watch_csp(page: Any, violations: list[str]) -> Any:
+    """Record every Content Security Policy violation the page reports (console and event)."""
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "console.error('Content Security Policy violation: ' + e.violatedDirective + ' ' + "
+        "e.blockedURI))"
+    )
+    return page
 
 
 def shot(page: Any, name: str) -> None:
@@ -110,7 +126,21 @@ def test_participant_submits_watches_it_finish_and_a_judge_finalizes(
     slow_model = tmp_path / "model.py"
     slow_model.write_text(SLOW_MODEL, encoding="utf-8")
 
-    alice = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    with server.client(server.admin_token) as admin:
+        assigned = admin.post(
+            "/api/v1/competitions/tiny/staff", json={"username": "judge", "role": "judge"}
+        )
+    assert assigned.status_code == 201, assigned.text
+    violations: list[str] = []
+
+    anonymous = watch_csp(browser.new_context().new_page(), violations)
+    anonymous.goto(f"{ui}/")
+    assert "/login" in anonymous.url  # the MLflow UI is behind the platform's login
+    anonymous.context.close()
+
+    alice = watch_csp(
+        browser.new_context(viewport={"width": 1200, "height": 900}).new_page(), violations
+    )
     login(alice, base, "alice")
     alice.click("text=Tiny regression")
     assert alice.locator("h1").inner_text() == "Tiny regression"
@@ -129,24 +159,20 @@ def test_participant_submits_watches_it_finish_and_a_judge_finalizes(
     with alice.expect_navigation(url=re.compile(r"/submissions/\d+$")):
         alice.click("button:has-text('Upload')")
     alice.evaluate("window.__stillTheSamePage = true")
-    alice.wait_for_function(
-        "document.querySelector('[data-status]').textContent === 'finished'", timeout=180_000
-    )
+    # selectors, not wait_for_function: the page's CSP forbids the eval that the latter needs
+    alice.wait_for_selector("[data-status]:text-is('finished')", timeout=180_000)
     assert alice.evaluate("window.__stillTheSamePage") is True, "the page reloaded"
     alice.wait_for_selector("img.plot", timeout=30_000)
     assert alice.evaluate("document.querySelector('img.plot').naturalWidth") > 0
     assert alice.locator("[data-scores] td:has-text('public')").count() >= 1
     assert alice.locator("[data-scores] td:has-text('private')").count() == 0
-    run_link = alice.locator("[data-mlflow] a")
-    href = run_link.get_attribute("href")
-    assert href is not None and href.startswith(f"{ui}/#/runs/")
+    assert alice.locator("[data-mlflow] a").count() == 0  # participants are not sent there
+    submission_url = alice.url
     shot(alice, "03-submission-finished")
-
-    mlflow = alice.context.new_page()
-    mlflow.goto(href)
-    mlflow.wait_for_selector("text=/submission-\\d+/", timeout=90_000)
-    shot(mlflow, "04-mlflow-run")
-    mlflow.close()
+    refused = alice.goto(f"{ui}/")
+    assert refused is not None and refused.status == 403
+    assert "hosts and judges" in alice.locator("main").inner_text()
+    alice.goto(submission_url)
 
     alice.goto(f"{base}/competitions/tiny/submit")
     alice.set_input_files("#file", str(slow_model))
@@ -157,9 +183,8 @@ def test_participant_submits_watches_it_finish_and_a_judge_finalizes(
     alice.evaluate("window.__stillTheSamePage = true")
     newest = alice.locator("tbody tr").first
     assert newest.get_attribute("data-terminal") == "no"
-    alice.wait_for_function(
-        "document.querySelector('tbody tr [data-status]').textContent === 'finished'",
-        timeout=180_000,
+    alice.wait_for_selector(
+        "tbody tr:first-child [data-status]:text-is('finished')", timeout=180_000
     )
     assert alice.evaluate("window.__stillTheSamePage") is True, "the list reloaded"
     assert newest.locator("[data-score]").inner_text() != "-"
@@ -172,8 +197,19 @@ def test_participant_submits_watches_it_finish_and_a_judge_finalizes(
     assert alice.locator("#board option[value=private]").count() == 0
     shot(alice, "06-leaderboard")
 
-    judge = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    judge = watch_csp(
+        browser.new_context(viewport={"width": 1200, "height": 900}).new_page(), violations
+    )
     login(judge, base, "judge")
+    judge.goto(submission_url)
+    judge.wait_for_selector("img.plot >> nth=1")  # the private-rows plot, for staff
+    href = judge.locator("[data-mlflow] a").get_attribute("href")
+    assert href is not None and href.startswith("/mlflow/#/runs/")
+    mlflow = judge.context.new_page()
+    mlflow.goto(f"{base}{href}")
+    mlflow.wait_for_selector("text=/submission-\\d+/", timeout=90_000)
+    shot(mlflow, "04-mlflow-run")
+    mlflow.close()
     judge.goto(f"{base}/competitions/tiny/judge")
     assert judge.locator("#board-private tbody tr").count() == 1
     shot(judge, "07-judge-panel")
@@ -188,5 +224,8 @@ def test_participant_submits_watches_it_finish_and_a_judge_finalizes(
     assert "Alpha" in alice.locator("#board-private tbody tr").first.inner_text()
     assert "final" in alice.locator("#board-private caption").inner_text()
     shot(alice, "09-private-board")
+    alice.goto(submission_url)
+    alice.wait_for_selector("img[data-private-plot]")  # the phase is final: private rows shown
     alice.context.close()
     judge.context.close()
+    assert violations == [], violations

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update as sa_update
 
 from challenge.accounts import service as accounts
 from challenge.competitions import service as competitions
+from challenge.competitions.models import Phase
+from challenge.db.base import utcnow
 from challenge.db.session import transaction
 from challenge.submissions.service import create_baseline
 from tests.platform.helpers import (
@@ -194,31 +197,44 @@ def test_submit_shows_size_and_format_errors_inline(site: Site) -> None:
 def test_submission_page_scores_logs_plot_and_mlflow_link(site: Site) -> None:
     submission_id = submit_api(site)
     finish(site.settings, submission_id, public=0.2, private=0.3, run_id="abc123")
-    site.settings.mlflow_ui_url = "http://mlflow.test:5000"
+    site.settings.mlflow_ui_url = "/mlflow"
     alice, judge, bob = site.browser("alice"), site.browser("judge"), site.browser("bob")
     page = alice.get(f"/submissions/{submission_id}")
     assert page.status_code == 200 and "finished" in page.text
-    assert 'href="http://mlflow.test:5000/#/runs/abc123"' in page.text
+    assert "/mlflow/#/runs/" not in page.text and 'data-mlflow=""' in page.text  # staff only
     assert "fitting &lt;model&gt;" in page.text and "latency_ms" in page.text
     assert "<td>public</td>" in page.text and "<td>private</td>" not in page.text
     assert "[0.18, 0.22]" in page.text
-    assert "<td>private</td>" in judge.get(f"/submissions/{submission_id}").text
+    staff_page = judge.get(f"/submissions/{submission_id}").text
+    assert "<td>private</td>" in staff_page
+    assert 'href="/mlflow/#/runs/abc123"' in staff_page
     assert bob.get(f"/submissions/{submission_id}").status_code == 404
-    assert alice.get(f"/submissions/{submission_id}/diagnostics.png").status_code == 404
+    public_url = f"/submissions/{submission_id}/diagnostics.png"
+    private_url = f"/submissions/{submission_id}/diagnostics-private.png"
+    assert alice.get(public_url).status_code == 404
     attempt = Path(site.settings.storage) / "runs" / str(submission_id) / "attempt-1"
     attempt.mkdir(parents=True)
-    (attempt / "diagnostics.png").write_bytes(PNG)
-    plot = alice.get(f"/submissions/{submission_id}/diagnostics.png")
+    (attempt / "diagnostics.png").write_bytes(PNG + b"all rows")  # before plots were per split
+    assert alice.get(public_url).status_code == 404  # it showed the private rows too
+    assert judge.get(private_url).content == PNG + b"all rows"
+    (attempt / "diagnostics_public.png").write_bytes(PNG)
+    (attempt / "diagnostics_private.png").write_bytes(PNG + b"private")
+    plot = alice.get(public_url)
     assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
     assert plot.content == PNG
-    assert bob.get(f"/submissions/{submission_id}/diagnostics.png").status_code == 404
-    assert (
-        site.browser()
-        .get(f"/submissions/{submission_id}/diagnostics.png", follow_redirects=False)
-        .status_code
-        == 303
-    )
+    hidden = alice.get(private_url)
+    assert hidden.status_code == 404 and "finalized" in hidden.text
+    assert "diagnostics-private.png" not in alice.get(f"/submissions/{submission_id}").text
+    assert judge.get(private_url).content == PNG + b"private"
+    assert "diagnostics-private.png" in judge.get(f"/submissions/{submission_id}").text
+    assert bob.get(public_url).status_code == 404
+    assert bob.get(private_url).status_code == 404
+    assert site.browser().get(public_url, follow_redirects=False).status_code == 303
     assert 'src="/submissions/' in alice.get(f"/submissions/{submission_id}").text
+    with transaction(site.settings.database_url) as session:
+        session.execute(sa_update(Phase).values(finalized_at=utcnow()))
+    assert alice.get(private_url).content == PNG + b"private"
+    assert "diagnostics-private.png" in alice.get(f"/submissions/{submission_id}").text
 
 
 def add_baseline(site: Site, tmp_path: Path) -> int:
@@ -279,7 +295,7 @@ def test_judge_panel_is_for_staff_and_its_actions_work(site: Site) -> None:
     anonymous = site.browser().get(panel, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     refused = site.browser("alice").get(panel)
-    assert refused.status_code == 403 and "judge or admin role" in refused.text
+    assert refused.status_code == 403 and "host or judge assigned" in refused.text
     assert "Judge panel" not in site.browser("alice").get("/competitions/tiny").text
     judge = site.browser("judge")
     page = judge.get(panel)
@@ -379,3 +395,37 @@ def test_host_creates_competitions_and_edits_phases(site: Site, tmp_path: Path) 
 def test_pages_that_need_a_login_redirect_to_it(site: Site, path: str) -> None:
     response = site.browser().get(path, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+
+
+def test_hosts_manage_staff_on_the_staff_page(site: Site) -> None:
+    from tests.platform.helpers import create_user
+
+    create_user(site.api, site.tokens["admin"], "carol", "judge")
+    page = "/competitions/tiny/staff"
+    anonymous = site.browser().get(page, follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    assert site.browser("alice").get(page).status_code == 403
+    judge = site.browser("judge").get(page)
+    assert judge.status_code == 200 and 'data-staff="host"' in judge.text
+    assert "Assign a host or judge" not in judge.text and "Remove host" not in judge.text
+    host = site.browser("host")
+    shown = host.get(page)
+    assert 'data-staff="judge"' in shown.text and "Assign a host or judge" in shown.text
+    assert "Team</a>" not in host.get("/competitions/tiny").text  # staff do not compete
+    added = site.post_form(host, page, page, {"username": "carol", "role": "judge"})
+    assert added.status_code == 303 and added.headers["location"].endswith("done=added")
+    carol = site.browser("carol")
+    assert carol.get("/competitions/tiny/leaderboard?board=private").status_code == 200
+    member = site.post_form(host, page, page, {"username": "alice", "role": "judge"})
+    assert member.status_code == 409 and "Alpha" in member.text
+    unknown = site.post_form(host, page, page, {"username": "nobody", "role": "judge"})
+    assert unknown.status_code == 404 and "nobody" in unknown.text
+    bad_role = site.post_form(host, page, page, {"username": "carol", "role": "admin"})
+    assert bad_role.status_code == 422
+    removed = site.post_form(host, page, f"{page}/carol/remove", {})
+    assert removed.status_code == 303 and removed.headers["location"].endswith("done=removed")
+    assert carol.get("/competitions/tiny/leaderboard?board=private").status_code == 403
+    last = site.post_form(host, page, f"{page}/host/remove", {})
+    assert last.status_code == 409 and "at least one host" in last.text
+    refused = site.post_form(site.browser("judge"), page, f"{page}/host/remove", {})
+    assert refused.status_code == 403

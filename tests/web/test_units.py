@@ -72,6 +72,7 @@ def test_login_redirects_stay_on_the_site() -> None:
 
 def test_phase_edits_are_checked_before_they_are_saved() -> None:
     from challenge.accounts.models import Role
+    from challenge.competitions.models import StaffRole
     from challenge.competitions.phases import PhaseChange, update
     from challenge.errors import BadRequest, Conflict, Forbidden
 
@@ -92,7 +93,8 @@ def test_phase_edits_are_checked_before_they_are_saved() -> None:
         )
 
     first, second = phase(1, 0, start), phase(2, 1, start + timedelta(days=30))
-    competition: Any = SimpleNamespace(id=7, slug="c", owner_id=3, phases=[first, second])
+    staff = [SimpleNamespace(user_id=3, role=StaffRole.HOST)]
+    competition: Any = SimpleNamespace(id=7, slug="c", staff=staff, phases=[first, second])
     host: Any = SimpleNamespace(id=3, role=Role.HOST)
     session: Any = SimpleNamespace(flush=lambda: None)
 
