@@ -32,6 +32,10 @@ class EvaluationInput:
     """None: the mlflow sink is skipped."""
     team_name: str = ""
     phase: str = ""
+    cache_dir: Path | None = None
+    """Where collected feature tables are kept between evaluations (mlfo/tables.py); None: not."""
+    defer_diagnostics: bool = False
+    """The worker draws the diagnostics plot in a later, low-priority task (see mlfo/sinks.py)."""
 
 
 @dataclass
@@ -51,6 +55,8 @@ class EvaluationResult:
     artifacts: dict[str, Path] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
     mlflow_run_id: str | None = None
+    deferred: dict[str, Path] = field(default_factory=dict)
+    """Work left for after the result is recorded, by name, with its input file."""
 
     @property
     def ok(self) -> bool:

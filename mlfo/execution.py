@@ -24,10 +24,12 @@ from challenge.submissions.models import (
     SubmissionStatus,
 )
 from challenge.teams.models import Team
+from mlfo import plots
 from mlfo.dispatch import SUBMISSIONS, dispatch
 from mlfo.heartbeat import LeaseHeartbeat
 from mlfo.intent import Intent
 from mlfo.placement import queue_for, worker_device
+from mlfo.sinks import DIAGNOSTICS
 
 log = logging.getLogger(__name__)
 LOG_CAP = 256 * 1024
@@ -245,6 +247,8 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
         except Exception as exc:  # a platform fault (storage, broker, tracking): retried
             log.exception("evaluation of submission %s failed", submission_id)
             result, platform_fault, fault_message = None, True, f"{type(exc).__name__}: {exc}"
+    if result is not None and (heartbeat.lost or platform_fault):
+        _drop_deferred(result)
     if heartbeat.lost:
         return "lost"
     if platform_fault:
@@ -263,7 +267,28 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
         run_id = result.mlflow_run_id if result is not None else None
         if done is not None and run_id:
             after_commit(session, lambda: _mark_scoring_run(settings, run_id))
+        if done is not None and result is not None and DIAGNOSTICS in result.deferred:
+            after_commit(
+                session,
+                partial(
+                    plots.send,
+                    settings,
+                    submission_id=submission_id,
+                    attempt=work_dir.name,
+                    queue=evaluation.queue,
+                    run_id=run_id,
+                    labels_sha256=result.provenance["mlchallenge.labels_sha256"],
+                ),
+            )
+    if done is None and result is not None:
+        _drop_deferred(result)
     return "finished" if done is not None else "lost"
+
+
+def _drop_deferred(result: Any) -> None:
+    """Remove the inputs of deferred work whose result was not recorded."""
+    for path in result.deferred.values():
+        path.unlink(missing_ok=True)
 
 
 def _mark_scoring_run(settings: Settings, run_id: str) -> None:
@@ -310,5 +335,7 @@ def _run_pipeline(
             mlflow_tracking_uri=settings.mlflow_tracking_uri or None,
             team_name=evaluation.team_name,
             phase=evaluation.phase,
+            cache_dir=settings.home / "cache" / "tables",
+            defer_diagnostics=True,
         )
     )

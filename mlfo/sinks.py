@@ -1,6 +1,8 @@
 """SINK: plug-ins that receive a finished evaluation, registered by name.
 
 `scorer` writes the score report (scores.json, the diagnostics plot) and `mlflow` logs the run.
+When the input defers the plot (the worker does), `scorer` only saves what the plot needs and the
+plot is drawn after the score is recorded, by a low-priority task (mlfo/plots.py).
 `leaderboard` is provided by `leaderboards/`, which registers it with `register_sink`; mlfo knows
 only its name, so intents can list it before that package is loaded.
 """
@@ -78,13 +80,33 @@ def scorer_sink(ctx: SinkContext) -> None:
     path.write_text(json.dumps(report, indent=2, sort_keys=True), encoding="utf-8")
     result.artifacts["scores.json"] = path
     if ctx.params.diagnostics and ctx.predictions is not None and ctx.labels is not None:
-        try:
-            plot = _diagnostics(ctx, inp.work_dir / "diagnostics.png")
-        except (ValueError, KeyError, TypeError) as exc:  # a plot never costs a score
-            log.warning("no diagnostics plot for submission %s: %s", inp.submission_id, exc)
+        if inp.defer_diagnostics:
+            result.deferred[DIAGNOSTICS] = _plot_input(ctx, inp.work_dir / PLOT_INPUT)
             return
+        plot = draw_diagnostics(ctx)
         if plot is not None:
-            result.artifacts["diagnostics.png"] = plot
+            result.artifacts[DIAGNOSTICS] = plot
+
+
+DIAGNOSTICS = "diagnostics.png"
+PLOT_INPUT = "plot_input.parquet"
+"""The predictions' id and target columns, kept for a deferred plot (removed once drawn)."""
+
+
+def _plot_input(ctx: SinkContext, path: Path) -> Path:
+    intent = ctx.input.intent
+    assert ctx.predictions is not None
+    ctx.predictions[[intent.id_column, intent.target]].to_parquet(path, index=False)
+    return path
+
+
+def draw_diagnostics(ctx: SinkContext) -> Path | None:
+    """Draw the diagnostics plot into the work dir; None (logged) when it cannot be drawn."""
+    try:
+        return _diagnostics(ctx, ctx.input.work_dir / DIAGNOSTICS)
+    except (ValueError, KeyError, TypeError) as exc:  # a plot never costs a score
+        log.warning("no diagnostics plot for submission %s: %s", ctx.input.submission_id, exc)
+        return None
 
 
 def _diagnostics(ctx: SinkContext, out_path: Path) -> Path | None:

@@ -130,8 +130,6 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
     """Log one evaluation as a finished run (params, provenance tags, metrics, artifacts)."""
     from mlflow.entities import Metric, Param
     from mlflow.exceptions import MlflowException
-    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-    from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri
 
     client = _client(tracking_uri)
     tags = {
@@ -179,16 +177,30 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
         if value is not None
     ]
     client.log_batch(run_id, metrics=metrics, params=[Param(k, v) for k, v in params.items()])
-    files = [path for path in result.artifacts.values() if path.is_file()]
-    if files:
-        # the run's own artifact location, without the get_run that client.log_artifact does
-        location = add_databricks_profile_info_to_artifact_uri(run.info.artifact_uri, tracking_uri)
-        repository = get_artifact_repository(location, tracking_uri=tracking_uri)
-        for path in files:
-            repository.log_artifact(str(path))
+    # the run's own artifact location, without the get_run that client.log_artifact does
+    _log_files(tracking_uri, run.info.artifact_uri, list(result.artifacts.values()))
     status = "FINISHED" if result.ok else "FAILED"
     client.set_terminated(run_id, status=status)
     return run_id
+
+
+def log_files(tracking_uri: str, run_id: str, files: Sequence[Path]) -> None:
+    """Add files to a run's artifacts (also once the run has ended)."""
+    run = _client(tracking_uri).get_run(run_id)
+    _log_files(tracking_uri, run.info.artifact_uri, files)
+
+
+def _log_files(tracking_uri: str, artifact_uri: str, files: Sequence[Path]) -> None:
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+    from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri
+
+    present = [path for path in files if path.is_file()]
+    if not present:
+        return
+    location = add_databricks_profile_info_to_artifact_uri(artifact_uri, tracking_uri)
+    repository = get_artifact_repository(location, tracking_uri=tracking_uri)
+    for path in present:
+        repository.log_artifact(str(path))
 
 
 def _tag(key: str) -> str:

@@ -17,7 +17,7 @@ from challenge.submissions import service as submissions
 from challenge.submissions.formats import RULES
 from challenge.submissions.routes import submission_read
 from challenge.teams import service as teams
-from challenge.web.artifacts import diagnostics_path, mlflow_run_url
+from challenge.web.artifacts import diagnostics_path, diagnostics_pending, mlflow_run_url
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
 from challenge.web.security import CSRF, LoggedIn
@@ -149,6 +149,7 @@ def submission_page(
         primary=competition.intent["metrics"][0]["name"],
         logs=submission.logs,
         has_plot=diagnostics_path(settings, submission.id) is not None,
+        plot_pending=diagnostics_pending(settings, submission.id),
         mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id),
         mlflow_ui=settings.mlflow_ui_url,
     )
