@@ -7,8 +7,11 @@ tracking URI explicitly and never touches MLflow's process-global state.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
+import sqlite3
 import threading
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +22,8 @@ from mlfo.intent import INTENT_VERSION
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+
+log = logging.getLogger(__name__)
 
 TAG_PREFIX = "mlchallenge."
 SCORING_RUN_TAG = "mlchallenge.scoring_run"
@@ -79,7 +84,28 @@ def _client(tracking_uri: str) -> MlflowClient:
     """One client per tracking URI and process (MLflow caches the store behind it too)."""
     from mlflow.tracking import MlflowClient
 
+    write_ahead_log(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri)
+
+
+def write_ahead_log(tracking_uri: str) -> None:
+    """Put a SQLite tracking store in WAL mode (a setting of the file, kept once set).
+
+    A run is logged in about six transactions; in SQLite's default rollback-journal mode each
+    commit syncs the journal and the database, in WAL mode only the log: measured here, the
+    run's logging took about half the wall-clock time (CPU unchanged).
+    """
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return
+    path = Path(tracking_uri[len(prefix) :])
+    if not path.parent.is_dir():
+        return
+    try:
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:  # the default mode works too, only slower
+        log.warning("could not put the MLflow store %s in WAL mode: %s", path, exc)
 
 
 _EXPERIMENTS: dict[tuple[str, str], str] = {}
