@@ -96,7 +96,8 @@ PLOT_INPUT = "plot_input.parquet"
 def _plot_input(ctx: SinkContext, path: Path) -> Path:
     intent = ctx.input.intent
     assert ctx.predictions is not None
-    ctx.predictions[[intent.id_column, intent.target]].to_parquet(path, index=False)
+    columns = ctx.predictions[[intent.id_column, intent.target]]
+    columns.to_parquet(path, index=False, compression=None)  # read once, then removed
     return path
 
 

@@ -52,10 +52,11 @@ def _id_keys(predictions: pd.DataFrame, hidden: HiddenLabels) -> tuple[np.ndarra
 
 def _match_ids(
     pred_keys: np.ndarray, label_ids: np.ndarray, id_column: str
-) -> tuple[list[str], np.ndarray]:
-    """Problems with the ids, and for each label row the row of its prediction (-1: none)."""
+) -> tuple[list[str], np.ndarray | None]:
+    """Problems with the ids, and for each label row the row of its prediction (-1: none);
+    None when the predictions are in the labels' own order (ids are unique)."""
     if len(pred_keys) == len(label_ids) and np.array_equal(pred_keys, label_ids):
-        return [], np.arange(len(label_ids))  # the labels' own order (ids are unique)
+        return [], None
     codes, uniques = pd.factorize(np.concatenate([label_ids, pred_keys]))
     label_codes, pred_codes = codes[: len(label_ids)], codes[len(label_ids) :]
     counts = np.bincount(pred_codes, minlength=len(uniques))
@@ -245,12 +246,13 @@ def validate_predictions(
             "the predictions cannot be scored:\n" + "\n".join(f"- {p}" for p in problems),
             problems,
         )
+    rows = slice(None) if order is None else order
     aligned = pd.DataFrame({id_column: hidden.frame[id_column].to_numpy()})
     if class_list is None:
-        aligned[target] = values[order]
+        aligned[target] = values[rows]
         return aligned
-    aligned[target] = as_class_array(class_list, codes[order])
+    aligned[target] = as_class_array(class_list, codes[rows])
     if matrix is not None:
         for j, cls in enumerate(class_list):
-            aligned[proba_column(cls)] = matrix[order, j]
+            aligned[proba_column(cls)] = matrix[rows, j]
     return aligned
