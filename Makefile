@@ -36,6 +36,7 @@ typecheck:
 bench: setup services
 	$(BIN)/python bench/sandbox_overhead.py
 	$(BIN)/python bench/turnaround.py
+	$(BIN)/python bench/evaluation_cost.py
 	$(BIN)/python bench/leaderboard_load.py
 
 clean:

@@ -289,8 +289,13 @@ class _Run:
 
     def _distribute(self, predictions: pd.DataFrame) -> None:
         self._check_cancel()
+        from challenge.scoring import LabelsError
+
         sha256 = self.result.provenance["mlchallenge.labels_sha256"]
-        hidden = tables.hidden_labels(self.inp.labels_path, sha256, self.intent)
+        try:
+            hidden = tables.hidden_labels(self.inp.labels_path, sha256, self.intent)
+        except LabelsError as exc:  # the host's labels: a platform fault, never the team's
+            raise NodeFailure(Outcome.INFRASTRUCTURE_ERROR, str(exc)) from None
         self.labels = hidden.frame
         rules = [
             (rule, node.params)

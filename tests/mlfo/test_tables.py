@@ -203,3 +203,14 @@ def test_the_cache_folder_keeps_the_most_recently_used_files(tmp_path: Path) -> 
     assert {"features-0", "features-new", "features-2"} <= kept
     assert "features-1" not in kept
     assert not list(cache.glob(".*partial"))
+
+
+def test_broken_hidden_labels_are_a_platform_fault_that_names_the_problem(
+    data: Dataset, tmp_path: Path
+) -> None:
+    _write(data.labels.assign(id=data.labels["id"].iloc[0]), data.labels_path)
+    intent = intent_data("regression")
+    model = _predictions(data, tmp_path)
+    result = build_pipeline(intent).run(evaluation_input(data, intent, model, tmp_path / "a"))
+    assert result.outcome == Outcome.INFRASTRUCTURE_ERROR
+    assert result.message == "test_labels: column 'id' repeats ids; ids must be unique"
