@@ -140,18 +140,15 @@ def _balanced_combine(cm: np.ndarray) -> np.ndarray:
 
 
 def _auc_statistic(tasks: Sequence[tuple[np.ndarray, np.ndarray]]) -> Statistic:
-    """Mean ROC AUC over (scores, is_positive) tasks, from each resample's counts per score.
+    """Mean ROC AUC over (score group, is_positive) tasks, from each resample's counts per group.
 
     Each row is coded once as (rank of its distinct score, positive or not); a resample counts
     its rows per code, and the AUC is the share of (positive, negative) pairs ranked correctly,
     ties counting 1/2, exactly as the Mann-Whitney statistic that scikit-learn's AUC equals.
     """
-    prepared = []
-    for scores, positive in tasks:
-        _, group = np.unique(scores, return_inverse=True)
-        prepared.append(
-            (2 * group.astype(np.int64) + positive.astype(np.int64), int(group.max()) + 1)
-        )
+    prepared = [
+        (2 * group + positive.astype(np.int64), int(group.max()) + 1) for group, positive in tasks
+    ]
 
     def statistic(idx: np.ndarray) -> np.ndarray:
         c = idx.shape[0]
@@ -251,12 +248,14 @@ def _auc_plan(
     matrix = np.asarray(y_pred, dtype=np.float64)
     if matrix.ndim == 2 and matrix.shape[1] == 2:
         matrix = matrix[:, 1]
-    if matrix.ndim == 1:
-        tasks = [(matrix, true == 1)]
-    else:
-        tasks = [(matrix[:, j], true == j) for j in range(matrix.shape[1])]
+    columns = [matrix] if matrix.ndim == 1 else [matrix[:, j] for j in range(matrix.shape[1])]
+    positives = [true == 1] if matrix.ndim == 1 else [true == j for j in range(len(columns))]
+    tasks = [
+        (_score_groups(scores), positive)
+        for scores, positive in zip(columns, positives, strict=True)
+    ]
     if len(true) * n_resamples * len(tasks) > EXACT_ROW_BUDGET:
-        pieces = [auc_influence(scores, positive) for scores, positive in tasks]
+        pieces = [auc_influence(group, positive) for group, positive in tasks]
         auc = float(np.mean([a for a, _ in pieces]))
         influence = np.mean([i for _, i in pieces], axis=0)
         means: Means | None = _means([influence], lambda parts: auc + parts[0])
@@ -269,6 +268,12 @@ def _auc_plan(
         means=means,
         exact_rows=EXACT_ROW_BUDGET // len(tasks),
     )
+
+
+def _score_groups(scores: np.ndarray) -> np.ndarray:
+    """Each row's rank among the distinct scores (ties share a rank)."""
+    _, group = np.unique(scores, return_inverse=True)
+    return np.asarray(group.reshape(-1), dtype=np.int64)
 
 
 def _kernel(

@@ -155,21 +155,20 @@ def _strata_moments(rows: np.ndarray, strata: np.ndarray) -> tuple[np.ndarray, .
     return size, mean, root
 
 
-def auc_influence(scores: np.ndarray, positive: np.ndarray) -> tuple[float, np.ndarray]:
+def auc_influence(group: np.ndarray, positive: np.ndarray) -> tuple[float, np.ndarray]:
     """ROC AUC and each row's influence value: AUC* - AUC is the resample's mean influence.
 
-    With V10 the share of negatives a positive outranks (ties 1/2), V01 the share of positives a
-    negative is outranked by, and p the share of positives, a positive row's influence is
-    (V10 - AUC) / p and a negative's (V01 - AUC) / (1 - p): the linear part of the AUC as a
-    function of the rows (its variance over n is DeLong's variance).
+    `group` is each row's rank among the distinct scores. With V10 the share of negatives a
+    positive outranks (ties 1/2), V01 the share of positives a negative is outranked by, and p
+    the share of positives, a positive row's influence is (V10 - AUC) / p and a negative's
+    (V01 - AUC) / (1 - p): the linear part of the AUC as a function of the rows (its variance
+    over n is DeLong's variance).
     """
-    n = len(scores)
+    n = len(group)
     n_pos = int(positive.sum())
     n_neg = n - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan"), np.zeros(n)
-    _, group = np.unique(scores, return_inverse=True)
-    group = group.reshape(-1)
     pos = np.bincount(group[positive], minlength=int(group.max()) + 1).astype(np.float64)
     neg = np.bincount(group[~positive], minlength=len(pos)).astype(np.float64)
     v10 = ((np.cumsum(neg) - neg + 0.5 * neg) / n_neg)[group]
