@@ -4,7 +4,8 @@
   memory (least recently used first out, within `LABELS_CACHE_BYTES`).
 - Collected test features (SRC -> C -> PP, the file the sandbox copies into each jail) and, for
   models trained in the sandbox, the collected training data, are kept as Parquet files in the
-  evaluation's `cache_dir` (the worker's `<home>/cache/tables`, at most `FEATURE_FILES` files).
+  evaluation's `cache_dir` (the worker's `<home>/cache/tables`, within `FEATURE_FILES` files and
+  `FEATURE_BYTES`).
 
 Keys hold the SHA-256 of the files' contents (the one provenance records), so a changed data file
 is never served from a cache, plus everything else the result depends on: the intent's columns,
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
 LABELS_CACHE_BYTES = 512 * 2**20
 """Memory a worker process gives prepared hidden labels, all competitions together."""
 FEATURE_FILES = 32
-"""Collected feature files kept in a cache folder (least recently used removed first)."""
+FEATURE_BYTES = 2 * 2**30
+"""Collected feature files kept in a cache folder: at most this many, and this many bytes in all
+(least recently used removed first; the newest file is always kept)."""
 
 _labels: LRUCache[Hashable, HiddenLabels] = LRUCache(
     maxsize=LABELS_CACHE_BYTES, getsizeof=lambda hidden: max(1, hidden.nbytes)
@@ -130,13 +133,19 @@ def _described(path: Path) -> Collected:
 
 
 def _evict(cache_dir: Path) -> None:
-    files = sorted(cache_dir.glob("*.parquet"), key=_mtime, reverse=True)
-    for stale in files[FEATURE_FILES:]:
-        stale.unlink(missing_ok=True)
+    files = sorted(_stats(cache_dir), key=lambda item: item[1].st_mtime, reverse=True)
+    total = 0
+    for index, (path, stat) in enumerate(files):
+        total += stat.st_size
+        if index >= FEATURE_FILES or (index > 0 and total > FEATURE_BYTES):
+            path.unlink(missing_ok=True)
 
 
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
+def _stats(cache_dir: Path) -> list[tuple[Path, os.stat_result]]:
+    found = []
+    for path in cache_dir.glob("*.parquet"):
+        try:
+            found.append((path, path.stat()))
+        except FileNotFoundError:  # removed by another worker meanwhile
+            continue
+    return found

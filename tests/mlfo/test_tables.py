@@ -214,3 +214,22 @@ def test_broken_hidden_labels_are_a_platform_fault_that_names_the_problem(
     result = build_pipeline(intent).run(evaluation_input(data, intent, model, tmp_path / "a"))
     assert result.outcome == Outcome.INFRASTRUCTURE_ERROR
     assert result.message == "test_labels: column 'id' repeats ids; ids must be unique"
+
+
+def test_the_cache_folder_stays_within_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "table.parquet"
+    pd.DataFrame({"id": range(1000)}).to_parquet(source, index=False)
+    size = source.stat().st_size
+    monkeypatch.setattr(tables, "FEATURE_BYTES", 3 * size + size // 2)
+    cache = tmp_path / "cache"
+
+    def collect(out: Path) -> Any:
+        shutil.copyfile(source, out)
+        return tables.Collected(out, 1000, 1, ["id"])
+
+    for index in range(6):
+        tables.cached_collect(cache, f"features-{index}", tmp_path / "unused", collect)
+        os.utime(cache / f"features-{index}.parquet", (index, index))
+    assert {p.stem for p in cache.glob("*.parquet")} == {f"features-{i}" for i in (3, 4, 5)}
