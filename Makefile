@@ -39,6 +39,7 @@ bench: setup services
 	$(BIN)/python bench/seccomp_start.py
 	$(BIN)/python bench/output_bounds.py
 	$(BIN)/python bench/turnaround.py
+	$(BIN)/python bench/evaluation_cost.py
 	$(BIN)/python bench/leaderboard_load.py
 
 clean:

@@ -70,10 +70,10 @@ def setup(server: LiveServer, folder: Path) -> tuple[str, bytes]:
     return tokens["participant"], buffer.getvalue()
 
 
-def submit(server: LiveServer, token: str, model: bytes) -> int:
+def submit(server: LiveServer, token: str, model: bytes, slug: str = "bench") -> int:
     with server.client(token) as client:
         response = client.post(
-            "/api/v1/competitions/bench/submissions",
+            f"/api/v1/competitions/{slug}/submissions",
             files={"file": ("model.joblib", model)},
             data={"format": "sklearn"},
         )

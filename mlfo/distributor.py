@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from mlfo.policies import PolicyContext, ScoreRule
 from mlfo.registry import NodeKind, Registry
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from challenge.scoring import HiddenLabels
 
 
 @dataclass
@@ -42,7 +45,7 @@ class Distributor(Protocol):
     def __call__(
         self,
         predictions: pd.DataFrame,
-        labels: pd.DataFrame,
+        labels: pd.DataFrame | HiddenLabels,
         intent: Intent,
         kpis: Mapping[str, float],
         rules: Sequence[tuple[ScoreRule, Any]],
@@ -80,12 +83,16 @@ def with_split(labels: pd.DataFrame, split: Split) -> pd.DataFrame:
 
 def score_splits(
     predictions: pd.DataFrame,
-    labels: pd.DataFrame,
+    labels: pd.DataFrame | HiddenLabels,
     intent: Intent,
     kpis: Mapping[str, float],
     rules: Sequence[tuple[ScoreRule, Any]],
 ) -> Distribution:
-    """Validate and score the predictions on every split through `challenge.scoring`."""
+    """Validate and score the predictions on every split through `challenge.scoring`.
+
+    `labels`: the hidden labels' frame (its split drawn from the intent when it has none), or
+    the same already prepared (mlfo/tables.py).
+    """
     from challenge import scoring
 
     common: dict[str, Any] = {
@@ -94,22 +101,25 @@ def score_splits(
         "task": str(intent.task),
         "classes": intent.classes,
     }
+    if isinstance(labels, pd.DataFrame):
+        labels = with_split(labels, intent.split)
     try:
-        aligned = scoring.validate_predictions(predictions, labels, **common)
+        hidden = scoring.prepare_labels(labels, **common)
+        aligned = scoring.validate_predictions(predictions, hidden, **common)
     except scoring.InvalidPredictionsError as exc:
         raise NodeFailure(Outcome.INVALID_OUTPUT, str(exc)) from None
     except scoring.LabelsError as exc:
         raise NodeFailure(Outcome.INFRASTRUCTURE_ERROR, str(exc)) from None
-    labels = with_split(labels, intent.split)
     primary = intent.primary_metric.name
     results = scoring.score_aligned(
         aligned,
-        labels,
+        hidden,
         target=intent.target,
         task=str(intent.task),
         classes=intent.classes,
         metrics=[(m.name, dict(m.params)) for m in intent.metrics],
         intervals_for=primary,
+        id_column=intent.id_column,
     )
     out = Distribution(aligned=aligned)
     for split, metrics in results.items():

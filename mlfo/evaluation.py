@@ -32,6 +32,10 @@ class EvaluationInput:
     """None: the mlflow sink is skipped."""
     team_name: str = ""
     phase: str = ""
+    cache_dir: Path | None = None
+    """Where collected feature tables are kept between evaluations (mlfo/tables.py); None: not."""
+    defer_diagnostics: bool = False
+    """The worker draws the diagnostics plot in a later, low-priority task (see mlfo/sinks.py)."""
 
 
 @dataclass
@@ -55,6 +59,8 @@ class EvaluationResult:
     """Seconds per phase (collect, the sandbox's phases, policies, score, report, log)."""
     sandbox_kill: str | None = None
     """Why the sandbox killed the model, when it did."""
+    deferred: dict[str, Path] = field(default_factory=dict)
+    """Work left for after the result is recorded, by name, with its input file."""
 
     @property
     def ok(self) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
+from mlfo import tables
 from mlfo.collector import (
     COLLECTORS,
     SOURCES,
@@ -33,8 +34,8 @@ from mlfo.intent import Intent
 from mlfo.model import MODEL_RUNNERS, ModelJob, ModelOutput
 from mlfo.placement import placement_note
 from mlfo.policies import POLICIES, OutputRule, PolicyContext, ScoreRule
-from mlfo.preprocessing import PREPROCESSORS, FrameContext, fit_chain
-from mlfo.provenance import provenance_of
+from mlfo.preprocessing import PREPROCESSORS, FrameContext, Transform, fit_chain
+from mlfo.provenance import provenance_of, sha256_of
 from mlfo.registry import NodeKind
 from mlfo.sinks import SINKS, SinkContext, is_commit_sink
 from mlfo.validation import validate_intent
@@ -189,36 +190,72 @@ class _Run:
         steps = [
             (PREPROCESSORS.get(n.name).impl, n.params) for n in self.pipeline.of_kind(NodeKind.PP)
         ]
-        transform = fit_chain(steps, self._train_features, self.ctx)
-        self._check_cancel()
+        fitted: list[Transform] = []
+
+        def transform() -> Transform:  # fitted on the training data only when collecting
+            if not fitted:
+                fitted.append(fit_chain(steps, self._train_features, self.ctx))
+                self._check_cancel()
+            return fitted[0]
+
         chunk_rows = intent.source.chunk_rows
         source = SOURCES.get(intent.source.kind).impl
         collector = COLLECTORS.get("chunked").impl
-        features = collect_features(
-            inp.test_path,
-            inp.work_dir / "features.parquet",
-            transform=transform,
-            ctx=self.ctx,
-            chunk_rows=chunk_rows,
-            source=source,
-            collector=collector,
-            check_cancel=self._check_cancel,
-        )
-        train: Path | None = None
-        if intent.model.allow_training and get_format(inp.format).trainable:
-            train = inp.work_dir / "train.parquet"
-            collect_features(
-                inp.train_path,
-                train,
-                transform=transform,
+
+        def collect(path: Path, out: Path, with_target: bool = False) -> Collected:
+            return collect_features(
+                path,
+                out,
+                transform=transform(),
                 ctx=self.ctx,
                 chunk_rows=chunk_rows,
                 source=source,
                 collector=collector,
-                with_target=True,
+                with_target=with_target,
                 check_cancel=self._check_cancel,
             )
+
+        self._check_cancel()
+        cache_dir, key = self._features_cache()
+        features = tables.cached_collect(
+            cache_dir,
+            f"features-{key}",
+            inp.work_dir / "features.parquet",
+            lambda out: collect(inp.test_path, out),
+        )
+        train: Path | None = None
+        if intent.model.allow_training and get_format(inp.format).trainable:
+            train = tables.cached_collect(
+                cache_dir,
+                f"train-{key}",
+                inp.work_dir / "train.parquet",
+                lambda out: collect(inp.train_path, out, with_target=True),
+            ).path
         return features, train
+
+    def _features_cache(self) -> tuple[Path | None, str]:
+        """The cache folder (None when a step is not built in) and the key of these tables."""
+        inp, intent = self.inp, self.intent
+        nodes = self.pipeline.of_kind(NodeKind.PP)
+        implementations: list[object] = [PREPROCESSORS.get(n.name).impl for n in nodes]
+        implementations.append(SOURCES.get(intent.source.kind).impl)
+        built_in = all(
+            getattr(impl, "__module__", "") in ("mlfo.preprocessing", "mlfo.collector")
+            for impl in implementations
+        )
+        if inp.cache_dir is None or not built_in:
+            return None, ""
+        key = tables.features_key(
+            {
+                "test": self.result.provenance["mlchallenge.test_data_sha256"],
+                "train": sha256_of(inp.train_path) if inp.train_path.is_file() else None,
+                "steps": [(n.name, n.params.model_dump(mode="json")) for n in nodes],
+                "source": intent.source.kind,
+                "chunk_rows": intent.source.chunk_rows,
+                "columns": [intent.id_column, intent.target],
+            }
+        )
+        return inp.cache_dir, key
 
     def _train_features(self) -> pd.DataFrame:
         columns = [c for c in table_columns(self.inp.train_path) if c != self.intent.target]
@@ -273,16 +310,21 @@ class _Run:
 
     def _distribute(self, predictions: pd.DataFrame) -> None:
         self._check_cancel()
-        self.labels = read_table(self.inp.labels_path)
+        from challenge.scoring import LabelsError
+
+        sha256 = self.result.provenance["mlchallenge.labels_sha256"]
+        try:
+            hidden = tables.hidden_labels(self.inp.labels_path, sha256, self.intent)
+        except LabelsError as exc:  # the host's labels: a platform fault, never the team's
+            raise NodeFailure(Outcome.INFRASTRUCTURE_ERROR, str(exc)) from None
+        self.labels = hidden.frame
         rules = [
             (rule, node.params)
             for node in self.pipeline.of_kind(NodeKind.P)
             if isinstance(rule := POLICIES.get(node.name).impl, ScoreRule)
         ]
         distributor = DISTRIBUTORS.get("scoring").impl
-        dist: Distribution = distributor(
-            predictions, self.labels, self.intent, self.result.kpis, rules
-        )
+        dist: Distribution = distributor(predictions, hidden, self.intent, self.result.kpis, rules)
         r = self.result
         r.scores, r.metric_errors, r.intervals = dist.scores, dist.metric_errors, dist.intervals
         r.ranking_score, r.valid, r.invalid_reason = (

@@ -25,11 +25,14 @@ def sha256_of(path: Path) -> str:
 
 def _file_sha256(path: Path) -> str:
     stat = path.stat()
-    return _cached_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    # the status change time moves with every write and every utime, and cannot be set back:
+    # with the inode it tells a rewritten file from the one hashed before, whatever its mtime
+    changed = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
+    return _cached_sha256(str(path.resolve()), changed)
 
 
 @lru_cache(maxsize=64)
-def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
+def _cached_sha256(path: str, changed: tuple[int, ...]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(_BLOCK):

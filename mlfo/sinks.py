@@ -13,6 +13,9 @@ A sink runs at one of two stages:
 
 Entry points are read by name without being imported, so an intent can be validated where the
 platform is not installed; a commit sink is loaded when the worker runs it.
+
+When the input defers the plots (the worker does), `scorer` only saves what they need and they
+are drawn after the score is recorded, by a low-priority task (`mlfo/worker/plots.py`).
 """
 
 from __future__ import annotations
@@ -100,13 +103,35 @@ def scorer_sink(ctx: SinkContext) -> None:
     path.write_text(json.dumps(report, indent=2, sort_keys=True), encoding="utf-8")
     result.artifacts["scores.json"] = path
     if ctx.params.diagnostics and ctx.predictions is not None and ctx.labels is not None:
-        try:
-            plots = _diagnostics(ctx, inp.work_dir)
-        except (ValueError, KeyError, TypeError) as exc:  # a plot never costs a score
-            log.warning("no diagnostics plot for submission %s: %s", inp.submission_id, exc)
+        if inp.defer_diagnostics:
+            result.deferred[DEFERRED_PLOTS] = _plot_input(ctx, inp.work_dir / PLOT_INPUT)
             return
-        for plot in plots:
+        for plot in draw_diagnostics(ctx):
             result.artifacts[plot.name] = plot
+
+
+DEFERRED_PLOTS = "diagnostics"
+"""The name of the deferred plots in `EvaluationResult.deferred`."""
+PLOT_INPUT = "plot_input.parquet"
+"""The predictions' id and target columns, kept for deferred plots (removed once drawn)."""
+
+
+def _plot_input(ctx: SinkContext, path: Path) -> Path:
+    intent = ctx.input.intent
+    assert ctx.predictions is not None
+    columns = ctx.predictions[[intent.id_column, intent.target]]
+    columns.to_parquet(path, index=False, compression=None)  # read once, then removed
+    return path
+
+
+def draw_diagnostics(ctx: SinkContext) -> list[Path]:
+    """Draw the diagnostics plots (one per split) into the work dir; none (logged) when they
+    cannot be drawn."""
+    try:
+        return _diagnostics(ctx, ctx.input.work_dir)
+    except (ValueError, KeyError, TypeError) as exc:  # a plot never costs a score
+        log.warning("no diagnostics plot for submission %s: %s", ctx.input.submission_id, exc)
+        return []
 
 
 def _diagnostics(ctx: SinkContext, work_dir: Path) -> list[Path]:

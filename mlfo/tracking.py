@@ -7,8 +7,11 @@ tracking URI explicitly and never touches MLflow's process-global state.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
+import sqlite3
 import threading
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +22,8 @@ from mlfo.intent import INTENT_VERSION
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+
+log = logging.getLogger(__name__)
 
 TAG_PREFIX = "mlchallenge."
 SCORING_RUN_TAG = "mlchallenge.scoring_run"
@@ -79,7 +84,28 @@ def _client(tracking_uri: str) -> MlflowClient:
     """One client per tracking URI and process (MLflow caches the store behind it too)."""
     from mlflow.tracking import MlflowClient
 
+    write_ahead_log(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri)
+
+
+def write_ahead_log(tracking_uri: str) -> None:
+    """Put a SQLite tracking store in WAL mode (a setting of the file, kept once set).
+
+    A run is logged in about six transactions; in SQLite's default rollback-journal mode each
+    commit syncs the journal and the database, in WAL mode only the log: measured here, the
+    run's logging took about half the wall-clock time (CPU unchanged).
+    """
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return
+    path = Path(tracking_uri[len(prefix) :])
+    if not path.parent.is_dir():
+        return
+    try:
+        with closing(sqlite3.connect(path, timeout=30)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:  # the default mode works too, only slower
+        log.warning("could not put the MLflow store %s in WAL mode: %s", path, exc)
 
 
 _EXPERIMENTS: dict[tuple[str, str], str] = {}
@@ -130,8 +156,6 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
     """Log one evaluation as a finished run (params, provenance tags, metrics, artifacts)."""
     from mlflow.entities import Metric, Param
     from mlflow.exceptions import MlflowException
-    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-    from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri
 
     client = _client(tracking_uri)
     tags = {
@@ -179,16 +203,30 @@ def log_evaluation(tracking_uri: str, inp: EvaluationInput, result: EvaluationRe
         if value is not None
     ]
     client.log_batch(run_id, metrics=metrics, params=[Param(k, v) for k, v in params.items()])
-    files = [path for path in result.artifacts.values() if path.is_file()]
-    if files:
-        # the run's own artifact location, without the get_run that client.log_artifact does
-        location = add_databricks_profile_info_to_artifact_uri(run.info.artifact_uri, tracking_uri)
-        repository = get_artifact_repository(location, tracking_uri=tracking_uri)
-        for path in files:
-            repository.log_artifact(str(path))
+    # the run's own artifact location, without the get_run that client.log_artifact does
+    _log_files(tracking_uri, run.info.artifact_uri, list(result.artifacts.values()))
     status = "FINISHED" if result.ok else "FAILED"
     client.set_terminated(run_id, status=status)
     return run_id
+
+
+def log_files(tracking_uri: str, run_id: str, files: Sequence[Path]) -> None:
+    """Add files to a run's artifacts (also once the run has ended)."""
+    run = _client(tracking_uri).get_run(run_id)
+    _log_files(tracking_uri, run.info.artifact_uri, files)
+
+
+def _log_files(tracking_uri: str, artifact_uri: str, files: Sequence[Path]) -> None:
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+    from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri
+
+    present = [path for path in files if path.is_file()]
+    if not present:
+        return
+    location = add_databricks_profile_info_to_artifact_uri(artifact_uri, tracking_uri)
+    repository = get_artifact_repository(location, tracking_uri=tracking_uri)
+    for path in present:
+        repository.log_artifact(str(path))
 
 
 def _now_ms() -> int:

@@ -20,6 +20,7 @@ from challenge.scoring.errors import (
     ScoringError,
     UnknownMetricError,
 )
+from challenge.scoring.hidden import HiddenLabels, prepare_labels
 from challenge.scoring.registry import (
     check_metrics,
     get_scorer,
@@ -42,6 +43,7 @@ __version__ = "1.0.0"
 __all__ = [
     "DEFAULT_CONFIDENCE",
     "DEFAULT_RESAMPLES",
+    "HiddenLabels",
     "InvalidPredictionsError",
     "LabelsError",
     "MetricNotApplicableError",
@@ -60,6 +62,7 @@ __all__ = [
     "get_scorer",
     "id_problems",
     "metric_keys",
+    "prepare_labels",
     "proba_column",
     "register_scorer",
     "score_aligned",

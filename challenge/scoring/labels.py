@@ -50,13 +50,42 @@ def label_keys(values: Any) -> np.ndarray:
     return series.map(label_key).to_numpy(dtype=object)
 
 
+def integer_values(values: Any) -> np.ndarray | None:
+    """The values as int64 when every one is an integer (an integer dtype, or integral floats).
+
+    Two integers have the same `label_key` exactly when they are equal, so integer ids and
+    labels can be compared as numbers: no text per row (a tenth of the time and memory).
+    """
+    if isinstance(values, pd.Series):
+        values = values.to_numpy()
+    if isinstance(values, list | tuple):
+        if not all(isinstance(v, int | np.integer | float | np.floating) for v in values):
+            return None
+        if any(isinstance(v, bool | np.bool_) for v in values):
+            return None
+    array = np.asarray(values)
+    if array.ndim != 1 or array.dtype.kind not in "iuf":
+        return None
+    if array.dtype.kind == "f":
+        if not (np.isfinite(array).all() and (array == np.round(array)).all()):
+            return None
+        if np.abs(array).max(initial=0.0) >= 2**53:
+            return None
+    elif array.dtype.kind == "u" and array.max(initial=0) >= 2**63:
+        return None
+    return array.astype(np.int64, copy=False)
+
+
 def encode_labels(values: Any, classes: Sequence[Any], *, what: str = "labels") -> np.ndarray:
     """Class indices (0..K-1, in the order of `classes`) of labels; unknown labels raise."""
     class_keys = [label_key(c) for c in classes]
     if len(set(class_keys)) != len(class_keys):
         raise ValueError(f"classes {list(classes)!r} repeat a class (after 3 == '3' == 3.0)")
-    index = pd.Index(class_keys, dtype=object)
-    codes = index.get_indexer(label_keys(values))
+    numbers, class_numbers = integer_values(values), integer_values(list(classes))
+    if numbers is not None and class_numbers is not None:
+        codes = pd.Index(class_numbers).get_indexer(numbers)
+    else:
+        codes = pd.Index(class_keys, dtype=object).get_indexer(label_keys(values))
     if (codes < 0).any():
         unknown = pd.unique(label_keys(values)[codes < 0])[:5]
         raise ValueError(

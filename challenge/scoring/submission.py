@@ -11,19 +11,13 @@ import numpy as np
 import pandas as pd
 
 from challenge.scoring.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, bootstrap_interval
-from challenge.scoring.errors import LabelsError, ScoringError
+from challenge.scoring.errors import ScoringError
+from challenge.scoring.hidden import ALL_ROWS, SPLITS, HiddenLabels, prepare_labels
 from challenge.scoring.registry import get_scorer, scorer_names
 from challenge.scoring.scorer import Response, Scorer
-from challenge.scoring.validation import (
-    proba_column,
-    resolve_classes,
-    truth_values,
-    validate_predictions,
-)
+from challenge.scoring.validation import proba_column, validate_predictions
 
-SPLITS = ("public", "private")
-ALL_ROWS = "all"
-"""The split name used when the labels have no `split` column."""
+__all__ = ["ALL_ROWS", "SPLITS", "MetricResult", "metric_keys", "score_aligned", "score_submission"]
 
 MetricSpec = str | tuple[str, Mapping[str, Any]]
 
@@ -64,39 +58,43 @@ def metric_keys(metrics: Sequence[MetricSpec]) -> list[tuple[str, str, dict[str,
     return keys
 
 
-def _split_masks(labels: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Boolean row masks of the splits present in the labels."""
-    if "split" not in labels.columns:
-        return {ALL_ROWS: np.ones(len(labels), dtype=bool)}
-    split = labels["split"].astype(str).str.strip().str.lower().to_numpy()
-    unknown = sorted(set(split) - set(SPLITS))
-    if unknown:
-        raise LabelsError(
-            f"test_labels: column 'split' has value(s) {unknown}; use only 'public' and 'private'"
-        )
-    return {name: split == name for name in SPLITS if (split == name).any()}
+class _Responses:
+    """The arrays scorers need from the aligned predictions, on one split (each built once)."""
 
+    def __init__(
+        self, aligned: pd.DataFrame, mask: np.ndarray, target: str, classes: list[Any] | None
+    ) -> None:
+        self.aligned, self.mask, self.target, self.classes = aligned, mask, target, classes
+        self._built: dict[Response, np.ndarray] = {}
 
-def _response(
-    scorer: Scorer, aligned: pd.DataFrame, target: str, classes: list[Any] | None
-) -> np.ndarray:
-    """The array a scorer needs from the aligned predictions."""
-    if scorer.response is Response.LABELS:
-        return aligned[target].to_numpy()
-    if classes is None:
-        raise ScoringError(
-            f"metric {scorer.name!r} needs {scorer.response} and applies to classification only"
-        )
-    columns = [proba_column(c) for c in classes]
-    if not all(c in aligned.columns for c in columns):
-        raise ScoringError(
-            f"metric {scorer.name!r} needs class probabilities: add the columns "
-            f"{', '.join(columns)} to the predictions"
-        )
-    matrix = aligned[columns].to_numpy(dtype=np.float64)
-    if scorer.response is Response.SCORES and len(classes) == 2:
-        return matrix[:, 1]
-    return matrix
+    def of(self, scorer: Scorer) -> np.ndarray:
+        """The array `scorer` needs (raises ScoringError when the predictions lack it)."""
+        kind = scorer.response
+        if kind not in self._built:
+            self._built[kind] = self._build(scorer)
+        return self._built[kind]
+
+    def _build(self, scorer: Scorer) -> np.ndarray:
+        everything = self.mask.all()
+        if scorer.response is Response.LABELS:
+            column = self.aligned[self.target].to_numpy()
+            return column if everything else column[self.mask]
+        classes = self.classes
+        if classes is None:
+            raise ScoringError(
+                f"metric {scorer.name!r} needs {scorer.response} and applies to classification only"
+            )
+        columns = [proba_column(c) for c in classes]
+        if not all(c in self.aligned.columns for c in columns):
+            raise ScoringError(
+                f"metric {scorer.name!r} needs class probabilities: add the columns "
+                f"{', '.join(columns)} to the predictions"
+            )
+        rows = self.aligned if everything else self.aligned[self.mask]
+        matrix = rows[columns].to_numpy(dtype=np.float64)
+        if scorer.response is Response.SCORES and len(classes) == 2:
+            return matrix[:, 1]
+        return matrix
 
 
 def _score_one(
@@ -104,8 +102,7 @@ def _score_one(
     params: Mapping[str, Any],
     task: str,
     y_true: np.ndarray,
-    aligned: pd.DataFrame,
-    target: str,
+    responses: _Responses,
     classes: list[Any] | None,
     interval: dict[str, Any] | None,
 ) -> MetricResult:
@@ -119,7 +116,7 @@ def _score_one(
             )
         if len(y_true) == 0:
             raise ScoringError("this split has no rows")
-        y_pred = _response(scorer, aligned, target, classes)
+        y_pred = responses.of(scorer)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = scorer(y_true, y_pred, classes=classes)
@@ -136,7 +133,7 @@ def _score_one(
 
 def score_submission(
     predictions: pd.DataFrame,
-    labels: pd.DataFrame,
+    labels: pd.DataFrame | HiddenLabels,
     *,
     id_column: str,
     target: str,
@@ -150,17 +147,16 @@ def score_submission(
 ) -> dict[str, dict[str, MetricResult]]:
     """Validate predictions, then score every split with every metric: {split: {metric: result}}."""
     keys = _checked_keys(metrics, intervals_for)
+    hidden = prepare_labels(labels, id_column=id_column, target=target, task=task, classes=classes)
     aligned = validate_predictions(
-        predictions, labels, id_column=id_column, target=target, task=task, classes=classes
+        predictions, hidden, id_column=id_column, target=target, task=task, classes=classes
     )
-    return _score(
-        aligned, labels, keys, target, task, classes, intervals_for, n_resamples, confidence, seed
-    )
+    return _score(aligned, hidden, keys, intervals_for, n_resamples, confidence, seed)
 
 
 def score_aligned(
     aligned: pd.DataFrame,
-    labels: pd.DataFrame,
+    labels: pd.DataFrame | HiddenLabels,
     *,
     target: str,
     task: str,
@@ -170,17 +166,21 @@ def score_aligned(
     n_resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
+    id_column: str | None = None,
 ) -> dict[str, dict[str, MetricResult]]:
-    """Like `score_submission` for predictions already returned by `validate_predictions`."""
+    """Like `score_submission` for predictions already returned by `validate_predictions`.
+
+    `id_column` defaults to the aligned frame's first column, where `validate_predictions` puts it.
+    """
     keys = _checked_keys(metrics, intervals_for)
-    if len(aligned) != len(labels):
+    id_column = id_column or str(aligned.columns[0])
+    hidden = prepare_labels(labels, id_column=id_column, target=target, task=task, classes=classes)
+    if len(aligned) != len(hidden):
         raise ValueError(
-            f"aligned predictions have {len(aligned)} rows for {len(labels)} labels; "
+            f"aligned predictions have {len(aligned)} rows for {len(hidden)} labels; "
             "pass the frame returned by validate_predictions for these labels"
         )
-    return _score(
-        aligned, labels, keys, target, task, classes, intervals_for, n_resamples, confidence, seed
-    )
+    return _score(aligned, hidden, keys, intervals_for, n_resamples, confidence, seed)
 
 
 def _checked_keys(
@@ -197,31 +197,26 @@ def _checked_keys(
 
 def _score(
     aligned: pd.DataFrame,
-    labels: pd.DataFrame,
+    hidden: HiddenLabels,
     keys: list[tuple[str, str, dict[str, Any]]],
-    target: str,
-    task: str,
-    classes: Sequence[Any] | None,
     intervals_for: str | None,
     n_resamples: int,
     confidence: float,
     seed: int,
 ) -> dict[str, dict[str, MetricResult]]:
-    class_list = resolve_classes(labels, target, task, classes)
-    y_true = truth_values(labels, target, class_list)
     bootstrap = {"n_resamples": n_resamples, "confidence": confidence, "seed": seed}
     results: dict[str, dict[str, MetricResult]] = {}
-    for split, mask in _split_masks(labels).items():
-        part = aligned[mask].reset_index(drop=True)
+    for split, mask in hidden.splits.items():
+        responses = _Responses(aligned, mask, hidden.target, hidden.classes)
+        y_true = hidden.truth[mask]
         results[split] = {
             key: _score_one(
                 name,
                 params,
-                task,
-                y_true[mask],
-                part,
-                target,
-                class_list,
+                hidden.task,
+                y_true,
+                responses,
+                hidden.classes,
                 bootstrap if key == intervals_for else None,
             )
             for key, name, params in keys

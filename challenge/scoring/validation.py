@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from challenge.scoring.errors import InvalidPredictionsError, LabelsError
-from challenge.scoring.labels import encode_labels, label_key, label_keys
-from sandbox import TaskKind
+from challenge.scoring.errors import InvalidPredictionsError
+from challenge.scoring.hidden import HiddenLabels, as_class_array, prepare_labels
+from challenge.scoring.labels import integer_values, label_key, label_keys
 
 PROBA_PREFIX = "proba_"
 PROBA_RANGE_TOLERANCE = 1e-6
@@ -23,18 +23,6 @@ EXAMPLES = 5
 def proba_column(cls: Any) -> str:
     """The predictions column that holds the probability of a class."""
     return f"{PROBA_PREFIX}{cls}"
-
-
-def is_classification(task: str) -> bool:
-    """Whether a task predicts class labels."""
-    return task in (TaskKind.BINARY, TaskKind.MULTICLASS)
-
-
-def _check_task(task: str) -> None:
-    """Refuse an unknown task kind."""
-    valid = [t.value for t in TaskKind]
-    if task not in valid:
-        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(valid)}")
 
 
 def _examples(items: Sequence[Any], counts: Sequence[int] | None = None) -> str:
@@ -52,53 +40,32 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def resolve_classes(
-    labels: pd.DataFrame, target: str, task: str, classes: Sequence[Any] | None
-) -> list[Any] | None:
-    """The task's classes: the given ones, or the sorted distinct labels; None for regression."""
-    if not is_classification(task):
-        return None
-    if classes is not None:
-        return list(classes)
-    values = pd.unique(labels[target].dropna())
-    try:
-        return sorted(values.tolist())
-    except TypeError:
-        return sorted(values.tolist(), key=label_key)
-
-
-def _check_labels(labels: pd.DataFrame, id_column: str, target: str) -> np.ndarray:
-    """The canonical id keys of the hidden labels, checked for the host's mistakes."""
-    if not isinstance(labels, pd.DataFrame):
-        raise LabelsError(f"labels must be a pandas DataFrame, got {type(labels).__name__}")
-    missing = [c for c in (id_column, target) if c not in labels.columns]
-    if missing:
-        raise LabelsError(
-            f"test_labels: missing column(s) {', '.join(map(repr, missing))}; "
-            f"found {list(labels.columns)}. The labels need the id column and the target."
-        )
-    if labels[id_column].isna().any():
-        raise LabelsError(f"test_labels: column {id_column!r} has empty ids")
-    keys = label_keys(labels[id_column])
-    if len(pd.unique(keys)) != len(keys):
-        raise LabelsError(f"test_labels: column {id_column!r} repeats ids; ids must be unique")
-    if labels[target].isna().any():
-        raise LabelsError(f"test_labels: column {target!r} has empty values")
-    return keys
+def _id_keys(predictions: pd.DataFrame, hidden: HiddenLabels) -> tuple[np.ndarray, np.ndarray]:
+    """Comparable ids of the predictions and the labels: integers when both are, else text."""
+    column = predictions[hidden.id_column]
+    if hidden.id_numbers is not None:
+        numbers = integer_values(column)
+        if numbers is not None:
+            return numbers, hidden.id_numbers
+    return label_keys(column), hidden.id_text
 
 
 def _match_ids(
     pred_keys: np.ndarray, label_ids: np.ndarray, id_column: str
-) -> tuple[list[str], np.ndarray]:
-    """Problems with the ids, and for each label row the row of its prediction (-1: none)."""
+) -> tuple[list[str], np.ndarray | None]:
+    """Problems with the ids, and for each label row the row of its prediction (-1: none);
+    None when the predictions are in the labels' own order (ids are unique)."""
+    if len(pred_keys) == len(label_ids) and np.array_equal(pred_keys, label_ids):
+        return [], None
     codes, uniques = pd.factorize(np.concatenate([label_ids, pred_keys]))
     label_codes, pred_codes = codes[: len(label_ids)], codes[len(label_ids) :]
     counts = np.bincount(pred_codes, minlength=len(uniques))
     is_label = np.zeros(len(uniques), dtype=bool)
     is_label[label_codes] = True
-    named = np.asarray(uniques, dtype=object) != ""
+    text = pred_keys.dtype == object
+    named = np.asarray(uniques, dtype=object) != "" if text else np.ones(len(uniques), dtype=bool)
     problems = []
-    empty = int(np.count_nonzero(pred_keys == ""))
+    empty = int(np.count_nonzero(pred_keys == "")) if text else 0
     if empty:
         problems.append(f"{_plural(empty, 'row')} with an empty {id_column!r}")
     repeated = np.flatnonzero((counts > 1) & named)
@@ -213,8 +180,12 @@ def _class_labels(
     empty = column.isna().to_numpy()
     if empty.any():
         problems.append(f"column {target!r} is empty in {_bad_rows(empty, ids)}")
-    keys = label_keys(column)
-    codes = pd.Index([label_key(c) for c in classes], dtype=object).get_indexer(keys)
+    numbers, class_numbers = integer_values(column), integer_values(list(classes))
+    if numbers is not None and class_numbers is not None:
+        codes = pd.Index(class_numbers).get_indexer(numbers)
+    else:
+        keys = label_keys(column)
+        codes = pd.Index([label_key(c) for c in classes], dtype=object).get_indexer(keys)
     unknown = (codes < 0) & ~empty
     if unknown.any():
         counts = pd.Series(column[unknown].astype(str)).value_counts()
@@ -226,46 +197,25 @@ def _class_labels(
     return codes
 
 
-def truth_values(labels: pd.DataFrame, target: str, classes: list[Any] | None) -> np.ndarray:
-    """The hidden target as class values (classification) or float64 (regression)."""
-    column = labels[target]
-    if classes is None:
-        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
-        if not np.isfinite(values).all():
-            raise LabelsError(f"test_labels: column {target!r} must hold finite numbers")
-        return values
-    try:
-        codes = encode_labels(column, classes, what=f"test_labels column {target!r}")
-    except ValueError as error:
-        raise LabelsError(str(error)) from error
-    return _as_class_array(classes, codes)
-
-
-def _as_class_array(classes: list[Any], codes: np.ndarray) -> np.ndarray:
-    """Class values for indices, as int64 when every class is an integer."""
-    if all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes):
-        return np.asarray(classes, dtype=np.int64)[codes]
-    return np.asarray(classes, dtype=object)[codes]
-
-
 def validate_predictions(
     predictions: pd.DataFrame,
-    labels: pd.DataFrame,
+    labels: pd.DataFrame | HiddenLabels,
     *,
     id_column: str,
     target: str,
     task: str,
     classes: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
-    """Check predictions against the labels' ids and the task; return them in the labels' order."""
-    _check_task(task)
-    label_ids = _check_labels(labels, id_column, target)
+    """Check predictions against the labels' ids and the task; return them in the labels' order.
+
+    `labels` is the hidden labels' frame, or the same prepared once by `prepare_labels`.
+    """
+    hidden = prepare_labels(labels, id_column=id_column, target=target, task=task, classes=classes)
     if not isinstance(predictions, pd.DataFrame):
         raise InvalidPredictionsError(
             f"predictions must be a table, got {type(predictions).__name__}"
         )
-    class_list = resolve_classes(labels, target, task, classes)
-    truth_values(labels, target, class_list)
+    class_list = hidden.classes
     columns = [str(c) for c in predictions.columns]
     if id_column not in columns:
         found = ", ".join(columns) or "none"
@@ -283,9 +233,9 @@ def validate_predictions(
         )
     if len(predictions) == 0:
         raise InvalidPredictionsError(
-            f"the predictions are empty; write one row per id of the test set ({len(labels)} rows)"
+            f"the predictions are empty; write one row per id of the test set ({len(hidden)} rows)"
         )
-    ids = label_keys(predictions[id_column])
+    ids, label_ids = _id_keys(predictions, hidden)
     problems, order = _match_ids(ids, label_ids, id_column)
 
     matrix = None
@@ -305,12 +255,13 @@ def validate_predictions(
             "the predictions cannot be scored:\n" + "\n".join(f"- {p}" for p in problems),
             problems,
         )
-    aligned = pd.DataFrame({id_column: labels[id_column].to_numpy()})
+    rows = slice(None) if order is None else order
+    aligned = pd.DataFrame({id_column: hidden.frame[id_column].to_numpy()})
     if class_list is None:
-        aligned[target] = values[order]
+        aligned[target] = values[rows]
         return aligned
-    aligned[target] = _as_class_array(class_list, codes[order])
+    aligned[target] = as_class_array(class_list, codes[rows])
     if matrix is not None:
         for j, cls in enumerate(class_list):
-            aligned[proba_column(cls)] = matrix[order, j]
+            aligned[proba_column(cls)] = matrix[rows, j]
     return aligned

@@ -16,17 +16,30 @@ PLOTS = {
 }
 
 
-def diagnostics_path(settings: Settings, submission_id: int, split: str = "public") -> Path | None:
-    """The split's diagnostics plot of the submission's latest attempt that wrote one, if any."""
+def _attempts(settings: Settings, submission_id: int) -> list[Path]:
+    """The submission's attempt folders, oldest first."""
     runs = storage.runs_dir(settings.storage, submission_id)
     if not runs.is_dir():
-        return None
+        return []
     attempts = sorted(
         (int(match.group(1)), child)
         for child in runs.iterdir()
         if (match := ATTEMPT.match(child.name)) and child.is_dir()
     )
-    for _, folder in reversed(attempts):
+    return [folder for _, folder in attempts]
+
+
+def diagnostics_pending(settings: Settings, submission_id: int) -> bool:
+    """Whether the latest attempt's plots are still to be drawn (mlfo/worker/plots.py)."""
+    from mlfo.sinks import PLOT_INPUT
+
+    attempts = _attempts(settings, submission_id)
+    return bool(attempts) and (attempts[-1] / PLOT_INPUT).is_file()
+
+
+def diagnostics_path(settings: Settings, submission_id: int, split: str = "public") -> Path | None:
+    """The split's diagnostics plot of the submission's latest attempt that wrote one, if any."""
+    for folder in reversed(_attempts(settings, submission_id)):
         for name in PLOTS[split]:
             plot = folder / name
             if plot.is_file() and not plot.is_symlink():

@@ -21,7 +21,7 @@ from challenge.submissions import service as submissions
 from challenge.submissions.models import Submission
 from challenge.submissions.schemas import submission_read
 from challenge.teams import service as teams
-from challenge.web.artifacts import diagnostics_path, mlflow_run_url
+from challenge.web.artifacts import diagnostics_path, diagnostics_pending, mlflow_run_url
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
 from challenge.web.security import CSRF_FIELD, LoggedIn, check_form_token
@@ -172,6 +172,7 @@ def submission_page(
         and diagnostics_path(settings, submission.id, "private") is not None,
         mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id) if staff else None,
         mlflow_ui=settings.mlflow_ui_url if staff else "",
+        plot_pending=diagnostics_pending(settings, submission.id),
     )
 
 

@@ -24,6 +24,8 @@ from challenge.teams.models import Team
 from mlfo.evaluation import EvaluationResult
 from mlfo.intent import Intent
 from mlfo.placement import queue_for, worker_device
+from mlfo.sinks import DEFERRED_PLOTS
+from mlfo.worker import plots
 from mlfo.worker.dispatch import SUBMISSIONS, dispatch
 from mlfo.worker.heartbeat import LeaseHeartbeat
 from sandbox import Outcome
@@ -195,6 +197,8 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
     if result is not None:
         metrics.observe_phases(result.timings)
         metrics.count_kill(result.sandbox_kill)
+    if result is not None and (heartbeat.lost or platform_fault):
+        _drop_deferred(result)
     if heartbeat.lost:
         metrics.count_evaluation("lost", evaluation.queue, time.monotonic() - began)
         return "lost"
@@ -217,10 +221,31 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
         run_id = result.mlflow_run_id if result is not None else None
         if done is not None and run_id:
             after_commit(session, lambda: _mark_scoring_run(settings, run_id))
+        if done is not None and result is not None and DEFERRED_PLOTS in result.deferred:
+            after_commit(
+                session,
+                partial(
+                    plots.send,
+                    settings,
+                    submission_id=submission_id,
+                    attempt=work_dir.name,
+                    queue=evaluation.queue,
+                    run_id=run_id,
+                    labels_sha256=result.provenance["mlchallenge.labels_sha256"],
+                ),
+            )
+    if done is None and result is not None:
+        _drop_deferred(result)
     metrics.observe_phases({"record": time.monotonic() - recording})
     outcome = "finished" if done is not None else "lost"
     metrics.count_evaluation(outcome, evaluation.queue, time.monotonic() - began)
     return outcome
+
+
+def _drop_deferred(result: Any) -> None:
+    """Remove the inputs of deferred work whose result was not recorded."""
+    for path in result.deferred.values():
+        path.unlink(missing_ok=True)
 
 
 def _mark_scoring_run(settings: Settings, run_id: str) -> None:
@@ -273,5 +298,7 @@ def _run_pipeline(
             mlflow_tracking_uri=settings.mlflow_tracking_uri or None,
             team_name=evaluation.team_name,
             phase=evaluation.phase,
+            cache_dir=settings.home / "cache" / "tables",
+            defer_diagnostics=True,
         )
     )

@@ -58,6 +58,24 @@ def _forget_the_submission(**_: Any) -> None:
     bind_submission(None)
 
 
+@app.task(
+    name="mlfo.draw_diagnostics",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    time_limit=600,
+)
+def draw_diagnostics(
+    submission_id: int, attempt: str, run_id: str | None, labels_sha256: str
+) -> str:
+    """Draw the diagnostics plot of a recorded evaluation (low priority; safe to run twice)."""
+    from mlfo.worker.plots import draw
+
+    outcome = draw(get_settings(), int(submission_id), str(attempt), run_id, str(labels_sha256))
+    log.info("plot of submission %s (%s): %s", submission_id, attempt, outcome)
+    return outcome
+
+
 @worker_init.connect
 def _preload(sender: Any = None, **_: Any) -> None:
     """Import the heavy libraries once in the parent, so that forked children start warm."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -142,3 +144,11 @@ def test_final_models_are_registered_with_a_champion(
     logged = {a.path for a in client.list_artifacts(scored.mlflow_run_id, "final_model")}
     assert logged == {"final_model/model.joblib"}
     assert client.get_run(scored.mlflow_run_id).data.tags["mlchallenge.scoring_run"] == "true"
+
+
+def test_a_sqlite_store_is_written_through_a_write_ahead_log(
+    scored: EvaluationResult, tracking_uri: str
+) -> None:
+    path = tracking_uri[len("sqlite:///") :]
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -1,4 +1,5 @@
-"""Bootstrap intervals: exact vectorised kernels, determinism, coverage, budgets."""
+"""Bootstrap intervals: exact vectorised kernels, determinism, coverage, budgets, and the
+cheaper ways to draw resamples (counts, strata) checked against resampled rows."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ import pytest
 
 from challenge.scoring import bootstrap_distribution, bootstrap_interval, get_scorer
 from challenge.scoring.bootstrap import (
+    DEFAULT_RESAMPLES,
+    EXACT_ROW_BUDGET,
     FALLBACK_ROW_BUDGET,
     MIN_RESAMPLES,
+    Method,
+    ResamplePlan,
     effective_resamples,
+    resample_method,
     resample_plan,
 )
 from challenge.scoring.scorer import Scorer
@@ -150,3 +156,124 @@ def test_binary_kernels_handle_resamples_without_positives() -> None:
         slow = [scorer(y[row], pred[row], classes=[0, 1]) for row in idx]
         fast = resample_plan(scorer, y, pred, [0, 1]).statistic(idx)
         assert fast == pytest.approx(slow, abs=1e-12)
+
+
+def _quantiles(values: np.ndarray) -> np.ndarray:
+    return np.quantile(values[np.isfinite(values)], [0.025, 0.5, 0.975])
+
+
+def _rows_distribution(plan: ResamplePlan, n: int, resamples: int, seed: int) -> np.ndarray:
+    """The exact bootstrap: n resampled row indices per resample."""
+    rng = np.random.default_rng(seed)
+    blocks = [plan.statistic(rng.integers(0, n, size=(50, n))) for _ in range(resamples // 50)]
+    return np.concatenate(blocks)
+
+
+def _large_cases(n: int) -> list[tuple[str, np.ndarray, np.ndarray, list[int] | None]]:
+    """Metrics at a moderate n, with heavy tails where the metric allows them."""
+    rng = np.random.default_rng(11)
+    y = rng.normal(size=n)
+    heavy = y + rng.lognormal(0.0, 2.5, n) * rng.choice([-1, 1], n)
+    near_zero = rng.normal(size=n) * rng.choice([1.0, 1e-3], n, p=[0.99, 0.01])
+    labels = rng.integers(0, 4, n)
+    proba = rng.dirichlet(np.ones(4), n)
+    proba[np.arange(n), labels] += rng.exponential(1.0, n)
+    proba /= proba.sum(axis=1, keepdims=True)
+    binary = (y > 0).astype(int)
+    return [
+        ("mae", y, heavy, None),
+        ("rmse", y, heavy, None),
+        ("r2", y, y + rng.standard_t(3, n), None),
+        ("mape", near_zero, near_zero + rng.normal(size=n), None),
+        ("wmape", np.abs(y) + 0.1, np.abs(heavy), None),
+        ("log_loss", labels, proba, [0, 1, 2, 3]),
+        ("roc_auc", binary, 1 / (1 + np.exp(-2 * y + rng.normal(size=n))), [0, 1]),
+        ("roc_auc", labels, proba, [0, 1, 2, 3]),
+    ]
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_strata_agree_with_resampled_rows_on_moderate_n(case: int) -> None:
+    n, resamples = 24_000, 1000
+    name, y, pred, classes = _large_cases(n)[case]
+    scorer = get_scorer(name)
+    plan = resample_plan(scorer, y, pred, classes, n_resamples=resamples)
+    assert resample_method(plan, n, resamples) is Method.STRATA
+    assert plan.means is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exact = _quantiles(_rows_distribution(plan, n, resamples, seed=1))
+        drawn = _quantiles(plan.means.draw(resamples, np.random.default_rng(2)))
+    width = exact[2] - exact[0]
+    assert np.abs(drawn - exact).max() < 0.12 * width, (name, exact, drawn)
+
+
+@pytest.mark.parametrize(("name", "classes"), [("accuracy", [0, 1, 2]), ("f1_macro", [0, 1, 2])])
+def test_counts_follow_the_distribution_of_resampled_rows(name: str, classes: list[int]) -> None:
+    n, resamples = 5_000, 2000
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 3, n)
+    pred = np.where(rng.random(n) < 0.7, y, rng.integers(0, 3, n))
+    plan = resample_plan(get_scorer(name), y, pred, classes)
+    assert resample_method(plan, n, resamples) is Method.COUNTS
+    assert plan.categories is not None
+    exact = _quantiles(_rows_distribution(plan, n, resamples, seed=3))
+    drawn = _quantiles(plan.categories.draw(resamples, np.random.default_rng(4)))
+    assert np.abs(drawn - exact).max() < 0.08 * (exact[2] - exact[0])
+
+
+def test_large_n_intervals_cover_the_true_value_about_as_often_as_they_say() -> None:
+    rng = np.random.default_rng(13)
+    n, trials, covered = 30_000, 100, 0
+    truth = np.exp(0.5)  # E|error| of a lognormal(0, 1) error with a random sign
+    for trial in range(trials):
+        y = rng.normal(size=n)
+        pred = y + rng.lognormal(0.0, 1.0, n) * rng.choice([-1, 1], n)
+        low, high = bootstrap_interval(y, pred, get_scorer("mae"), seed=trial)
+        covered += low <= truth <= high
+    assert 0.86 <= covered / trials <= 1.0
+
+
+def test_methods_follow_the_size_and_the_metric() -> None:
+    rng = np.random.default_rng(14)
+    small, large = 500, 40_000
+    for n, expected in ((small, Method.ROWS), (large, Method.STRATA)):
+        y = rng.normal(size=n)
+        plan = resample_plan(get_scorer("mae"), y, y + 1, None)
+        assert resample_method(plan, n, DEFAULT_RESAMPLES) is expected
+    labels = rng.integers(0, 2, large)
+    plan = resample_plan(get_scorer("f1"), labels, 1 - labels, [0, 1])
+    assert resample_method(plan, large, DEFAULT_RESAMPLES) is Method.COUNTS
+    host = Scorer(
+        name="median_abs",
+        fn=lambda t, p: float(np.median(np.abs(t - p))),
+        greater_is_better=False,
+        response=get_scorer("mae").response,
+    )
+    y = rng.normal(size=large)
+    assert resample_method(resample_plan(host, y, y, None), large, 1000) is Method.ROWS
+    assert large * DEFAULT_RESAMPLES > EXACT_ROW_BUDGET >= small * DEFAULT_RESAMPLES
+
+
+def test_large_n_intervals_are_deterministic_for_a_seed() -> None:
+    rng = np.random.default_rng(15)
+    y = rng.normal(size=50_000)
+    pred = y + rng.normal(size=50_000)
+    for name in ("mae", "r2", "accuracy"):
+        args = (y, pred) if name != "accuracy" else (y > 0, pred > 0)
+        classes = [False, True] if name == "accuracy" else None
+        first = bootstrap_interval(*args, get_scorer(name), seed=7, classes=classes)
+        assert bootstrap_interval(*args, get_scorer(name), seed=7, classes=classes) == first
+        assert bootstrap_interval(*args, get_scorer(name), seed=8, classes=classes) != first
+
+
+def test_rows_with_an_undefined_term_are_drawn_exactly_at_large_n() -> None:
+    rng = np.random.default_rng(16)
+    n = 40_000
+    y = rng.uniform(1, 2, n)
+    y[123] = 0.0  # mre divides by the truth: one row makes every resample that draws it infinite
+    values = bootstrap_distribution(y, y + 0.1, get_scorer("mre"), n_resamples=2000)
+    undefined = float(np.mean(~np.isfinite(values)))
+    assert undefined == pytest.approx(1 - np.exp(-1), abs=0.04)
+    with pytest.raises(ValueError, match="undefined on"):
+        bootstrap_interval(y, y + 0.1, get_scorer("mre"))

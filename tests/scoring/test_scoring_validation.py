@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from challenge.scoring import InvalidPredictionsError, LabelsError, validate_predictions
+from challenge.scoring import (
+    InvalidPredictionsError,
+    LabelsError,
+    prepare_labels,
+    validate_predictions,
+)
+from challenge.scoring.labels import encode_labels
 
 
 def _labels(task: str = "regression") -> pd.DataFrame:
@@ -155,3 +161,58 @@ def test_host_errors_in_the_labels_are_not_blamed_on_the_team() -> None:
         )
     with pytest.raises(ValueError, match="unknown task 'ranking'"):
         validate_predictions(predictions, _labels(), id_column="id", target="y", task="ranking")
+
+
+def test_integer_ids_of_any_dtype_are_matched_as_numbers_with_the_same_messages() -> None:
+    labels = pd.DataFrame({"id": np.arange(1, 7, dtype=np.int32), "y": np.arange(1.0, 7.0)})
+    ids = [6, 5, 4, 3, 2, 1]
+    for column in (ids, [float(i) for i in ids], [str(i) for i in ids], np.array(ids, "uint8")):
+        predictions = pd.DataFrame({"id": column, "y": [6.0, 5, 4, 3, 2, 1]})
+        aligned = validate_predictions(
+            predictions, labels, id_column="id", target="y", task="regression"
+        )
+        assert aligned["y"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    for column in ([1, 1, 2, 9], [1.0, 1.0, 2.0, 9.0], ["1", "1", "2", "9"]):
+        predictions = pd.DataFrame({"id": column, "y": [0.0] * 4})
+        with pytest.raises(InvalidPredictionsError) as caught:
+            validate_predictions(predictions, labels, id_column="id", target="y", task="regression")
+        message = str(caught.value)
+        assert "1 id appear more than once: 1 (x2)" in message
+        assert "4 ids of the test set are missing: 3, 4, 5, 6" in message
+        assert "1 id are not in the test set: 9" in message
+
+
+def test_numbers_and_text_stay_distinct_where_their_text_differs() -> None:
+    labels = pd.DataFrame({"id": [1, 2], "y": [0, 1]})
+    for classes, column in (([0, 1], [True, False]), (["0", "1"], [0.5, 1.0])):
+        predictions = pd.DataFrame({"id": [1, 2], "y": column})
+        with pytest.raises(InvalidPredictionsError, match="not classes"):
+            validate_predictions(
+                predictions, labels, id_column="id", target="y", task="binary", classes=classes
+            )
+    assert encode_labels(np.array([2.0, 7.0]), ["7", 2]).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="not among the classes"):
+        encode_labels(np.array([2, 3]), [2.0, 7.0])
+
+
+def test_prepared_labels_give_what_the_frame_gives_and_refuse_other_settings() -> None:
+    labels = pd.DataFrame(
+        {"id": [3, 1, 2, 4], "y": ["b", "a", "b", "a"], "split": ["Public ", "private"] * 2}
+    )
+    hidden = prepare_labels(labels, id_column="id", target="y", task="binary")
+    assert hidden.classes == ["a", "b"] and hidden.id_numbers is not None
+    assert {k: v.tolist() for k, v in hidden.splits.items()} == {
+        "public": [True, False, True, False],
+        "private": [False, True, False, True],
+    }
+    predictions = pd.DataFrame({"id": ["4", "3", "2", "1"], "y": ["a", "b", "a", "a"]})
+    common = {"id_column": "id", "target": "y", "task": "binary"}
+    assert validate_predictions(predictions, hidden, **common).equals(
+        validate_predictions(predictions, labels, **common)
+    )
+    with pytest.raises(ValueError, match="prepared for other settings"):
+        validate_predictions(predictions, hidden, **{**common, "task": "multiclass"})
+    with pytest.raises(LabelsError, match="repeats ids"):
+        prepare_labels(labels.assign(id=[1, 1, 2, 3]), **common)
+    with pytest.raises(LabelsError, match="'split' has value"):
+        prepare_labels(labels.assign(split=["public", "test"] * 2), **common)

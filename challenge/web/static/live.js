@@ -73,14 +73,26 @@
       mlflow.appendChild(link);
     }
     var placeholder = box.querySelector("[data-no-plot]");
-    if (placeholder && data.status === "finished") {
-      var img = new Image();
-      img.className = "plot";
-      img.alt = "Diagnostics plot of submission " + data.id + ": predictions against the truth";
-      img.onload = function () { placeholder.replaceWith(img); };
-      img.onerror = function () { text(placeholder, "No diagnostics plot for this submission."); };
-      img.src = "/submissions/" + data.id + "/diagnostics.png";
-    }
+    if (placeholder && data.status === "finished") { loadPlot(placeholder, data.id, PLOT_TRIES); }
+  }
+
+  // The plot is drawn shortly after the score, in a task of its own: ask again for a while.
+  var PLOT_TRIES = 40;
+
+  function loadPlot(placeholder, id, tries) {
+    var img = new Image();
+    img.className = "plot";
+    img.alt = "Diagnostics plot of submission " + id + ": predictions against the truth";
+    img.onload = function () { placeholder.replaceWith(img); };
+    img.onerror = function () {
+      if (tries > 1) {
+        text(placeholder, "No diagnostics plot yet; it is drawn shortly after the score.");
+        window.setTimeout(function () { loadPlot(placeholder, id, tries - 1); }, DELAY_MS);
+      } else {
+        text(placeholder, "No diagnostics plot for this submission.");
+      }
+    };
+    img.src = "/submissions/" + id + "/diagnostics.png?try=" + tries;
   }
 
   function update(box, data) {
@@ -112,4 +124,9 @@
   }
 
   document.querySelectorAll("[data-submission][data-terminal='no']").forEach(poll);
+  document.querySelectorAll("[data-submission][data-terminal='yes'] [data-plot-pending]").forEach(
+    function (placeholder) {
+      var box = placeholder.closest("[data-submission]");
+      loadPlot(placeholder, box.getAttribute("data-submission"), PLOT_TRIES);
+    });
 }());
