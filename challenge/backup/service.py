@@ -269,7 +269,13 @@ def _require_fresh(settings: Settings, manifest: dict[str, Any], targets: dict[s
         if name in manifest["areas"] and not files.is_empty(root):
             raise BackupError(f"{root} already holds files; restore into a fresh home")
     mlflow = _mlflow_paths(settings)
-    if "file" in manifest.get("mlflow", {}) and mlflow is not None and mlflow[0].exists():
+    created_empty = mlflow is not None and mlflow[0].is_file() and mlflow[0].stat().st_size == 0
+    if (
+        "file" in manifest.get("mlflow", {})
+        and mlflow is not None
+        and mlflow[0].exists()
+        and not created_empty  # `ensure_dirs` creates the database files empty (mode 0600)
+    ):
         raise BackupError(f"{mlflow[0]} exists already; restore into a fresh home")
 
 

@@ -6,7 +6,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from mlfo.worker.execution import run_evaluation
+from challenge.db.session import transaction
+from challenge.files import storage
+from challenge.submissions.models import Submission
+from mlfo.provenance import sha256_of
+from mlfo.sinks import PLOT_INPUT
+from mlfo.worker import plots
+from mlfo.worker.execution import plan, run_evaluation
 from tests.arena import Arena
 from tests.platform.helpers import auth, create_user
 
@@ -17,8 +23,24 @@ def quiet(settings: Any) -> Any:
 
 
 def evaluate(settings: Any, submission_id: int) -> None:
-    """Run a queued submission's evaluation in this process, as a worker would."""
+    """Run a queued submission's evaluation in this process, as a worker would, then its
+    deferred diagnostics plots (the worker's low-priority task)."""
     assert run_evaluation(settings, submission_id, worker="test") == "finished"
+    draw_deferred_plots(settings, submission_id)
+
+
+def draw_deferred_plots(settings: Any, submission_id: int) -> None:
+    """Draw the plots a recorded evaluation left for later, as `mlfo.draw_diagnostics` would."""
+    attempts = sorted(storage.runs_dir(settings.storage, submission_id).glob("attempt-*"))
+    if not attempts or not (attempts[-1] / PLOT_INPUT).is_file():
+        return
+    with transaction(settings.database_url) as session:
+        row = session.get(Submission, submission_id)
+        assert row is not None
+        run_id = row.mlflow_run_id
+        labels = plan(session, settings=settings, submission_id=submission_id).labels_path
+    drawn = plots.draw(settings, submission_id, attempts[-1].name, run_id, sha256_of(labels))
+    assert drawn == "drawn", drawn
 
 
 def second_team(arena: Arena, username: str = "bob", name: str = "Beta") -> str:
