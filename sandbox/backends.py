@@ -64,6 +64,9 @@ def jail_env(threads: int, home: str, device: str = "cpu") -> dict[str, str]:
         "USER": "sandbox",
         "LOGNAME": "sandbox",
         "MALLOC_ARENA_MAX": "2",
+        # pyarrow's default pool (jemalloc/mimalloc) commits about 1 GB of private memory it never
+        # touches, which RLIMIT_DATA would count against `memory_mb`: use the system allocator
+        "ARROW_DEFAULT_MEMORY_POOL": "system",
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": home,
     }
@@ -113,16 +116,25 @@ def _owner(path: Path) -> int:
         return -1
 
 
-def memory_limit(limits: Limits, device: str) -> str:
-    """The prlimit memory flag: address space on the CPU, private data for CUDA runs.
+ADDRESS_HEADROOM_MB = 8192
+"""Address space a CPU run may map beyond `memory_mb`: shared libraries and reservations (a
+CUDA build of torch maps about 3.3 GB of libraries at import, most never resident)."""
 
-    The CUDA driver reserves tens of GB of address space (unified addressing) at start-up, so an
-    address-space limit makes every CUDA run fail. RLIMIT_DATA counts the private writable
-    memory the process really uses and ignores those inaccessible reservations and the shared
-    device mappings, so it bounds host memory without breaking CUDA.
+
+def memory_limits(limits: Limits, device: str) -> list[str]:
+    """The prlimit memory flags: `memory_mb` of private memory per process, hard.
+
+    `RLIMIT_DATA` counts the private writable memory a process commits (heap, anonymous
+    mappings) and ignores mapped libraries, so it is what `memory_mb` bounds. On the CPU
+    `RLIMIT_AS` (`memory_mb` + `ADDRESS_HEADROOM_MB`) also bounds what `RLIMIT_DATA` does not count
+    (shared anonymous mappings). The CUDA driver reserves tens of GB of address space (unified
+    addressing) at start-up, so CUDA runs get no address-space limit. The memory of the whole
+    process tree is bounded from outside (`supervise.Budget.memory_kb`).
     """
-    flag = "--data" if device == "cuda" else "--as"
-    return f"{flag}={limits.memory_mb * MB}"
+    flags = [f"--data={limits.memory_mb * MB}"]
+    if device != "cuda":
+        flags.append(f"--as={(limits.memory_mb + ADDRESS_HEADROOM_MB) * MB}")
+    return flags
 
 
 def limit_prefix(
@@ -147,7 +159,7 @@ def limit_prefix(
     return [
         *prefix,
         PRLIMIT,
-        memory_limit(limits, device),
+        *memory_limits(limits, device),
         f"--cpu={cpu}",
         f"--nproc={nproc}",
         f"--fsize={limits.file_size_mb * MB}",

@@ -123,6 +123,12 @@ def interpret(
             Outcome.TIMEOUT,
             f"fit ran longer than the {limits.train_time_s:g} s training limit (train_time_s)",
         )
+    if sup.killed is KillReason.MEMORY:
+        return done(
+            Outcome.MEMORY_EXCEEDED,
+            f"the model needed more than the {limits.memory_mb} MB memory limit (memory_mb); "
+            f"last output:\n{_tail(sup.logs)}",
+        )
     if sup.killed is KillReason.OUTPUT_TOO_LARGE:
         return done(
             Outcome.INVALID_OUTPUT,

@@ -230,7 +230,7 @@ def _run_code(
         )
         train_budget = request.limits.train_time_s if request.train_path is not None else None
         supervisor = Supervisor(
-            budget=Budget(request.limits.time_s, train_budget),
+            budget=Budget(request.limits.time_s, train_budget, request.limits.memory_mb * 1024),
             log_cap=request.limits.log_kb * 1024,
             out_dir=run_dir.out,
             output_cap=request.limits.output_mb * MB,

@@ -39,6 +39,7 @@ class KillReason(StrEnum):
     TRAIN_TIMEOUT = "train_timeout"
     CANCELLED = "cancelled"
     OUTPUT_TOO_LARGE = "output_too_large"
+    MEMORY = "memory"
 
 
 class LogBuffer:
@@ -82,10 +83,15 @@ class LogBuffer:
 
 @dataclass
 class Budget:
-    """Wall-clock budgets: `time_s` for everything but fit, `train_time_s` for fit."""
+    """Budgets: wall clock (`time_s` for everything but fit, `train_time_s` for fit) and memory.
+
+    `memory_kb` bounds the resident memory of the whole process tree, checked every
+    `MEMORY_SCAN_S`; None leaves memory to the rlimits alone.
+    """
 
     time_s: float
     train_time_s: float | None
+    memory_kb: int | None = None
 
 
 @dataclass
@@ -234,6 +240,9 @@ class Supervisor:
             self.memory_at = now
             self.result.tree_peak_kb = max(self.result.tree_peak_kb, tree_memory_kb(pid))
         reason = self._over_time(started, now)
+        limit_kb = self.budget.memory_kb
+        if reason is None and limit_kb is not None and self.result.tree_peak_kb > limit_kb:
+            reason = KillReason.MEMORY
         if reason is None and self.should_cancel is not None and self.should_cancel():
             reason = KillReason.CANCELLED
         if reason is None and now - last_scan >= OUTPUT_SCAN_S:

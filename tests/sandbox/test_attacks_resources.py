@@ -187,3 +187,34 @@ def test_killing_the_parent_only_ends_the_model(tmp_path: Path, work_dir: Path) 
     assert f"blocked {os.getpid()} ProcessLookupError" in result.logs
     assert slot_processes() == {}
     assert_still_scores(tmp_path, work_dir)
+
+
+SPREAD_MEMORY = """
+import multiprocessing, time
+
+
+def _hold(_):
+    block = bytearray(300 * 1024 * 1024)
+    block[:: 4096] = b"x" * len(block[:: 4096])
+    time.sleep(30)
+
+
+def predict(features):
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_hold, args=(i,)) for i in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+"""
+
+
+def test_memory_spread_over_processes_is_bounded_for_the_whole_tree(
+    tmp_path: Path, work_dir: Path
+) -> None:
+    """Each process stays under its rlimit; together they pass `memory_mb`: the host stops them."""
+    limits = Limits(time_s=20, processes=16, memory_mb=640)
+    result = run_python(tmp_path, work_dir, SPREAD_MEMORY, limits=limits)
+    assert result.outcome is Outcome.MEMORY_EXCEEDED, result.message
+    assert result.kpis["wall_time_s"] < 15
+    assert_still_scores(tmp_path, work_dir)

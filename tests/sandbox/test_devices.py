@@ -17,7 +17,14 @@ import pytest
 
 import sandbox
 from sandbox import Limits, Outcome, SubmissionFormat
-from sandbox.backends import Identity, cuda_env, jail_env, limit_prefix, memory_limit
+from sandbox.backends import (
+    ADDRESS_HEADROOM_MB,
+    Identity,
+    cuda_env,
+    jail_env,
+    limit_prefix,
+    memory_limits,
+)
 from sandbox.bwrap import CUDA_SYSFS, device_args
 from sandbox.contract import InfrastructureError
 from sandbox.formats import FORMATS
@@ -61,8 +68,12 @@ def run_limited(device: str, allocate_mb: int) -> subprocess.CompletedProcess[st
 
 
 def test_cuda_runs_limit_private_memory_not_address_space() -> None:
-    assert memory_limit(Limits(memory_mb=512), "cpu") == f"--as={512 * MB}"
-    assert memory_limit(Limits(memory_mb=512), "cuda") == f"--data={512 * MB}"
+    data = f"--data={512 * MB}"
+    assert memory_limits(Limits(memory_mb=512), "cpu") == [
+        data,
+        f"--as={(512 + ADDRESS_HEADROOM_MB) * MB}",
+    ]
+    assert memory_limits(Limits(memory_mb=512), "cuda") == [data]
     # the CPU limit refuses the reservation CUDA makes at start-up ...
     cpu = run_limited("cpu", 64)
     assert cpu.stdout.splitlines() == ["reservation refused"], cpu.stderr
@@ -71,6 +82,33 @@ def test_cuda_runs_limit_private_memory_not_address_space() -> None:
     assert cuda.stdout.splitlines() == ["reserved 64 GiB", "allocated 64 MiB"], cuda.stderr
     greedy = run_limited("cuda", 1024)
     assert greedy.stdout.splitlines() == ["reserved 64 GiB", "allocation refused"], greedy.stderr
+
+
+ALLOCATE = """
+import sys
+try:
+    block = bytearray(int(sys.argv[1]) << 20)
+except MemoryError:
+    print("allocation refused", flush=True)
+else:
+    print("allocated", len(block) >> 20, "MiB", flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("allocate_mb", "expected"), [(256, "allocated 256 MiB"), (1024, "allocation refused")]
+)
+def test_cpu_runs_bound_private_memory_by_memory_mb(allocate_mb: int, expected: str) -> None:
+    """The headroom for mapped libraries never lets a CPU process allocate more than `memory_mb`."""
+    prefix = limit_prefix(Identity(uid=0, gid=0, drop=False), Limits(memory_mb=512), 30, 1, "cpu")
+    done = subprocess.run(
+        [*prefix, sys.executable, "-c", ALLOCATE, str(allocate_mb)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.splitlines() == [expected], done.stderr
 
 
 def test_cuda_environment_passes_the_gpu_choice_and_only_visible_library_folders(

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from sandbox import Limits, Outcome
+from sandbox.backends import ADDRESS_HEADROOM_MB
 from sandbox.runtime import resolve_runtime
 from sandbox.settings import get_settings
 
@@ -43,6 +44,7 @@ def predict(features):
     print("hostname", os.uname().nodename)
     print("nproc", resource.getrlimit(resource.RLIMIT_NPROC)[0])
     print("as", resource.getrlimit(resource.RLIMIT_AS)[0])
+    print("data", resource.getrlimit(resource.RLIMIT_DATA)[0])
     print("nofile", resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     print("fsize", resource.getrlimit(resource.RLIMIT_FSIZE)[0])
     print("root", sorted(os.listdir("/")))
@@ -73,7 +75,8 @@ def test_the_jail_is_unprivileged_filtered_and_limited(tmp_path: Path, work_dir:
     assert re.search(r"^call clone_newuser -1 EPERM$", logs, re.M)
     assert _field(logs, "hostname") == "sandbox"
     assert int(_field(logs, "nproc")) == 34
-    assert int(_field(logs, "as")) == 1536 * 1024 * 1024
+    assert int(_field(logs, "data")) == 1536 * 1024 * 1024
+    assert int(_field(logs, "as")) == (1536 + ADDRESS_HEADROOM_MB) * 1024 * 1024
     assert int(_field(logs, "nofile")) == 128
     assert int(_field(logs, "fsize")) == 8 * 1024 * 1024
     visible = set(eval(_field(logs, "root")))
