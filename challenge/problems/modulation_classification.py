@@ -41,7 +41,8 @@ CHUNK = 16_384
 ADC_STEPS = 256
 """The receiver quantises each sample to steps of 1 / ADC_STEPS (of the unit-power scale)."""
 FEATURES = [f"i{k}" for k in range(N_SAMPLES)] + [f"q{k}" for k in range(N_SAMPLES)]
-ACCURACY_FLOOR = 0.35
+ACCURACY_FLOOR = 0.41
+"""Just below the baseline's accuracy (0.44), as the real event's 56 % floor was below its ~59 %."""
 COST_WEIGHTS = {"model_cpu_ms_per_1k": 1.0, "model_memory_mb": 1.0, "model_size_mb": 1.0}
 """The cost counts only what the model adds to its format's empty model, all measured by the host
 (docs/sandbox.md#kpis): CPU time (loading and predicting, per 1,000 examples), peak memory, upload

@@ -28,19 +28,16 @@ from challenge.problems.measurement import Measurement, simulate_measured
 PROBLEM_ID = "network-delay"
 ID_COLUMN = "id"
 TARGET = "delay_ms"
-FEATURES = [
-    "nodes",
-    "links",
-    "buffer_packets",
-    "hops",
-    "demand_mbps",
-    "path_length_km",
-    "min_capacity_mbps",
-    "sum_tx_time_ms",
-    "sum_utilization",
-    "max_utilization",
-    "mean_utilization",
-]
+MAX_HOPS = 16
+"""Hops described one by one (the longest path of these topologies has about 10)."""
+HOP_COLUMNS = {
+    "capacity_mbps": "capacity",
+    "load_mbps": "load",
+    "length_km": "length",
+}
+"""Per hop along the route: link capacity, traffic offered to the link by all flows, length."""
+HOP_FEATURES = [f"hop{i}_{name}" for name in HOP_COLUMNS for i in range(1, MAX_HOPS + 1)]
+FEATURES = ["nodes", "links", "buffer_packets", "hops", "demand_mbps", *HOP_FEATURES]
 TRAIN_RATIO = 2
 TRAIN_NODES, TEST_NODES = (8, 18), (20, 34)  # test topologies are larger than any seen in training
 CAPACITIES_MBPS = np.array([10.0, 25.0, 40.0, 100.0])
@@ -93,7 +90,11 @@ def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np
         prev = np.where(cur != s, pred[s, cur], cur)
         hops_links.append(np.where(cur != s, link_of[prev, cur], n_links))
         cur = prev
-    route = np.stack(hops_links)  # (max hops, paths), padded with n_links
+    # (max hops, paths) from the source on, padded with n_links (walked above from the end)
+    backwards = np.stack(hops_links)
+    length_of = (backwards < n_links).sum(axis=0)
+    step = length_of[None, :] - 1 - np.arange(len(backwards))[:, None]
+    route = np.where(step >= 0, backwards[np.maximum(step, 0), np.arange(len(s))[None, :]], n_links)
 
     # Poisson flows per source-destination pair, scaled to a target peak link utilisation.
     demand = rng.exponential(1.0, len(s)) * rng.uniform(0.2, 1.0, n)[s]
@@ -116,13 +117,12 @@ def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np
         "buffer_packets": np.full(len(s), buffer),
         "hops": hops,
         "demand_mbps": demand,
-        "path_length_km": pad(length, 0.0).sum(axis=0),
-        "min_capacity_mbps": pad(capacity, np.inf).min(axis=0),
-        "sum_tx_time_ms": pad(1000.0 / mu, 0.0).sum(axis=0),
-        "sum_utilization": pad(util, 0.0).sum(axis=0),
-        "max_utilization": pad(util, 0.0).max(axis=0),
-        "mean_utilization": pad(util, 0.0).sum(axis=0) / hops,
     }
+    per_link = {"capacity": capacity, "load": load, "length": length}
+    for name, source in HOP_COLUMNS.items():
+        along = pad(per_link[source], 0.0)
+        for i in range(MAX_HOPS):
+            features[f"hop{i + 1}_{name}"] = along[i] if i < len(along) else np.zeros(len(s))
     return features, pad(link_ms, 0.0).sum(axis=0)
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import mean_absolute_percentage_error
 
 from challenge.problems import get_problem
 from challenge.problems.base import GeneratedData
-from challenge.problems.network_delay import FEATURES, TARGET, TEST_NODES, TRAIN_NODES, mm1k_delay_s
+from challenge.problems.network_delay import (
+    FEATURES,
+    HOP_COLUMNS,
+    MAX_HOPS,
+    TARGET,
+    TEST_NODES,
+    TRAIN_NODES,
+    mm1k_delay_s,
+)
 from mlfo.intent import Intent
 from tests.problems.problem_data import default_generation
 
@@ -45,12 +54,32 @@ def test_mm1k_delay_matches_queueing_theory() -> None:
     assert np.all(np.diff(grid) > 0)
 
 
+def _hops(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A per-hop column for every hop: (rows, MAX_HOPS)."""
+    return frame[[f"hop{i}_{name}" for i in range(1, MAX_HOPS + 1)]].to_numpy(np.float64)
+
+
 def test_delay_grows_with_congestion(data: GeneratedData) -> None:
     train = data.train
-    busy = train["max_utilization"] > 0.9
-    quiet = train["max_utilization"] < 0.3
+    capacity = _hops(train, "capacity_mbps")
+    utilization = np.where(capacity > 0, _hops(train, "load_mbps") / np.maximum(capacity, 1), 0)
+    busy = utilization.max(axis=1) > 0.9
+    quiet = utilization.max(axis=1) < 0.3
     per_hop = train[TARGET] / train["hops"]
     assert per_hop[busy].median() > 2 * per_hop[quiet].median()
+
+
+def test_hops_are_described_from_the_source_and_padded_with_zeros(data: GeneratedData) -> None:
+    hops = data.test["hops"].to_numpy()
+    described = _hops(data.test, "capacity_mbps") > 0
+    assert (described.sum(axis=1) == hops).all()
+    assert (described == (np.arange(MAX_HOPS)[None, :] < hops[:, None])).all()
+    assert (_hops(data.test, "load_mbps") >= 0).all() and (_hops(data.test, "length_km") >= 0).all()
+    # a path's own traffic is part of the load of each of its links
+    load = _hops(data.test, "load_mbps")
+    demand = data.test["demand_mbps"].to_numpy()[:, None]
+    assert (load[described] >= 0.999 * np.broadcast_to(demand, load.shape)[described]).all()
+    assert not {"sum_utilization", "max_utilization", "mean_utilization"} & set(FEATURES)
 
 
 def test_intent_is_a_regression_on_mape_and_mre() -> None:
@@ -62,8 +91,10 @@ def test_intent_is_a_regression_on_mape_and_mre() -> None:
 
 def test_description_documents_every_feature() -> None:
     text = PROBLEM.description()
-    for column in [*FEATURES, TARGET]:
+    for column in [c for c in FEATURES if not c.startswith("hop")] + [TARGET]:
         assert f"`{column}`" in text
+    for name in HOP_COLUMNS:
+        assert f"`hop{{i}}_{name}`" in text
 
 
 def test_trains_on_twice_the_default_test_rows() -> None:
