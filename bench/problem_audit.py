@@ -2,11 +2,10 @@
 
     .venv/bin/python -m bench.problem_audit [--size N] [problem-id ...]
 
-For each problem (default: all seven, at their default size, seed 0): the test targets found
-among the test features beyond chance (per target), the order signal (z), train/test duplicates,
-and the primary metric of the trivial predictor, the shipped baseline, a plain gradient-boosting
-model (`boosted`) and the noise-floor oracle, with the baseline's bootstrap width on the public
-rows.
+For each problem (default: all seven, at their default size, seed 0): the share of test targets
+found among the test features beyond chance, the order signal (z), train/test duplicates, and the
+primary metric of the trivial predictor, the shipped baseline, a plain gradient-boosting model
+(`boosted`) and the noise-floor oracle, with the baseline's bootstrap width on the public rows.
 The checks are tests/problems/audit.py; tests/problems/test_invariants.py asserts them.
 """
 

@@ -51,7 +51,7 @@ FEATURES = [
 ]
 FAULT_TYPES = ["none", "interface_down", "memory_leak", "packet_loss_ramp"]
 # per fault type: (faults per node per day, shortest and longest duration in minutes)
-FAULT_PLAN = {1: (0.9, 5, 30), 2: (0.35, 60, 300), 3: (0.6, 20, 120)}
+FAULT_PLAN = {1: (1.3, 5, 30), 2: (0.5, 60, 300), 3: (0.9, 20, 120)}
 
 
 def _lagged(signal: np.ndarray, minutes: int) -> np.ndarray:
@@ -243,7 +243,7 @@ PROBLEM = Problem(
     title="5G core fault detection from KPIs",
     summary="Flag the 15-minute windows in which a network function is faulty, from its KPIs.",
     task="binary",
-    default_size=20_000,
+    default_size=30_000,
     settings=settings,
     simulate=simulate,
     description=partial(markdown_page, __file__),

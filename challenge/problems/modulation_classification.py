@@ -175,7 +175,7 @@ def _examples(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray,
     return iq, classes, snr_db
 
 
-def _table(seed: int, stream: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _table(seed: int, stream: int, n: int, first_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """n examples (id, i0..q127) and their truth (id, modulation, snr_db), made in chunks."""
     iq = np.empty((n, 2 * N_SAMPLES), dtype=np.float32)
     classes, snr_db = np.empty(n, dtype=np.int64), np.empty(n)
@@ -183,7 +183,7 @@ def _table(seed: int, stream: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         rng = np.random.default_rng([seed, 2021, stream, chunk])
         last = min(first + CHUNK, n)
         iq[first:last], classes[first:last], snr_db[first:last] = _examples(rng, last - first)
-    ids = np.arange(n, dtype=np.int64)
+    ids = np.arange(first_id, first_id + n, dtype=np.int64)
     features = pd.DataFrame(iq, columns=FEATURES, copy=False)
     features.insert(0, ID, ids)
     truth = pd.DataFrame({ID: ids, TARGET: np.asarray(CLASSES)[classes], "snr_db": snr_db})
@@ -192,9 +192,9 @@ def _table(seed: int, stream: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def simulate(seed: int, size: int) -> GeneratedData:
     """Simulate `size` test examples and as many training examples."""
-    train, train_truth = _table(seed, 0, size)
+    train, train_truth = _table(seed, 0, size, 0)
     train[TARGET] = train_truth[TARGET].to_numpy()
-    test, truth = _table(seed, 1, size)
+    test, truth = _table(seed, 1, size, size)
     labels = truth[[ID, TARGET]].copy()
     labels["split"] = split_column(size, PUBLIC_FRACTION, np.random.default_rng([seed, 2021, 2]))
     return GeneratedData(train=train, test=test, labels=labels, extras={"truth": truth})

@@ -39,10 +39,14 @@ FEATURES = [
     "walls",
     "rssi_dbm",
     "snr_db",
+    "stations_on_ap",
+    "overlapping_aps",
 ]
-"""What a planner and the station know: the deployment's layout and channels, and the station's own
-link; who contends with whom, who is hidden and how many stations share an AP are left to the model
-(the rows of a deployment give every AP that serves a station, with its position and channel)."""
+"""What the network manager and the station know: the deployment's layout and channel plan, the
+AP's associations, and the station's own link. Who contends with whom (who hears whom above the
+carrier-sense threshold, through walls and unseen shadowing), who is hidden, and the SINR are left
+to the model; the rows of a deployment give every AP that serves a station, with its position and
+channel."""
 TRAIN_RATIO = 2
 CHUNK = 1500  # deployments per vectorised chunk
 NOISE_SIGMA = 0.05  # log-normal measurement noise of the throughput
@@ -116,6 +120,7 @@ def _chunk(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]
     )
     pair = busy[:, :, None] & busy[:, None] & (overlap > 0) & ~np.eye(a_max, dtype=bool)
     contend = pair & (rssi_aa > CCA_DBM)
+    overlapping = pair.sum(axis=2)
     hidden = pair & ~contend
     share = 1.0 / (1.0 + contend.sum(axis=2))
 
@@ -150,6 +155,8 @@ def _chunk(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]
         "walls": np.take_along_axis(walls_sa, ap_of[:, :, None], axis=2)[:, :, 0],
         "rssi_dbm": signal_dbm,
         "snr_db": signal_dbm - 10 * np.log10(noise_mw),
+        "stations_on_ap": load[own],
+        "overlapping_aps": overlapping[own],
     }
     return {k: v[sta_on] for k, v in columns.items()}, throughput[sta_on]
 
@@ -169,7 +176,8 @@ def settings() -> dict[str, Any]:
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
     """A ridge regression on the standardised features of the station's own link."""
     own_link = ["distance_m", "walls", "rssi_dbm", "snr_db", "channel_width_mhz"]
-    scale = ColumnTransformer([("link", StandardScaler(), [*own_link, "aps_in_deployment"])])
+    sharing = ["stations_on_ap", "overlapping_aps", "aps_in_deployment"]
+    scale = ColumnTransformer([("link", StandardScaler(), [*own_link, *sharing])])
     model = make_pipeline(scale, Ridge(alpha=1.0))
     model.fit(train[FEATURES], train[TARGET])
     return save_joblib_baseline(model, bundle_dir, compress=3)

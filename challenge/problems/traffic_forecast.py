@@ -167,7 +167,7 @@ def _rows(
 
 def _origins(
     rng: np.random.Generator, n_cells: int, first: int, span: int, count: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """(cell, origin) pairs: `count` origins per cell, one at a random hour in each of `count`
     equal parts of the `span` hours (less a horizon) that start at `first`."""
     part = (span - HORIZON_H) // count
@@ -191,9 +191,9 @@ def simulate(seed: int, size: int) -> GeneratedData:
     }
     del expected, realised, history
     train_cut = _origins(rng, n_cells, WARMUP_DAYS * 24, TRAIN_DAYS * 24, TRAIN_ORIGINS_PER_CELL)
-    train = _rows(*train_cut, series, holidays)
+    train = _rows(train_cut[0], train_cut[1], series, holidays)
     test_cut = _origins(rng, n_cells, (WARMUP_DAYS + TRAIN_DAYS) * 24, TEST_DAYS * 24, 1)
-    test = _rows(*test_cut, series, holidays).iloc[:size]
+    test = _rows(test_cut[0], test_cut[1], series, holidays).iloc[:size]
     # in random order: neighbouring rows are not neighbouring hours of one cell
     test = test.iloc[rng.permutation(len(test))].reset_index(drop=True)
     train.insert(0, ID, np.arange(len(train), dtype=np.int64))

@@ -119,8 +119,8 @@ def is_continuous(problem: Problem) -> bool:
 
 
 def target_in_features(problem: Problem, data: GeneratedData) -> float:
-    """How many more test feature values equal a test target than equal a value next to it, per
-    test target: about 0 by chance, about 1 or more when later rows carry earlier rows' targets.
+    """The share of test targets found exactly among the test features, less the share of their
+    neighbours found there: about 0 by chance, large when later rows carry earlier rows' targets.
 
     The neighbours are the target shifted by one step of its rounding (up and down), so that
     chance matches count alike on both sides; a continuous target never matches by chance.
@@ -130,20 +130,17 @@ def target_in_features(problem: Problem, data: GeneratedData) -> float:
     target = settings_of(problem)["target"]
     truth = data.labels[target].to_numpy(np.float64)
     values = data.test[features(problem)].to_numpy(np.float64).ravel()
-    pool = np.sort(values[np.isfinite(values)].astype(np.float32))
+    pool = np.unique(values[np.isfinite(values)].astype(np.float32))
     step = next(
         (10.0**-d for d in range(9) if np.allclose(np.round(truth, d), truth, rtol=0, atol=1e-9)),
         None,
     )
 
-    def matches(candidates: np.ndarray) -> float:
-        wanted = candidates.astype(np.float32)
-        found = np.searchsorted(pool, wanted, "right") - np.searchsorted(pool, wanted, "left")
-        return float(found.sum())
+    def found(candidates: np.ndarray) -> float:
+        return float(np.isin(candidates.astype(np.float32), pool).mean())
 
     shifts = [step, -step] if step is not None else [truth * 1e-6, -truth * 1e-6]
-    control = np.mean([matches(truth + shift) for shift in shifts])
-    return (matches(truth) - control) / len(truth)
+    return found(truth) - float(np.mean([found(truth + shift) for shift in shifts]))
 
 
 def order_signal(problem: Problem, data: GeneratedData) -> float:
@@ -180,15 +177,16 @@ def _boosted(problem: Problem, data: GeneratedData) -> np.ndarray:
     """A plain gradient-boosting model on the features (log target for a relative error)."""
     settings = settings_of(problem)
     x, y = data.train[features(problem)], data.train[settings["target"]]
+    common = {"max_iter": 100, "early_stopping": True, "random_state": 0}
     if is_continuous(problem):
         metric = settings["metrics"][0]
         if metric in ("mape", "mre"):
-            model = HistGradientBoostingRegressor(max_iter=100, random_state=0)
+            model = HistGradientBoostingRegressor(**common)
             return np.exp(model.fit(x, np.log(y)).predict(data.test[features(problem)]))
         loss = "absolute_error" if metric == "mae" else "squared_error"
-        regressor = HistGradientBoostingRegressor(loss=loss, max_iter=100, random_state=0)
+        regressor = HistGradientBoostingRegressor(loss=loss, **common)
         return np.asarray(regressor.fit(x, y).predict(data.test[features(problem)]))
-    classifier = HistGradientBoostingClassifier(max_iter=100, random_state=0)
+    classifier = HistGradientBoostingClassifier(**common)
     classifier.fit(x, y)
     if _ranks(problem):
         return _matrix(problem, classifier, data.test[features(problem)])
