@@ -1,6 +1,6 @@
 """Audit the built-in problems for leaks and headroom, and print the figures as a Markdown table.
 
-    .venv/bin/python -m bench.problem_audit [--size N] [problem-id ...]
+    .venv/bin/python bench/problem_audit.py [--size N] [problem-id ...]
 
 For each problem (default: all seven, at their default size, seed 0): the share of test targets
 found among the test features beyond chance, the order signal (z), train/test duplicates, and the
@@ -12,7 +12,11 @@ The checks are tests/problems/audit.py; tests/problems/test_invariants.py assert
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from challenge.problems import get_problem, problem_ids
 from tests.problems import audit
