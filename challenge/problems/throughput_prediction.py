@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -39,14 +39,13 @@ FEATURES = [
     "walls",
     "rssi_dbm",
     "snr_db",
-    "stations_on_ap",
+    "stations_in_deployment",
     "overlapping_aps",
 ]
-"""What the network manager and the station know: the deployment's layout and channel plan, the
-AP's associations, and the station's own link. Who contends with whom (who hears whom above the
+"""What the planner and the station know: the deployment's layout and channel plan, and the
+station's own link. How many stations share an AP, who contends with whom (who hears whom above the
 carrier-sense threshold, through walls and unseen shadowing), who is hidden, and the SINR are left
-to the model; the rows of a deployment give every AP that serves a station, with its position and
-channel."""
+to the model; the rows of a deployment give every station with its AP, position and channel."""
 TRAIN_RATIO = 2
 CHUNK = 1500  # deployments per vectorised chunk
 NOISE_SIGMA = 0.05  # log-normal measurement noise of the throughput
@@ -155,7 +154,7 @@ def _chunk(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]
         "walls": np.take_along_axis(walls_sa, ap_of[:, :, None], axis=2)[:, :, 0],
         "rssi_dbm": signal_dbm,
         "snr_db": signal_dbm - 10 * np.log10(noise_mw),
-        "stations_on_ap": load[own],
+        "stations_in_deployment": np.broadcast_to(n_sta[:, None], (b, s_max)),
         "overlapping_aps": overlapping[own],
     }
     return {k: v[sta_on] for k, v in columns.items()}, throughput[sta_on]
@@ -174,11 +173,14 @@ def settings() -> dict[str, Any]:
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
-    """A ridge regression on the standardised features of the station's own link."""
+    """A ridge regression of log(1 + throughput) on the station's own link and the deployment's
+    counts (it does not group the rows of a deployment)."""
     own_link = ["distance_m", "walls", "rssi_dbm", "snr_db", "channel_width_mhz"]
-    sharing = ["stations_on_ap", "overlapping_aps", "aps_in_deployment"]
-    scale = ColumnTransformer([("link", StandardScaler(), [*own_link, *sharing])])
-    model = make_pipeline(scale, Ridge(alpha=1.0))
+    counts = ["stations_in_deployment", "overlapping_aps", "aps_in_deployment"]
+    scale = ColumnTransformer([("link", StandardScaler(), [*own_link, *counts])])
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(scale, Ridge(alpha=1.0)), func=np.log1p, inverse_func=np.expm1
+    )
     model.fit(train[FEATURES], train[TARGET])
     return save_joblib_baseline(model, bundle_dir, compress=3)
 

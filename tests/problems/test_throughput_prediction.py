@@ -37,8 +37,10 @@ def test_rate_follows_the_mcs_table_and_path_loss_grows_with_distance_and_walls(
 
 def test_throughput_falls_with_sharing_and_rises_with_signal(data: GeneratedData) -> None:
     train = data.train
-    alone = train[(train["stations_on_ap"] == 1) & (train["overlapping_aps"] == 0)]
-    crowded = train[(train["stations_on_ap"] >= 8) & (train["overlapping_aps"] >= 2)]
+    # what the rows of a deployment give: the stations each AP serves
+    sharing = train.groupby(["deployment", "ap"])["ap"].transform("size")
+    alone = train[(sharing == 1) & (train["overlapping_aps"] == 0)]
+    crowded = train[(sharing >= 8) & (train["overlapping_aps"] >= 2)]
     assert len(alone) > 10 and len(crowded) > 10
     assert alone[TARGET].median() > 10 * crowded[TARGET].median()
     strong, weak = train[train["snr_db"] > 45], train[train["snr_db"] < 20]
@@ -47,13 +49,14 @@ def test_throughput_falls_with_sharing_and_rises_with_signal(data: GeneratedData
 
 
 def test_rows_give_positions_and_channels_not_the_contention(data: GeneratedData) -> None:
-    assert not {"contending_aps", "hidden_aps", "sinr_db", "interference_dbm"} & set(FEATURES)
+    latent = {"stations_on_ap", "contending_aps", "hidden_aps", "sinr_db", "interference_dbm"}
+    assert not latent & set(FEATURES)
     test = data.test
     # every station of a deployment sees the same AP at the same place on the same channel
     per_ap = test.groupby(["deployment", "ap"])[["ap_x_m", "ap_y_m", "channel"]].nunique()
     assert (per_ap == 1).all().all()
-    sharing = test.groupby(["deployment", "ap"])["ap"].transform("size")
-    assert (sharing <= test["stations_on_ap"]).all()  # the last deployment may be cut
+    stations = test.groupby("deployment")["ap"].transform("size")
+    assert (stations <= test["stations_in_deployment"]).all()  # the last deployment may be cut
     assert test["channel"].isin(range(8)).all()
     assert not set(test["deployment"]) & set(data.train["deployment"])
 
