@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from sklearn.compose import TransformedTargetRegressor
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -31,20 +31,33 @@ TARGET = "delay_ms"
 MAX_HOPS = 16
 """Hops described one by one (the longest path of these topologies has about 10)."""
 HOP_COLUMNS = {
+    "link": "link",
     "capacity_mbps": "capacity",
-    "load_mbps": "load",
     "length_km": "length",
 }
-"""Per hop along the route: link capacity, traffic offered to the link by all flows, length."""
+"""Per hop along the route: the link's number in its topology (from 1), capacity and length."""
 HOP_FEATURES = [f"hop{i}_{name}" for name in HOP_COLUMNS for i in range(1, MAX_HOPS + 1)]
-FEATURES = ["nodes", "links", "buffer_packets", "hops", "demand_mbps", *HOP_FEATURES]
+FEATURES = [
+    "topology",
+    "nodes",
+    "links",
+    "buffer_packets",
+    "source",
+    "destination",
+    "demand_mbps",
+    "hops",
+    *HOP_FEATURES,
+]
+"""RouteNet's inputs, one row per path: the topology (its links, capacities and lengths), the
+routing (each path's links) and the traffic matrix (each path's demand). The load of a link is the
+sum of the demands of the rows of its topology whose route crosses it: left to the model."""
 TRAIN_RATIO = 2
 TRAIN_NODES, TEST_NODES = (8, 18), (20, 34)  # test topologies are larger than any seen in training
 CAPACITIES_MBPS = np.array([10.0, 25.0, 40.0, 100.0])
 PACKET_BITS = 8000.0  # mean packet size: 1,000 bytes
 PROPAGATION_MS_PER_KM = 0.005
 NOISE_SIGMA = 0.05  # log-normal measurement noise of the simulated mean delay
-MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO)
+MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO, group="topology")
 
 
 def mm1k_delay_s(rho: np.ndarray, mu: np.ndarray, k: float) -> np.ndarray:
@@ -112,13 +125,16 @@ def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np
     valid = route < n_links
     hops = valid.sum(axis=0)
     features = {
+        "topology": np.zeros(len(s)),
         "nodes": np.full(len(s), n),
         "links": np.full(len(s), n_links),
         "buffer_packets": np.full(len(s), buffer),
-        "hops": hops,
+        "source": s,
+        "destination": d,
         "demand_mbps": demand,
+        "hops": hops,
     }
-    per_link = {"capacity": capacity, "load": load, "length": length}
+    per_link = {"link": np.arange(1, n_links + 1), "capacity": capacity, "length": length}
     for name, source in HOP_COLUMNS.items():
         along = pad(per_link[source], 0.0)
         for i in range(MAX_HOPS):
@@ -152,9 +168,13 @@ def settings() -> dict[str, Any]:
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
-    """A ridge regression of the log delay on the standardised features."""
+    """A ridge regression of the log delay on each row's own measures (no link loads: it does not
+    group the rows of a topology)."""
+    own = ["nodes", "links", "buffer_packets", "demand_mbps", "hops"]
+    hops = [c for c in HOP_FEATURES if not c.endswith("_link")]
+    scale = ColumnTransformer([("own", StandardScaler(), [*own, *hops])])
     model = TransformedTargetRegressor(
-        regressor=make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+        regressor=make_pipeline(scale, Ridge(alpha=1.0)),
         func=np.log,
         inverse_func=np.exp,
     )
