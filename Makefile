@@ -41,6 +41,7 @@ bench: setup services
 	$(BIN)/python bench/turnaround.py
 	$(BIN)/python bench/evaluation_cost.py
 	$(BIN)/python bench/leaderboard_load.py
+	$(BIN)/python bench/problem_audit.py
 
 clean:
 	rm -rf $(VENV) .mlchallenge .pytest_cache .mypy_cache .ruff_cache

@@ -271,7 +271,7 @@ def settings() -> dict[str, Any]:
         id_column=ID_COLUMN,
         target=TARGET,
         classes=range(N_BEAMS),
-        metrics=[("top_k_accuracy", {"k": 5}), ("accuracy", {})],
+        metrics=[("accuracy", {}), ("top_k_accuracy", {"k": 5})],
     )
 
 

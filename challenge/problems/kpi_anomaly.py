@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -29,15 +30,28 @@ ID, TARGET = "id", "fault"
 WINDOW_MIN = 15
 DAY_MIN = 1440
 WINDOWS_PER_WEEK = 7 * DAY_MIN // WINDOW_MIN
-MINUTES = 2 * 7 * DAY_MIN
-"""One week of training windows, then one week of test windows, per network function."""
+MINUTES = 7 * DAY_MIN
+"""One week of minutes per network function."""
+PAST_WINDOWS = 4
+"""Each row also summarises the hour before its window (its past only, never what follows)."""
+WINDOWS_PER_NODE = WINDOWS_PER_WEEK - PAST_WINDOWS
+"""Windows of a week that have a whole past hour: a training function gives all of them."""
+TEST_SPACING = 6
+"""A test function gives one window in six (90 minutes apart): no test window lies in another test
+row's window or past hour, so no row can read what follows another."""
 NODES_PER_CHUNK = 32
 KPIS = ["cpu", "memory", "registrations", "packet_loss", "latency"]
 STATS = ["mean", "std", "min", "max", "slope"]
-FEATURES = ["node", "hour", "day_of_week", *[f"{k}_{s}" for k in KPIS for s in STATS]]
+PAST_STATS = ["past_mean", "past_std"]
+FEATURES = [
+    "hour",
+    "day_of_week",
+    *[f"{k}_{s}" for k in KPIS for s in STATS],
+    *[f"{k}_{s}" for k in KPIS for s in PAST_STATS],
+]
 FAULT_TYPES = ["none", "interface_down", "memory_leak", "packet_loss_ramp"]
 # per fault type: (faults per node per day, shortest and longest duration in minutes)
-FAULT_PLAN = {1: (0.9, 5, 30), 2: (0.35, 60, 300), 3: (0.6, 20, 120)}
+FAULT_PLAN = {1: (1.3, 5, 30), 2: (0.5, 60, 300), 3: (0.9, 20, 120)}
 
 
 def _lagged(signal: np.ndarray, minutes: int) -> np.ndarray:
@@ -119,13 +133,16 @@ def _kpis(rng: np.random.Generator, n_nodes: int) -> tuple[dict[str, np.ndarray]
     return kpis, f["kind"]
 
 
-def _windows(kpis: dict[str, np.ndarray], kind: np.ndarray, first_node: int) -> pd.DataFrame:
-    """Window statistics per KPI, one row per (node, 15-minute window), in time order."""
+def _windows(kpis: dict[str, np.ndarray], kind: np.ndarray) -> pd.DataFrame:
+    """Window statistics per KPI and of the hour before, one row per (function, window) that has
+    a whole past hour, in time order; `node` numbers the functions of the chunk."""
     n_nodes = kind.shape[0]
     n_windows = MINUTES // WINDOW_MIN
     start = np.arange(n_windows) * WINDOW_MIN
+    keep = np.tile(np.arange(n_windows) >= PAST_WINDOWS, n_nodes)
     columns: dict[str, np.ndarray] = {
-        "node": np.repeat(np.arange(first_node, first_node + n_nodes), n_windows).astype(np.int32),
+        "node": np.repeat(np.arange(n_nodes), n_windows).astype(np.int32),
+        "window": np.tile(np.arange(n_windows), n_nodes).astype(np.int32),
         "hour": np.tile(start % DAY_MIN // 60, n_nodes).astype(np.int8),
         "day_of_week": np.tile(start // DAY_MIN % 7, n_nodes).astype(np.int8),
     }
@@ -139,34 +156,54 @@ def _windows(kpis: dict[str, np.ndarray], kind: np.ndarray, first_node: int) -> 
             "max": win.max(axis=1),
             "slope": win @ centred / (centred @ centred),
         }
+        # the PAST_WINDOWS windows before each window: sums of samples and of their squares
+        per_window = values.reshape(n_nodes, n_windows, WINDOW_MIN)
+        sums = np.cumsum(np.stack([per_window.sum(2), (per_window**2).sum(2)]), axis=2)
+        before = np.zeros_like(sums)
+        before[..., PAST_WINDOWS:] = sums[..., PAST_WINDOWS - 1 : -1]
+        before[..., PAST_WINDOWS + 1 :] -= sums[..., : -PAST_WINDOWS - 1]
+        count = PAST_WINDOWS * WINDOW_MIN
+        mean = before[0] / count
+        stats["past_mean"] = mean.ravel()
+        stats["past_std"] = np.sqrt(np.maximum(before[1] / count - mean**2, 0.0)).ravel()
         for stat, column in stats.items():
             columns[f"{name}_{stat}"] = np.round(column, 4).astype(np.float32)
     kind_win = kind.reshape(n_nodes * n_windows, WINDOW_MIN).max(axis=1)
     frame = pd.DataFrame(columns)
     frame["fault_type"] = kind_win
     frame[TARGET] = (kind_win > 0).astype(np.int8)
-    frame["week"] = np.tile(start // (7 * DAY_MIN), n_nodes).astype(np.int8)
-    return frame
+    return frame[keep].reset_index(drop=True)
+
+
+def _functions(seed: int, stream: int, n_nodes: int) -> list[pd.DataFrame]:
+    """The windows of `n_nodes` network functions simulated for a week, chunk by chunk."""
+    parts = []
+    for chunk, first in enumerate(range(0, n_nodes, NODES_PER_CHUNK)):
+        rng = np.random.default_rng([seed, 2021, stream, chunk])
+        kpis, kind = _kpis(rng, min(NODES_PER_CHUNK, n_nodes - first))
+        windows = _windows(kpis, kind)
+        windows["node"] += first
+        if stream == 1:  # one window in TEST_SPACING per function, from a random offset
+            offset = rng.integers(0, TEST_SPACING, size=int(windows["node"].max()) + 1 - first)
+            phase = (windows["window"] - PAST_WINDOWS) % TEST_SPACING
+            windows = windows[phase.to_numpy() == offset[windows["node"].to_numpy() - first]]
+        parts.append(windows)
+        del kpis, kind
+    return parts
 
 
 def simulate(seed: int, size: int) -> GeneratedData:
-    """Simulate two weeks of minute KPIs per network function; week 1 trains, week 2 tests."""
-    n_nodes = -(-size // WINDOWS_PER_WEEK)
-    train_parts, test_parts = [], []
-    for chunk, first in enumerate(range(0, n_nodes, NODES_PER_CHUNK)):
-        rng = np.random.default_rng([seed, 2021, chunk])
-        kpis, kind = _kpis(rng, min(NODES_PER_CHUNK, n_nodes - first))
-        windows = _windows(kpis, kind, first)
-        train_parts.append(windows[windows["week"] == 0].drop(columns="week"))
-        test_parts.append(windows[windows["week"] == 1].drop(columns="week"))
-        del kpis, kind, windows
-    train = pd.concat(train_parts, ignore_index=True)
-    test = pd.concat(test_parts, ignore_index=True).iloc[:size].reset_index(drop=True)
-    del train_parts, test_parts
-    for frame in (train, test):
-        frame.insert(0, ID, np.arange(len(frame), dtype=np.int64))
+    """A week of minute KPIs per network function: the windows of some functions train, windows of
+    other functions (90 minutes apart, in random order) test."""
+    test_nodes = -(-size * TEST_SPACING // WINDOWS_PER_NODE)
+    train = pd.concat(_functions(seed, 0, -(-size // WINDOWS_PER_NODE)), ignore_index=True)
+    test = pd.concat(_functions(seed, 1, test_nodes), ignore_index=True)
+    rng = np.random.default_rng([seed, 2022])
+    test = test.iloc[rng.permutation(len(test))[:size]].reset_index(drop=True)
+    train.insert(0, ID, np.arange(len(train), dtype=np.int64))
+    test.insert(0, ID, np.arange(len(train), len(train) + len(test), dtype=np.int64))
     labels = test[[ID, TARGET]].copy()
-    labels["split"] = split_column(len(test), PUBLIC_FRACTION, np.random.default_rng([seed, 2022]))
+    labels["split"] = split_column(len(test), PUBLIC_FRACTION, rng)
     truth = pd.DataFrame(
         {ID: test[ID], "fault_type": np.asarray(FAULT_TYPES)[test["fault_type"].to_numpy()]}
     )
@@ -193,8 +230,10 @@ def settings() -> dict[str, Any]:
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
-    """Fit a scaled logistic regression on the window statistics."""
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    """Fit a scaled logistic regression on the window's own statistics (the past hour unused)."""
+    window = [f"{k}_{s}" for k in KPIS for s in STATS]
+    scale = ColumnTransformer([("window", StandardScaler(), window)])
+    model = make_pipeline(scale, LogisticRegression(max_iter=500))
     model.fit(train[FEATURES], train[TARGET])
     return save_joblib_baseline(model, bundle_dir)
 
@@ -204,7 +243,7 @@ PROBLEM = Problem(
     title="5G core fault detection from KPIs",
     summary="Flag the 15-minute windows in which a network function is faulty, from its KPIs.",
     task="binary",
-    default_size=20_000,
+    default_size=30_000,
     settings=settings,
     simulate=simulate,
     description=partial(markdown_page, __file__),

@@ -41,7 +41,8 @@ CHUNK = 16_384
 ADC_STEPS = 256
 """The receiver quantises each sample to steps of 1 / ADC_STEPS (of the unit-power scale)."""
 FEATURES = [f"i{k}" for k in range(N_SAMPLES)] + [f"q{k}" for k in range(N_SAMPLES)]
-ACCURACY_FLOOR = 0.35
+ACCURACY_FLOOR = 0.41
+"""Just below the baseline's accuracy (0.44), as the real event's 56 % floor was below its ~59 %."""
 COST_WEIGHTS = {"model_cpu_ms_per_1k": 1.0, "model_memory_mb": 1.0, "model_size_mb": 1.0}
 """The cost counts only what the model adds to its format's empty model, all measured by the host
 (docs/sandbox.md#kpis): CPU time (loading and predicting, per 1,000 examples), peak memory, upload
@@ -174,7 +175,7 @@ def _examples(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray,
     return iq, classes, snr_db
 
 
-def _table(seed: int, stream: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _table(seed: int, stream: int, n: int, first_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """n examples (id, i0..q127) and their truth (id, modulation, snr_db), made in chunks."""
     iq = np.empty((n, 2 * N_SAMPLES), dtype=np.float32)
     classes, snr_db = np.empty(n, dtype=np.int64), np.empty(n)
@@ -182,7 +183,7 @@ def _table(seed: int, stream: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         rng = np.random.default_rng([seed, 2021, stream, chunk])
         last = min(first + CHUNK, n)
         iq[first:last], classes[first:last], snr_db[first:last] = _examples(rng, last - first)
-    ids = np.arange(n, dtype=np.int64)
+    ids = np.arange(first_id, first_id + n, dtype=np.int64)
     features = pd.DataFrame(iq, columns=FEATURES, copy=False)
     features.insert(0, ID, ids)
     truth = pd.DataFrame({ID: ids, TARGET: np.asarray(CLASSES)[classes], "snr_db": snr_db})
@@ -191,9 +192,9 @@ def _table(seed: int, stream: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def simulate(seed: int, size: int) -> GeneratedData:
     """Simulate `size` test examples and as many training examples."""
-    train, train_truth = _table(seed, 0, size)
+    train, train_truth = _table(seed, 0, size, 0)
     train[TARGET] = train_truth[TARGET].to_numpy()
-    test, truth = _table(seed, 1, size)
+    test, truth = _table(seed, 1, size, size)
     labels = truth[[ID, TARGET]].copy()
     labels["split"] = split_column(size, PUBLIC_FRACTION, np.random.default_rng([seed, 2021, 2]))
     return GeneratedData(train=train, test=test, labels=labels, extras={"truth": truth})

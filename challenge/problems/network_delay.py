@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from sklearn.compose import TransformedTargetRegressor
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -28,26 +28,36 @@ from challenge.problems.measurement import Measurement, simulate_measured
 PROBLEM_ID = "network-delay"
 ID_COLUMN = "id"
 TARGET = "delay_ms"
+MAX_HOPS = 16
+"""Hops described one by one (the longest path of these topologies has about 10)."""
+HOP_COLUMNS = {
+    "link": "link",
+    "capacity_mbps": "capacity",
+    "length_km": "length",
+}
+"""Per hop along the route: the link's number in its topology (from 1), capacity and length."""
+HOP_FEATURES = [f"hop{i}_{name}" for name in HOP_COLUMNS for i in range(1, MAX_HOPS + 1)]
 FEATURES = [
+    "topology",
     "nodes",
     "links",
     "buffer_packets",
-    "hops",
+    "source",
+    "destination",
     "demand_mbps",
-    "path_length_km",
-    "min_capacity_mbps",
-    "sum_tx_time_ms",
-    "sum_utilization",
-    "max_utilization",
-    "mean_utilization",
+    "hops",
+    *HOP_FEATURES,
 ]
+"""RouteNet's inputs, one row per path: the topology (its links, capacities and lengths), the
+routing (each path's links) and the traffic matrix (each path's demand). The load of a link is the
+sum of the demands of the rows of its topology whose route crosses it: left to the model."""
 TRAIN_RATIO = 2
 TRAIN_NODES, TEST_NODES = (8, 18), (20, 34)  # test topologies are larger than any seen in training
 CAPACITIES_MBPS = np.array([10.0, 25.0, 40.0, 100.0])
 PACKET_BITS = 8000.0  # mean packet size: 1,000 bytes
 PROPAGATION_MS_PER_KM = 0.005
 NOISE_SIGMA = 0.05  # log-normal measurement noise of the simulated mean delay
-MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO)
+MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO, group="topology")
 
 
 def mm1k_delay_s(rho: np.ndarray, mu: np.ndarray, k: float) -> np.ndarray:
@@ -93,7 +103,11 @@ def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np
         prev = np.where(cur != s, pred[s, cur], cur)
         hops_links.append(np.where(cur != s, link_of[prev, cur], n_links))
         cur = prev
-    route = np.stack(hops_links)  # (max hops, paths), padded with n_links
+    # (max hops, paths) from the source on, padded with n_links (walked above from the end)
+    backwards = np.stack(hops_links)
+    length_of = (backwards < n_links).sum(axis=0)
+    step = length_of[None, :] - 1 - np.arange(len(backwards))[:, None]
+    route = np.where(step >= 0, backwards[np.maximum(step, 0), np.arange(len(s))[None, :]], n_links)
 
     # Poisson flows per source-destination pair, scaled to a target peak link utilisation.
     demand = rng.exponential(1.0, len(s)) * rng.uniform(0.2, 1.0, n)[s]
@@ -111,18 +125,20 @@ def _sample(n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np
     valid = route < n_links
     hops = valid.sum(axis=0)
     features = {
+        "topology": np.zeros(len(s)),
         "nodes": np.full(len(s), n),
         "links": np.full(len(s), n_links),
         "buffer_packets": np.full(len(s), buffer),
-        "hops": hops,
+        "source": s,
+        "destination": d,
         "demand_mbps": demand,
-        "path_length_km": pad(length, 0.0).sum(axis=0),
-        "min_capacity_mbps": pad(capacity, np.inf).min(axis=0),
-        "sum_tx_time_ms": pad(1000.0 / mu, 0.0).sum(axis=0),
-        "sum_utilization": pad(util, 0.0).sum(axis=0),
-        "max_utilization": pad(util, 0.0).max(axis=0),
-        "mean_utilization": pad(util, 0.0).sum(axis=0) / hops,
+        "hops": hops,
     }
+    per_link = {"link": np.arange(1, n_links + 1), "capacity": capacity, "length": length}
+    for name, source in HOP_COLUMNS.items():
+        along = pad(per_link[source], 0.0)
+        for i in range(MAX_HOPS):
+            features[f"hop{i + 1}_{name}"] = along[i] if i < len(along) else np.zeros(len(s))
     return features, pad(link_ms, 0.0).sum(axis=0)
 
 
@@ -152,9 +168,13 @@ def settings() -> dict[str, Any]:
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
-    """A ridge regression of the log delay on the standardised features."""
+    """A ridge regression of the log delay on each row's own measures (no link loads: it does not
+    group the rows of a topology)."""
+    own = ["nodes", "links", "buffer_packets", "demand_mbps", "hops"]
+    hops = [c for c in HOP_FEATURES if not c.endswith("_link")]
+    scale = ColumnTransformer([("own", StandardScaler(), [*own, *hops])])
     model = TransformedTargetRegressor(
-        regressor=make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
+        regressor=make_pipeline(scale, Ridge(alpha=1.0)),
         func=np.log,
         inverse_func=np.exp,
     )

@@ -39,6 +39,14 @@ FEATURES = [
 ]
 TRAIN_RATIO = 2
 N_REGIONS = 24
+DESIGN_RAIN_MM_H = 25.0
+"""The rain rate links are planned against (a P.837 0.01 % rate of a temperate climate)."""
+THRESHOLD_DBM = (-90.0, -65.0)
+"""Receiver sensitivity at the failure bit-error rate, from QPSK to 1024-QAM radios."""
+DISHES_M = np.array([0.3, 0.6, 0.9, 1.2, 1.8])
+DISH_EFFICIENCY = 0.55
+FEEDER_LOSS_DB = 2.0
+"""Waveguide, radome and branching losses, both ends together."""
 
 # ITU-R P.838-3 coefficients, tabulated at a few frequencies (GHz): k_H, alpha_H, k_V, alpha_V.
 _P838 = np.array(
@@ -86,27 +94,45 @@ def rain_attenuation_db(
     return specific * effective
 
 
+def dish_gain_dbi(diameter_m: np.ndarray, frequency_ghz: np.ndarray) -> np.ndarray:
+    """Gain of a parabolic dish: 10 log10(efficiency * (pi * D / wavelength)^2)."""
+    wavelength = 0.299792458 / frequency_ghz
+    return np.asarray(10 * np.log10(DISH_EFFICIENCY * (np.pi * diameter_m / wavelength) ** 2))
+
+
 def _links(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Link inventory: band, length suited to the band, polarization, fade margin, region."""
+    """Link inventory: band, length suited to the band, polarization, link budget, region.
+
+    The planner picks the smallest dish that gives the link a fade margin (clear-sky received
+    level minus the receiver's threshold) above its design rain fade, with a spread in how
+    conservative it was; the margin is what the budget leaves, never set by hand.
+    """
     freq = rng.choice(_BANDS_GHZ, size=n)
     max_len = np.clip(55.0 * (7.0 / freq) ** 0.9, 3.0, 55.0)
     length = rng.uniform(0.3, 1.0, n) * max_len
     vertical = rng.random(n) < 0.5
     k, alpha = rain_coefficients(freq, vertical)
-    # Planned against a design rain rate, with a spread in how conservative the planner was.
-    design = rain_attenuation_db(np.full(n, 25.0), length, k, alpha)
-    margin = np.clip(design * rng.lognormal(0.0, 0.35, n), 12.0, 55.0)
-    gain = 20 * np.log10(freq) + 18.0
+    design = rain_attenuation_db(np.full(n, DESIGN_RAIN_MM_H), length, k, alpha)
+    wanted = design * rng.lognormal(0.0, 0.35, n)
     fspl = 92.45 + 20 * np.log10(freq) + 20 * np.log10(length)
-    tx_power = rng.uniform(10.0, 26.0, n)
-    rx_level = tx_power + 2 * gain - fspl
+    tx_power = rng.uniform(10.0, 24.0, n) - 6.0 * (freq > 50)  # E-band radios transmit less
+    threshold = rng.uniform(*THRESHOLD_DBM, n)  # from robust (QPSK) to high-order QAM receivers
+    gains = dish_gain_dbi(DISHES_M[:, None], freq[None, :])  # (dishes, links)
+    rx_levels = tx_power + 2 * gains - fspl - FEEDER_LOSS_DB
+    # dishes above 0.6 m are not made for E-band, nor above 1.2 m for bands over 20 GHz
+    largest = np.select([freq > 50, freq > 20], [0.6, 1.2], DISHES_M[-1])
+    allowed = DISHES_M[:, None] <= largest[None, :]
+    enough = allowed & (rx_levels - threshold >= wanted)
+    fallback = allowed.sum(axis=0) - 1
+    dish = np.where(enough.any(axis=0), np.argmax(enough, axis=0), fallback)
+    rx_level = rx_levels[dish, np.arange(n)]
     return {
         "frequency": freq,
         "length": length,
         "vertical": vertical,
         "k": k,
         "alpha": alpha,
-        "margin": margin,
+        "margin": rx_level - threshold,
         "rx_level": rx_level,
         "region": rng.integers(0, N_REGIONS, n),
     }
@@ -133,12 +159,26 @@ def _weather(n_days: int, start: int, rng: np.random.Generator) -> dict[str, np.
     return {"rain": rain, "temperature": temperature, "wind": wind}
 
 
+def _forecast(weather: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A regional forecast per (day, region): the realised weather plus an error shared by every
+    link of the region that day, with missed events and false alarms."""
+    rain, shape = weather["rain"], weather["rain"].shape
+    missed = rng.random(shape) < 0.08
+    false_alarm = (rain == 0) & (rng.random(shape) < 0.1)
+    forecast = np.where(missed, 0.0, rain * rng.lognormal(0.0, 0.5, shape))
+    return {
+        "rain": np.where(false_alarm, rng.lognormal(0.5, 0.8, shape), forecast),
+        "temperature": weather["temperature"] + rng.normal(0.0, 1.5, shape),
+        "wind": np.maximum(weather["wind"] + rng.normal(0.0, 1.5, shape), 0.0),
+    }
+
+
 def _table(
     links: dict[str, np.ndarray],
     weather: dict[str, np.ndarray],
+    forecast: dict[str, np.ndarray],
     days: np.ndarray,
     start: int,
-    first_id: int,
     rng: np.random.Generator,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Link-day rows for the given days: forecast features, failure label, noiseless attenuation."""
@@ -158,45 +198,44 @@ def _table(
     sway_db = 0.03 * np.maximum(wind - 12.0, 0.0) ** 2 * np.sqrt(links["length"][li] / 10.0)
     attenuation = rain_db + sway_db
     failure = (attenuation + rng.normal(0.0, 1.0, n) > links["margin"][li]).astype(np.int64)
-    # The forecast is the realised regional weather plus error, with missed events and false alarms.
-    missed = rng.random(n) < 0.08
-    false_alarm = (region_rain == 0) & (rng.random(n) < 0.1)
-    forecast_rain = np.where(missed, 0.0, region_rain * rng.lognormal(0.0, 0.5, n))
-    forecast_rain = np.where(false_alarm, rng.lognormal(0.5, 0.8, n), forecast_rain)
-    yesterday = weather["rain"][np.maximum(di - 1, 0), region]
     columns = {
-        ID_COLUMN: np.arange(first_id, first_id + n, dtype=np.int64),
         "length_km": links["length"][li],
         "frequency_ghz": links["frequency"][li],
         "polarization_vertical": links["vertical"][li].astype(np.float64),
         "fade_margin_db": links["margin"][li],
         "rx_level_dbm": links["rx_level"][li],
         "day_of_year": ((di + start) % 365).astype(np.float64),
-        "rain_yesterday_mm_h": yesterday,
-        "forecast_rain_mm_h": forecast_rain,
-        "forecast_temperature_c": temperature + rng.normal(0.0, 1.5, n),
-        "forecast_wind_m_s": np.maximum(wind + rng.normal(0.0, 1.5, n), 0.0),
+        "rain_yesterday_mm_h": weather["rain"][di - 1, region],
+        "forecast_rain_mm_h": forecast["rain"][di, region],
+        "forecast_temperature_c": forecast["temperature"][di, region],
+        "forecast_wind_m_s": forecast["wind"][di, region],
     }
-    frame = pd.DataFrame(
-        {k: (v if k == ID_COLUMN else v.astype(np.float32)) for k, v in columns.items()}
-    )
+    frame = pd.DataFrame({k: v.astype(np.float32) for k, v in columns.items()})
     frame[TARGET] = failure
     return frame, attenuation
 
 
 def simulate(seed: int, size: int) -> GeneratedData:
-    """Links x days: train on earlier days, test (`size` rows) on the following days."""
+    """Links x days: train on earlier days, test (`size` rows, in random order) on later days.
+
+    Only every other day is published, so that no row's `rain_yesterday_mm_h` is the rain of a
+    day whose failures are asked (the day before a published day is never published itself).
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
     n_links = int(np.clip(size // 40, 100, 5000))
     test_days = -(-size // n_links)
     train_days = TRAIN_RATIO * test_days
     links = _links(n_links, rng)
     start = int(rng.integers(0, 365))
-    weather = _weather(train_days + test_days + 1, start, rng)
-    days = np.arange(1, train_days + test_days + 1)
-    train, _ = _table(links, weather, days[:train_days], start, 0, rng)
-    test, attenuation = _table(links, weather, days[train_days:], start, len(train), rng)
-    test, attenuation = test.iloc[:size].reset_index(drop=True), attenuation[:size]
+    weather = _weather(2 * (train_days + test_days) + 1, start, rng)
+    forecast = _forecast(weather, rng)
+    days = 1 + 2 * np.arange(train_days + test_days)
+    train, _ = _table(links, weather, forecast, days[:train_days], start, rng)
+    test, attenuation = _table(links, weather, forecast, days[train_days:], start, rng)
+    order = rng.permutation(size)  # a random sample of the last days' link-days, shuffled
+    test, attenuation = test.iloc[order].reset_index(drop=True), attenuation[order]
+    train.insert(0, ID_COLUMN, np.arange(len(train), dtype=np.int64))
+    test.insert(0, ID_COLUMN, np.arange(len(train), len(train) + size, dtype=np.int64))
     labels = pd.DataFrame(
         {
             ID_COLUMN: test[ID_COLUMN],

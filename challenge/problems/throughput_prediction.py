@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -25,26 +26,36 @@ PROBLEM_ID = "throughput-prediction"
 ID_COLUMN = "id"
 TARGET = "throughput_mbps"
 FEATURES = [
+    "deployment",
+    "ap",
+    "aps_in_deployment",
+    "station_x_m",
+    "station_y_m",
+    "ap_x_m",
+    "ap_y_m",
+    "channel",
+    "channel_width_mhz",
     "distance_m",
     "walls",
     "rssi_dbm",
     "snr_db",
-    "sinr_db",
-    "interference_dbm",
-    "channel_width_mhz",
-    "stations_on_ap",
-    "contending_aps",
-    "hidden_aps",
-    "aps_in_deployment",
+    "stations_in_deployment",
+    "overlapping_aps",
 ]
+"""What the planner and the station know: the deployment's layout and channel plan, and the
+station's own link. How many stations share an AP, who contends with whom (who hears whom above the
+carrier-sense threshold, through walls and unseen shadowing), who is hidden, and the SINR are left
+to the model; the rows of a deployment give every station with its AP, position and channel."""
 TRAIN_RATIO = 2
 CHUNK = 1500  # deployments per vectorised chunk
 NOISE_SIGMA = 0.05  # log-normal measurement noise of the throughput
-MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO)
+MEASUREMENT = Measurement(ID_COLUMN, TARGET, FEATURES, NOISE_SIGMA, TRAIN_RATIO, group="deployment")
 
 ROOMS, ROOM_M = 4, 10.0  # a 4 x 4 grid of 10 m rooms
 MAX_APS, MAX_STATIONS, SLOTS = 12, 48, 8  # SLOTS: 20 MHz channels available
 TX_DBM, CCA_DBM, WALL_DB, SHADOW_DB = 20.0, -82.0, 5.0, 5.0
+NOISE_DBM_20MHZ = -94.0
+"""Receiver noise floor in 20 MHz (thermal -101 dBm, 7 dB noise figure); +3 dB per doubling."""
 MAC_EFFICIENCY, PATTERNS = 0.7, 16
 # 802.11ax, one spatial stream, 20 MHz: minimum SINR (dB) and PHY rate (Mbps) of MCS 0-11.
 MCS_SINR_DB = np.array([2.0, 5.0, 9.0, 11.0, 15.0, 18.0, 20.0, 25.0, 29.0, 31.0, 34.0, 37.0])
@@ -53,7 +64,8 @@ WIDTH_GAIN = {1: 1.0, 2: 2.0, 4: 4.19}  # rate multiplier of a 20/40/80 MHz chan
 
 
 def path_loss_db(distance: np.ndarray, walls: np.ndarray) -> np.ndarray:
-    """TGax enterprise-style log-distance path loss at 5.25 GHz with a loss per wall crossed."""
+    """IEEE 802.11ax (TGax) residential path loss at 5.25 GHz: free space up to a 5 m breakpoint,
+    exponent 3.5 beyond it, and a loss per wall crossed."""
     d = np.maximum(distance, 1.0)
     return (
         46.9 + 20 * np.log10(np.minimum(d, 5.0)) + 35 * np.log10(np.maximum(d / 5.0, 1.0))
@@ -107,6 +119,7 @@ def _chunk(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]
     )
     pair = busy[:, :, None] & busy[:, None] & (overlap > 0) & ~np.eye(a_max, dtype=bool)
     contend = pair & (rssi_aa > CCA_DBM)
+    overlapping = pair.sum(axis=2)
     hidden = pair & ~contend
     share = 1.0 / (1.0 + contend.sum(axis=2))
 
@@ -117,7 +130,7 @@ def _chunk(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]
     in_band = overlap[own] / width[:, None, :]  # fraction of each AP's power in the station's band
     hidden_s = hidden[own]
     interferer_mw = np.where(hidden_s, 10 ** (rssi_sa / 10) * in_band, 0.0)
-    noise_mw = 10 ** ((-94.0 + 10 * np.log10(20.0 * w_own)) / 10)
+    noise_mw = 10 ** ((NOISE_DBM_20MHZ + 10 * np.log10(w_own)) / 10)
     signal_dbm = np.take_along_axis(rssi_sa, ap_of[:, :, None], axis=2)[:, :, 0]
     active = rng.random((b, PATTERNS, a_max)) < share[:, None, :]
     interference = np.einsum("bsa,bta->bts", interferer_mw, active.astype(np.float64))
@@ -126,19 +139,23 @@ def _chunk(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]
     rate = mcs_rate(sinr).mean(axis=1) * gain
     throughput = MAC_EFFICIENCY * share[own] / np.maximum(load[own], 1.0) * rate
 
-    full = interferer_mw.sum(axis=2)
+    own_xy = np.take_along_axis(ap_xy, ap_of[:, :, None], axis=1)
     columns = {
+        "deployment": np.broadcast_to(np.arange(b)[:, None], (b, s_max)),
+        "ap": ap_of,
+        "aps_in_deployment": np.broadcast_to(n_aps[:, None], (b, s_max)),
+        "station_x_m": sta_xy[..., 0],
+        "station_y_m": sta_xy[..., 1],
+        "ap_x_m": own_xy[..., 0],
+        "ap_y_m": own_xy[..., 1],
+        "channel": start[own],
+        "channel_width_mhz": 20.0 * w_own,
         "distance_m": np.take_along_axis(d_sa, ap_of[:, :, None], axis=2)[:, :, 0],
         "walls": np.take_along_axis(walls_sa, ap_of[:, :, None], axis=2)[:, :, 0],
         "rssi_dbm": signal_dbm,
         "snr_db": signal_dbm - 10 * np.log10(noise_mw),
-        "sinr_db": signal_dbm - 10 * np.log10(noise_mw + full),
-        "interference_dbm": 10 * np.log10(full + 1e-13),
-        "channel_width_mhz": 20.0 * w_own,
-        "stations_on_ap": load[own],
-        "contending_aps": contend.sum(axis=2)[own],
-        "hidden_aps": hidden_s.sum(axis=2),
-        "aps_in_deployment": np.broadcast_to(n_aps[:, None], (b, s_max)),
+        "stations_in_deployment": np.broadcast_to(n_sta[:, None], (b, s_max)),
+        "overlapping_aps": overlapping[own],
     }
     return {k: v[sta_on] for k, v in columns.items()}, throughput[sta_on]
 
@@ -156,8 +173,14 @@ def settings() -> dict[str, Any]:
 
 
 def write_baseline(train: pd.DataFrame, bundle_dir: Path) -> tuple[str, str]:
-    """A ridge regression on the standardised features."""
-    model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+    """A ridge regression of log(1 + throughput) on the station's own link and the deployment's
+    counts (it does not group the rows of a deployment)."""
+    own_link = ["distance_m", "walls", "rssi_dbm", "snr_db", "channel_width_mhz"]
+    counts = ["stations_in_deployment", "overlapping_aps", "aps_in_deployment"]
+    scale = ColumnTransformer([("link", StandardScaler(), [*own_link, *counts])])
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(scale, Ridge(alpha=1.0)), func=np.log1p, inverse_func=np.expm1
+    )
     model.fit(train[FEATURES], train[TARGET])
     return save_joblib_baseline(model, bundle_dir, compress=3)
 

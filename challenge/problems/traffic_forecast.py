@@ -27,8 +27,12 @@ PROBLEM_ID = "traffic-forecast"
 ID, TARGET = "id", "traffic_gb"
 HORIZON_H = 24
 WARMUP_DAYS, TRAIN_DAYS, TEST_DAYS = 7, 35, 7
-TRAIN_ORIGIN_STEP_H, TEST_ORIGIN_STEP_H = 12, 6
-TEST_ROWS_PER_CELL = TEST_DAYS * 24 // TEST_ORIGIN_STEP_H * HORIZON_H
+TRAIN_ORIGINS_PER_CELL = 4
+"""Training forecasts per cell, one in each of four spans of the training weeks, at random hours."""
+TEST_ROWS_PER_CELL = HORIZON_H
+"""One test forecast per cell: no test row's history can hold another test row's target."""
+CELLS_PER_CHUNK = 2_000
+"""Cells simulated together (memory stays flat up to a million test rows and more)."""
 HOURS = (WARMUP_DAYS + TRAIN_DAYS + TEST_DAYS + 1) * 24
 NOISE_SIGMA = 0.15
 LAG_FEATURES = ["last_value", "lag_24h", "lag_168h", "same_hour_mean_7d", "mean_24h", "mean_168h"]
@@ -163,17 +167,20 @@ def _rows(
     return frame
 
 
-def _grid(n_cells: int, first: int, count: int, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cell, origin) pairs: `count` origins per cell every `step` hours from `first`."""
-    origins = first + step * np.arange(count)
-    return np.repeat(np.arange(n_cells), count), np.tile(origins, n_cells)
+def _origins(
+    rng: np.random.Generator, n_cells: int, first: int, span: int, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, origin) pairs: `count` origins per cell, one at a random hour in each of `count`
+    equal parts of the `span` hours (less a horizon) that start at `first`."""
+    part = (span - HORIZON_H) // count
+    origins = first + part * np.arange(count) + rng.integers(0, part, size=(n_cells, count))
+    return np.repeat(np.arange(n_cells), count), origins.ravel()
 
 
-def simulate(seed: int, size: int) -> GeneratedData:
-    """Simulate hourly cell traffic and cut it into (origin, step) rows; `size` test rows."""
-    rng = np.random.default_rng([seed, 2023])
-    n_cells = -(-size // TEST_ROWS_PER_CELL)
-    holidays = _holidays(rng)
+def _cut(
+    rng: np.random.Generator, n_cells: int, holidays: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate `n_cells` cells and cut their training and test rows (cells numbered from 0)."""
     expected, realised, history = _series(rng, n_cells, holidays)
     series = {
         "expected": expected,
@@ -184,16 +191,34 @@ def simulate(seed: int, size: int) -> GeneratedData:
         "mean_168h": _window_mean(history, 168),
     }
     del expected, realised, history
-    train_count = (TRAIN_DAYS * 24 - HORIZON_H) // TRAIN_ORIGIN_STEP_H + 1
-    train = _rows(
-        *_grid(n_cells, WARMUP_DAYS * 24, train_count, TRAIN_ORIGIN_STEP_H), series, holidays
+    train_cut = _origins(rng, n_cells, WARMUP_DAYS * 24, TRAIN_DAYS * 24, TRAIN_ORIGINS_PER_CELL)
+    test_cut = _origins(rng, n_cells, (WARMUP_DAYS + TRAIN_DAYS) * 24, TEST_DAYS * 24, 1)
+    return (
+        _rows(train_cut[0], train_cut[1], series, holidays),
+        _rows(test_cut[0], test_cut[1], series, holidays),
     )
-    test_first = (WARMUP_DAYS + TRAIN_DAYS) * 24
-    test_count = TEST_DAYS * 24 // TEST_ORIGIN_STEP_H
-    test = _rows(*_grid(n_cells, test_first, test_count, TEST_ORIGIN_STEP_H), series, holidays)
-    test = test.iloc[:size].reset_index(drop=True)
+
+
+def simulate(seed: int, size: int) -> GeneratedData:
+    """Simulate hourly cell traffic and cut it into (origin, step) rows; `size` test rows."""
+    rng = np.random.default_rng([seed, 2023])
+    n_cells = -(-size // TEST_ROWS_PER_CELL)
+    holidays = _holidays(rng)
+    trains, tests = [], []
+    for chunk, first in enumerate(range(0, n_cells, CELLS_PER_CHUNK)):
+        cells = min(CELLS_PER_CHUNK, n_cells - first)
+        train_part, test_part = _cut(np.random.default_rng([seed, 2023, 2, chunk]), cells, holidays)
+        for part in (train_part, test_part):
+            part["cell"] += first
+        trains.append(train_part)
+        tests.append(test_part)
+    train = pd.concat(trains, ignore_index=True)
+    test = pd.concat(tests, ignore_index=True).iloc[:size]
+    del trains, tests
+    # in random order: neighbouring rows are not neighbouring hours of one cell
+    test = test.iloc[rng.permutation(len(test))].reset_index(drop=True)
     train.insert(0, ID, np.arange(len(train), dtype=np.int64))
-    test.insert(0, ID, np.arange(len(test), dtype=np.int64))
+    test.insert(0, ID, np.arange(len(train), len(train) + len(test), dtype=np.int64))
     labels = test[[ID, TARGET]].copy()
     labels["split"] = split_column(
         len(test), PUBLIC_FRACTION, np.random.default_rng([seed, 2023, 1])
@@ -234,7 +259,7 @@ PROBLEM = Problem(
     title="Cell traffic forecasting (24 h ahead)",
     summary="Forecast each cell's hourly traffic over the next 24 hours from its recent history.",
     task="forecast",
-    default_size=24_000,
+    default_size=48_000,
     settings=settings,
     simulate=simulate,
     description=partial(markdown_page, __file__),

@@ -213,8 +213,9 @@ def test_bundle_is_deterministic(bundle: Path, tmp_path: Path) -> None:
     assert not labels[target].equals(other_labels[target])
     floats = [c for c in test.columns if pd.api.types.is_float_dtype(test[c])]
     assert floats
-    for column in floats:  # every measured feature depends on the seed
-        assert not test[column].equals(other_test[column]), column
+    for column in floats:  # every measured feature depends on the seed (padding may not vary)
+        if test[column].nunique() > 1:
+            assert not test[column].equals(other_test[column]), column
 
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=lambda p: p.id)

@@ -11,6 +11,7 @@ from challenge.problems.base import GeneratedData
 from challenge.problems.radio_link_failure import (
     FEATURES,
     TARGET,
+    dish_gain_dbi,
     rain_attenuation_db,
     rain_coefficients,
 )
@@ -56,6 +57,35 @@ def test_rain_attenuation_follows_p838() -> None:
     assert long_hop[1] < 10 * long_hop[0]  # heavy rain cells are small: shorter effective length
     f = np.linspace(6, 80, 30)
     assert np.all(np.diff(rain_coefficients(f, np.zeros(30, bool))[0]) > 0)
+
+
+def test_no_published_day_follows_another(data: GeneratedData) -> None:
+    # the day after a test day is never published: its `rain_yesterday_mm_h` would be the target
+    # day's rain; the same holds for training days
+    for table in (data.train, data.test):
+        days = np.unique(table["day_of_year"].to_numpy().astype(int))
+        assert not np.isin((days + 1) % 365, days).any()
+
+
+def test_every_link_of_a_region_gets_the_same_forecast(data: GeneratedData) -> None:
+    # a region-day is known by its observed rain of yesterday; pooling links' forecasts adds nothing
+    wet = data.test[data.test["rain_yesterday_mm_h"] > 0]
+    keys = ["day_of_year", "rain_yesterday_mm_h"]
+    for column in ("forecast_rain_mm_h", "forecast_temperature_c", "forecast_wind_m_s"):
+        assert (wet.groupby(keys)[column].nunique() == 1).all(), column
+    assert wet.groupby(keys).ngroups > 20
+
+
+def test_fade_margin_is_the_rx_level_above_a_receiver_threshold(data: GeneratedData) -> None:
+    threshold = data.test["rx_level_dbm"] - data.test["fade_margin_db"]
+    assert threshold.between(-90.01, -64.99).all()
+    assert data.test["rx_level_dbm"].between(-90, -10).all()
+    assert data.test["fade_margin_db"].median() > 15
+
+
+def test_dish_gains_are_those_of_real_antennas() -> None:
+    gains = dish_gain_dbi(np.array([0.3, 0.6, 1.8]), np.array([80.0, 23.0, 7.0]))
+    assert gains == pytest.approx([45.4, 40.6, 39.8], abs=0.1)
 
 
 def test_failures_follow_rain_and_frequency(data: GeneratedData) -> None:

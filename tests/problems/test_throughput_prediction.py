@@ -37,12 +37,35 @@ def test_rate_follows_the_mcs_table_and_path_loss_grows_with_distance_and_walls(
 
 def test_throughput_falls_with_sharing_and_rises_with_signal(data: GeneratedData) -> None:
     train = data.train
-    alone = train[(train["stations_on_ap"] == 1) & (train["contending_aps"] == 0)]
-    crowded = train[(train["stations_on_ap"] >= 8) & (train["contending_aps"] >= 2)]
+    # what the rows of a deployment give: the stations each AP serves
+    sharing = train.groupby(["deployment", "ap"])["ap"].transform("size")
+    alone = train[(sharing == 1) & (train["overlapping_aps"] == 0)]
+    crowded = train[(sharing >= 8) & (train["overlapping_aps"] >= 2)]
+    assert len(alone) > 10 and len(crowded) > 10
     assert alone[TARGET].median() > 10 * crowded[TARGET].median()
-    strong, weak = train[train["sinr_db"] > 35], train[train["sinr_db"] < 10]
+    strong, weak = train[train["snr_db"] > 45], train[train["snr_db"] < 20]
     assert strong[TARGET].median() > 2 * weak[TARGET].median()
     assert (train[TARGET] >= 0).all() and train["channel_width_mhz"].isin([20, 40, 80]).all()
+
+
+def test_rows_give_positions_and_channels_not_the_contention(data: GeneratedData) -> None:
+    latent = {"stations_on_ap", "contending_aps", "hidden_aps", "sinr_db", "interference_dbm"}
+    assert not latent & set(FEATURES)
+    test = data.test
+    # every station of a deployment sees the same AP at the same place on the same channel
+    per_ap = test.groupby(["deployment", "ap"])[["ap_x_m", "ap_y_m", "channel"]].nunique()
+    assert (per_ap == 1).all().all()
+    stations = test.groupby("deployment")["ap"].transform("size")
+    assert (stations <= test["stations_in_deployment"]).all()  # the last deployment may be cut
+    assert test["channel"].isin(range(8)).all()
+    assert not set(test["deployment"]) & set(data.train["deployment"])
+
+
+def test_noise_floor_is_minus_94_dbm_per_20_mhz(data: GeneratedData) -> None:
+    noise = data.test["rssi_dbm"] - data.test["snr_db"]
+    expected = -94.0 + 10 * np.log10(data.test["channel_width_mhz"] / 20.0)
+    np.testing.assert_allclose(noise, expected, atol=1e-3)
+    assert (noise < -82.0).all()  # the carrier-sense threshold lies above the noise
 
 
 def test_intent_is_a_regression_on_mae_and_rmse() -> None:
