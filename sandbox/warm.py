@@ -241,13 +241,14 @@ class WarmPool:
             self.jails, self.owner = [], os.getpid()
 
     def take(self, key: WarmKey, max_idle_s: float) -> WarmJail | None:
-        """A never-used, living, fresh jail with this key; stale or mismatched ones are destroyed
-        only when they are too old or dead (another shape may still come)."""
+        """A never-used, living, fresh jail with this key, or None. Jails that are used, dead, too
+        old, or built with another runtime or other settings are destroyed; a jail of another
+        shape (limits, device, preloads) stays for the job that matches it."""
         self._mine()
         found = None
         for jail in list(self.jails):
-            usable = not jail.used and jail.alive() and jail.age_s() <= max_idle_s
-            if not usable:
+            stale = jail.key.runtime != key.runtime or jail.key.settings != key.settings
+            if stale or jail.used or not jail.alive() or jail.age_s() > max_idle_s:
                 self._discard(jail)
             elif found is None and jail.key == key:
                 self.jails.remove(jail)
