@@ -26,6 +26,8 @@ class ModelJob:
     train_path: Path | None = None
     device: str = "cpu"
     backend: str | None = None
+    warm: bool | None = None
+    """A warm single-use jail (None: the sandbox's `MLCHALLENGE_SANDBOX_WARM` setting)."""
     should_cancel: Callable[[], bool] | None = None
     work_dir: Path | None = None
 
@@ -76,10 +78,15 @@ def sandbox_runner(job: ModelJob) -> ModelOutput:
         device=job.device,
         timing_runs=cost.repeats if cost is not None else 1,
         reference=any(kpi in REFERENCE_KPIS for kpi in job.intent.kpis),
+        warm_formats=tuple(sandbox.SubmissionFormat(f) for f in job.intent.model.formats),
     )
     try:
         result = sandbox.run(
-            request, backend=job.backend, should_cancel=job.should_cancel, work_dir=job.work_dir
+            request,
+            backend=job.backend,
+            should_cancel=job.should_cancel,
+            work_dir=job.work_dir,
+            warm=job.warm,
         )
     except InfrastructureError as exc:
         raise NodeFailure(Outcome.INFRASTRUCTURE_ERROR, f"sandbox: {exc}") from None

@@ -351,7 +351,8 @@ def _run(
         result = run_once(request)
         if result.outcome is not Outcome.OK:
             return result
-        return _measured(request, result, run_once, name)
+        # a reference is measured on the same path as the runs it is compared with
+        return _measured(request, result, run_once, f"{name}-warm" if warm else name)
     except SubmissionRejected as exc:
         return _failure(Outcome.INVALID_SUBMISSION, str(exc), model_size_mb)
     except InfrastructureError as exc:

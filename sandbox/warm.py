@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import select
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -27,6 +28,7 @@ from .backends import BOOTSTRAP, Identity, JailView, bwrap_command, run_seconds
 from .bwrap import HOST_ENV
 from .contract import RunRequest, RunResult, SubmissionRejected
 from .jail.protocol import JobSpec, SubmissionFormat
+from .jail.warm import READY
 from .outcome import interpret
 from .reader import Expected
 from .runtime import Runtime, resolve_runtime
@@ -34,6 +36,7 @@ from .settings import SandboxSettings, get_settings
 from .staging import RunDir, fill_job, model_file, scratch_dirs
 from .supervise import Spawned, Supervision, Supervisor, reap_init, spawn
 from .timings import kill_reason, phase_timings
+from .usage import tree_cpu_s
 
 logger = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -58,6 +61,8 @@ WARM_BOOTSTRAP = BOOTSTRAP.replace(
     "from jail.main import run;run(a[2])", "from jail.warm import wait;wait(a[2])"
 )
 SPEC = "/job/spec.json"
+READY_WAIT_S = 60.0
+"""How long a job waits for a jail's imports before it is released into it anyway."""
 
 
 class AlreadyUsed(Exception):
@@ -120,6 +125,10 @@ class WarmJail:
         self.born = time.monotonic()
         self.used = False
         self.watched = False
+        self.ready = False
+        self._ready_seen = b""
+        self.preload_cpu_s = 0.0
+        """The CPU its processes had used when it was released (imports, never submitted code)."""
         self._stack = ExitStack()
         self._go_w = -1
         try:
@@ -136,7 +145,14 @@ class WarmJail:
         status_pipe, info_pipe = os.pipe(), os.pipe()
         go_r, self._go_w = os.pipe()
         os.set_inheritable(self._go_w, False)
-        ticket = json.dumps({"go_fd": go_r, "spec": SPEC, "preload": list(self.key.preload)})
+        ticket = json.dumps(
+            {
+                "go_fd": go_r,
+                "status_fd": status_pipe[1],
+                "spec": SPEC,
+                "preload": list(self.key.preload),
+            }
+        )
         sites = [str(p) for p in runtime.site_dirs]
         tail = [str(runtime.interpreter), "-I", "-S", "-B", "-u", "-c", WARM_BOOTSTRAP]
         tail += ["/runner", ticket, *sites]
@@ -166,6 +182,23 @@ class WarmJail:
     def alive(self) -> bool:
         """Whether its runner still waits (a jail that died while waiting is never used)."""
         return self.spawned.proc.poll() is None
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until the runner says its imports are done (reads only that line of the status
+        pipe); False when it did not within `timeout_s` or died."""
+        if self.ready:
+            return True
+        deadline = time.monotonic() + timeout_s
+        while len(self._ready_seen) < len(READY):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.spawned.status_r], [], [], left)[0]:
+                return False
+            chunk = os.read(self.spawned.status_r, len(READY) - len(self._ready_seen))
+            if not chunk:
+                return False
+            self._ready_seen += chunk
+        self.ready = self._ready_seen == READY
+        return self.ready
 
     def age_s(self) -> float:
         """Seconds since it was started."""
@@ -199,6 +232,7 @@ class WarmJail:
         spec_path.write_text(spec.dumps())
         os.chmod(spec_path, 0o644)
         staged = time.monotonic() - began
+        self.preload_cpu_s = tree_cpu_s(self.spawned.proc.pid)  # read before any job code runs
         os.write(self._go_w, b"1")
         self._close_go()
         return staged
@@ -300,6 +334,10 @@ def run_warm(
     jail = POOL.take(key, settings.warm_max_idle_s) or WarmJail(key, settings)
     waited = jail.age_s()
     try:
+        ready_began = time.monotonic()
+        if not jail.wait_ready(READY_WAIT_S):  # its imports then count as the job's CPU
+            logger.warning("a warm jail was not ready after %.0f s; released anyway", READY_WAIT_S)
+        ready_s = time.monotonic() - ready_began
         try:
             staged = jail.release(request, threads)
         except SubmissionRejected as exc:
@@ -307,7 +345,9 @@ def run_warm(
         watcher = supervisor(jail.run_dir)
         jail.watched = True
         supervision: Supervision = watcher.watch(jail.spawned)
-        cpu_limit = math.ceil(key.view.cpu_s * key.view.threads) + 1
+        # the job's CPU: what the jail used after its release (its imports are not the team's)
+        supervision.cpu_s = max(supervision.cpu_s - jail.preload_cpu_s, 0.0)
+        cpu_limit = math.ceil(key.view.cpu_s * key.view.threads) + 1 - int(jail.preload_cpu_s)
         ended = time.monotonic()
         result = interpret(
             request,
@@ -320,6 +360,7 @@ def run_warm(
         timings = {"stage": staged, **phase_timings(supervision)}
         timings["validate"] = time.monotonic() - ended
         timings["warm_wait"] = waited
+        timings["warm_ready"] = ready_s
         return replace(
             result,
             timings=timings,

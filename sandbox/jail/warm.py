@@ -19,6 +19,8 @@ from .main import run
 BASE_MODULES = ("pyarrow.parquet",)
 """What every run imports besides the runner's own modules (numpy and pandas come with them)."""
 MODEL_FOLDER = "/job/model"
+READY = b"ready\n"
+"""Written to the status pipe once the imports are done (before any job exists)."""
 
 
 def preload(modules: list[str]) -> None:
@@ -31,10 +33,12 @@ def preload(modules: list[str]) -> None:
 
 
 def wait(ticket: str) -> NoReturn:
-    """Preload, wait for the release byte on `go_fd`, then run the job in `spec` (once)."""
+    """Preload, say so on `status_fd`, wait for the release byte on `go_fd`, then run the job in
+    `spec` (once)."""
     settings = json.loads(ticket)
     go_fd = int(settings["go_fd"])
     preload([str(m) for m in settings.get("preload", [])])
+    os.write(int(settings["status_fd"]), READY)
     released = os.read(go_fd, 1)
     os.close(go_fd)
     if not released:
