@@ -187,23 +187,21 @@ def _paths(scene: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
 def _grid(scene: dict[str, np.ndarray]) -> np.ndarray:
     """Rasterised occupancy (B, rows * cols): the tallest vehicle type over each cell (0: empty)."""
     boxes, b = scene["boxes"], len(scene["boxes"])
-    grid = np.zeros((b, GRID_ROWS, GRID_COLS), dtype=np.uint8)
+    grid = np.zeros(b * GRID_ROWS * GRID_COLS, dtype=np.uint8)
     cell_w, cell_h = STREET_M / GRID_COLS, LANES * LANE_M / GRID_ROWS
-    c0 = np.clip(np.floor(boxes[..., 0] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
-    c1 = np.clip(np.floor(boxes[..., 2] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
-    r0 = np.clip(np.floor(boxes[..., 1] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
-    r1 = np.clip(np.floor(boxes[..., 3] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
     on = scene["on"] & (boxes[..., 2] > 0.0)
-    scene_of = np.broadcast_to(np.arange(b)[:, None], c0.shape)[on]
-    level = scene["kind"][on] + 1
+    c0 = np.clip(np.floor(boxes[..., 0][on] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
+    c1 = np.clip(np.floor(boxes[..., 2][on] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
+    r0 = np.clip(np.floor(boxes[..., 1][on] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
+    r1 = np.clip(np.floor(boxes[..., 3][on] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
+    first_cell = np.broadcast_to(np.arange(b)[:, None], on.shape)[on] * (GRID_ROWS * GRID_COLS)
+    level = (scene["kind"][on] + 1).astype(np.uint8)
     span_rows = int(np.ceil(VEHICLES[:, 1].max() / cell_h)) + 1
     span_cols = int(np.ceil(VEHICLES[:, 0].max() / cell_w)) + 1
-    for value in range(1, len(VEHICLES) + 1):  # taller types are written last: the max wins
-        pick = level == value
-        for dr in range(span_rows):
-            for dc in range(span_cols):
-                rows, cols = np.minimum(r0 + dr, r1)[on], np.minimum(c0 + dc, c1)[on]
-                grid[scene_of[pick], rows[pick], cols[pick]] = value
+    for dr in range(span_rows):
+        row = first_cell + np.minimum(r0 + dr, r1) * GRID_COLS
+        for dc in range(span_cols):  # the tallest type over a cell wins
+            np.maximum.at(grid, row + np.minimum(c0 + dc, c1), level)
     return grid.reshape(b, -1)
 
 
