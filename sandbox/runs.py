@@ -226,7 +226,7 @@ def _run_code(
     if warm and backend_name == BwrapBackend.name:
         from .warm import run_warm
 
-        return run_warm(
+        result = run_warm(
             request,
             expected=expected,
             threads=threads,
@@ -234,6 +234,8 @@ def _run_code(
             model_size_mb=model_size_mb,
             failure=lambda message: _failure(Outcome.INVALID_SUBMISSION, message, model_size_mb),
         )
+        if result is not None:
+            return result
     with _identity(settings) as identity, _scratch(settings, work_dir, identity) as root:
         runtime = resolve_runtime(settings, identity.uid, identity.gid)
         try:

@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import select
+import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from .backends import BOOTSTRAP, Identity, JailView, bwrap_command, run_seconds
 from .bwrap import HOST_ENV
-from .contract import RunRequest, RunResult, SubmissionRejected
+from .contract import InfrastructureError, RunRequest, RunResult, SubmissionRejected
 from .jail.protocol import JobSpec, SubmissionFormat
 from .jail.warm import READY
 from .outcome import interpret
@@ -269,6 +270,7 @@ class WarmPool:
     def __init__(self) -> None:
         self.jails: list[WarmJail] = []
         self.owner = os.getpid()
+        self.lock = threading.Lock()
 
     def _mine(self) -> None:
         if os.getpid() != self.owner:  # a forked child: the jails are its parent's
@@ -278,6 +280,10 @@ class WarmPool:
         """A never-used, living, fresh jail with this key, or None. Jails that are used, dead, too
         old, or built with another runtime or other settings are destroyed; a jail of another
         shape (limits, device, preloads) stays for the job that matches it."""
+        with self.lock:
+            return self._take(key, max_idle_s)
+
+    def _take(self, key: WarmKey, max_idle_s: float) -> WarmJail | None:
         self._mine()
         found = None
         for jail in list(self.jails):
@@ -291,6 +297,10 @@ class WarmPool:
 
     def prepare(self, key: WarmKey, settings: SandboxSettings) -> None:
         """Start the next jail for `key`, replacing the oldest when the pool is full."""
+        with self.lock:
+            self._prepare(key, settings)
+
+    def _prepare(self, key: WarmKey, settings: SandboxSettings) -> None:
         self._mine()
         if any(j.key == key for j in self.jails):
             return
@@ -309,13 +319,29 @@ class WarmPool:
 
     def close(self) -> None:
         """Destroy every waiting jail (at exit, and between tests)."""
-        self._mine()
-        for jail in list(self.jails):
-            self._discard(jail)
+        with self.lock:
+            self._mine()
+            for jail in list(self.jails):
+                self._discard(jail)
 
 
 POOL = WarmPool()
 atexit.register(POOL.close)
+
+
+def _ready_jail(key: WarmKey, settings: SandboxSettings) -> tuple[WarmJail, float] | None:
+    """A waiting jail of this key whose imports are done (or a new one); None when two jails in a
+    row died before they were ready (then the job runs cold)."""
+    jail = POOL.take(key, settings.warm_max_idle_s) or WarmJail(key, settings)
+    for _ in range(2):
+        waited = jail.age_s()
+        if jail.wait_ready(READY_WAIT_S) or jail.alive():
+            return jail, waited
+        logger.warning("a warm jail ended before its release; starting another")
+        jail.close()
+        jail = WarmJail(key, settings)
+    jail.close()
+    return None
 
 
 def run_warm(
@@ -326,22 +352,25 @@ def run_warm(
     supervisor: Callable[[RunDir], Supervisor],
     model_size_mb: float,
     failure: Callable[[str], RunResult],
-) -> RunResult:
+) -> RunResult | None:
     """Run one job in a warm jail (a waiting one if its key matches, else a new one), destroy the
-    jail, and prepare the next one with the same key."""
+    jail, and prepare the next one with the same key. None: no jail of this shape stays alive until
+    its release (its imports crash within its limits), so the job must run cold."""
     settings = get_settings()
     key = key_for(request, threads, settings)
-    jail = POOL.take(key, settings.warm_max_idle_s) or WarmJail(key, settings)
-    waited = jail.age_s()
+    ready_began = time.monotonic()
+    found = _ready_jail(key, settings)
+    if found is None:
+        return None
+    jail, waited = found
+    ready_s = time.monotonic() - ready_began
     try:
-        ready_began = time.monotonic()
-        if not jail.wait_ready(READY_WAIT_S):  # its imports then count as the job's CPU
-            logger.warning("a warm jail was not ready after %.0f s; released anyway", READY_WAIT_S)
-        ready_s = time.monotonic() - ready_began
         try:
             staged = jail.release(request, threads)
         except SubmissionRejected as exc:
             return failure(str(exc))
+        except BrokenPipeError:
+            raise InfrastructureError("the warm jail ended before its job was released") from None
         watcher = supervisor(jail.run_dir)
         jail.watched = True
         supervision: Supervision = watcher.watch(jail.spawned)

@@ -233,3 +233,14 @@ def test_a_jail_of_another_shape_is_not_used(tmp_path: Path, work_dir: Path) -> 
     key = key_for(other, threads_for(other.limits), get_settings())
     assert key.preload and POOL.take(key, 600) is None
     assert len(POOL.jails) == 1  # kept for a job of its own shape
+
+
+def test_a_warm_jail_that_died_while_waiting_is_replaced(tmp_path: Path, work_dir: Path) -> None:
+    request = request_for(python_model(tmp_path, GOOD), SubmissionFormat.PYTHON)
+    assert sandbox.run(request, work_dir=work_dir, warm=True).outcome is Outcome.OK
+    waiting = POOL.jails[0]
+    os.kill(_runner_pid(waiting), 9)
+    waiting.spawned.proc.wait(timeout=30)
+    result = sandbox.run(request, work_dir=work_dir, warm=True)
+    assert result.outcome is Outcome.OK, result.message
+    assert waiting.watched and waiting not in POOL.jails
