@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from challenge.problems.base import (
     save_joblib_baseline,
     split_column,
 )
+from challenge.problems.chunks import PARALLEL_ROWS, ordered_chunks
 
 PROBLEM_ID = "beam-selection"
 ID_COLUMN = "id"
@@ -221,22 +223,33 @@ def beam_gains(u_tx: np.ndarray, u_rx: np.ndarray, amplitude: np.ndarray) -> np.
     return np.abs(y) ** 2
 
 
+def _chunk(seed: int, stream: int, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The receivers of one chunk of scenes that have a path: grid, position, gains in dB."""
+    scene = _scenes(np.random.default_rng(np.random.SeedSequence([seed, stream, index])))
+    u_tx, u_rx, amplitude, reached = _paths(scene)
+    gain = beam_gains(u_tx[reached], u_rx[reached], amplitude[reached])
+    return _grid(scene)[reached], scene["gps_xy"][reached], 10 * np.log10(np.maximum(gain, 1e-30))
+
+
 def _table(n: int, seed: int, stream: int, first_id: int) -> tuple[pd.DataFrame, np.ndarray]:
     """`n` receiver rows (scenes with at least one path): features, label, and gains in dB."""
     grid = np.empty((n, GRID_ROWS * GRID_COLS), dtype=np.uint8)
     xy = np.empty((n, 2), dtype=np.float32)
     gain_db = np.empty((n, N_BEAMS), dtype=np.float32)
-    rows, index = 0, 0
-    while rows < n:
-        scene = _scenes(np.random.default_rng(np.random.SeedSequence([seed, stream, index])))
-        u_tx, u_rx, amplitude, reached = _paths(scene)
-        take = slice(rows, min(n, rows + int(reached.sum())))
-        count = take.stop - take.start
-        grid[take] = _grid(scene)[reached][:count]
-        xy[take] = scene["gps_xy"][reached][:count]
-        gain = beam_gains(u_tx[reached], u_rx[reached], amplitude[reached])[:count]
-        gain_db[take] = 10 * np.log10(np.maximum(gain, 1e-30))
-        rows, index = take.stop, index + 1
+    rows = 0
+    chunks = ordered_chunks(partial(_chunk, seed, stream), parallel=n >= PARALLEL_ROWS)
+    with closing(chunks):
+        for chunk_grid, chunk_xy, chunk_gain in chunks if n else ():
+            take = slice(rows, min(n, rows + len(chunk_grid)))
+            count = take.stop - take.start
+            grid[take], xy[take], gain_db[take] = (
+                chunk_grid[:count],
+                chunk_xy[:count],
+                chunk_gain[:count],
+            )
+            rows = take.stop
+            if rows >= n:
+                break
     frame = pd.DataFrame(grid, columns=GRID_FEATURES)
     frame.insert(0, "rx_y_m", xy[:, 1])
     frame.insert(0, "rx_x_m", xy[:, 0])
