@@ -78,7 +78,6 @@ def sandbox_runner(job: ModelJob) -> ModelOutput:
         device=job.device,
         timing_runs=cost.repeats if cost is not None else 1,
         reference=any(kpi in REFERENCE_KPIS for kpi in job.intent.kpis),
-        warm_formats=tuple(sandbox.SubmissionFormat(f) for f in job.intent.model.formats),
     )
     try:
         result = sandbox.run(

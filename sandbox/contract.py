@@ -85,8 +85,6 @@ class RunRequest:
     reference: bool = False
     """Also measure the format's empty model and report the model's figures above it:
     `model_latency_ms_per_1k`, `model_cpu_ms_per_1k` and `model_memory_mb` (reference.py)."""
-    warm_formats: tuple[SubmissionFormat, ...] = ()
-    """Formats the next runs of this shape may have: a warm jail preloads their libraries."""
 
 
 @dataclass(frozen=True)

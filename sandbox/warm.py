@@ -50,14 +50,12 @@ PRELOADS: dict[SubmissionFormat, tuple[str, ...]] = {
         "sklearn.pipeline",
         "sklearn.preprocessing",
         "sklearn.linear_model",
-        "sklearn.tree",
-        "sklearn.ensemble",
     ),
     SubmissionFormat.TORCHSCRIPT: ("torch",),
     SubmissionFormat.ONNX: ("onnxruntime",),
     SubmissionFormat.MLFLOW: ("mlflow.pyfunc",),
 }
-"""Libraries a warm jail imports when the competition accepts the format."""
+"""Libraries a warm jail imports for a job of the format (which a cold run of it imports too)."""
 WARM_BOOTSTRAP = BOOTSTRAP.replace(
     "from jail.main import run;run(a[2])", "from jail.warm import wait;wait(a[2])"
 )
@@ -81,9 +79,13 @@ class WarmKey:
 
 
 def preload_modules(request: RunRequest) -> tuple[str, ...]:
-    """The libraries to import for the request's format and the formats it says may follow."""
-    formats = sorted({request.format, *request.warm_formats})
-    return tuple(m for f in formats for m in PRELOADS.get(SubmissionFormat(f), ()))
+    """The libraries to import for the request's format.
+
+    Only its own format's: the jail is prepared for the format of the job just run (a team's
+    next submission tends to have it), and a job runs only in a jail preloaded for its format, so
+    its memory and CPU are those of a cold run of it, never another format's library (torch's
+    import alone would cost an `sklearn` job more than it saves)."""
+    return PRELOADS.get(SubmissionFormat(request.format), ())
 
 
 def view_of(request: RunRequest, threads: int) -> JailView:
