@@ -40,6 +40,7 @@ bench: setup services
 	$(BIN)/python bench/output_bounds.py
 	$(BIN)/python bench/turnaround.py
 	$(BIN)/python bench/evaluation_cost.py
+	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/leaderboard_load.py
 	$(BIN)/python bench/problem_audit.py
 

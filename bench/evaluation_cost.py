@@ -1,6 +1,6 @@
 """What one evaluation costs the platform (issue 17), per evaluation path, side by side.
 
-    python bench/evaluation_cost.py [--paths cold] [--sequential 20] [--rows 1000000]
+    python bench/evaluation_cost.py [--paths cold,warm] [--sequential 20] [--rows 1000000]
                                     [--features 8] [--large-runs 3] [--phases 10]
 
 Every path starts its own `mlchallenge serve` (the embedded default: SQLite, SQLite broker, two
@@ -18,9 +18,10 @@ worker processes) with the path's environment, and measures:
 `--phases N` adds where a worker's own CPU goes for the small model: N evaluations run in this
 process under cProfile with a CPU clock, cumulative seconds per pipeline phase.
 
-Paths: `cold` (a fresh jail per run); a later slice adds `warm` (warm jails). Results print as a
-table with one column per path, then as JSON with the machine's load averages. The machine is
-shared: compare paths (or commits) measured in the same run, and read medians.
+Paths: `cold` (a jail started per run, `MLCHALLENGE_SANDBOX_WARM=0`) and `warm` (warm single-use
+jails prepared while a worker idles, the default). Results print as a table with one column per
+path, then as JSON with the machine's load averages. The machine is shared: compare paths (or
+commits) measured in the same run, and read medians.
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ from bench.turnaround import percentile, setup, submit, tree_cpu_s, wait
 from tests.e2e.server import LiveServer, cmdline, descendants, start_server
 from tests.platform.helpers import regression_settings
 
-PATHS: dict[str, dict[str, str]] = {"cold": {}}
+PATHS: dict[str, dict[str, str]] = {
+    "cold": {"MLCHALLENGE_SANDBOX_WARM": "0"},
+    "warm": {"MLCHALLENGE_SANDBOX_WARM": "1"},
+}
 """Each evaluation path and the environment `mlchallenge serve` gets for it."""
 PLOT_WAIT_S = 30.0
 """How long to wait for an evaluation's follow-up work (the plot) before taking the CPU reading."""
@@ -292,7 +296,7 @@ PHASES = {
 }
 
 
-def phases_section(folder: Path, runs: int) -> dict[str, Any]:
+def phases_section(folder: Path, runs: int, warm: bool) -> dict[str, Any]:
     """Host CPU per phase of `runs` small evaluations, in this process (cProfile, CPU clock)."""
     import cProfile
     import pstats
@@ -306,7 +310,7 @@ def phases_section(folder: Path, runs: int) -> dict[str, Any]:
     from mlfo.worker.execution import run_evaluation
     from tests.platform.helpers import auth, create_user, write_regression_bundle, zip_folder
 
-    settings = Settings(home=folder / "home")
+    settings = Settings(home=folder / "home", sandbox_warm=warm)
     prepared = prepare(settings, seed_problems=[])
     client = TestClient(create_app(settings))
     host = create_user(client, prepared.admin_token, "phasehost", "host")
@@ -349,6 +353,9 @@ def phases_section(folder: Path, runs: int) -> dict[str, Any]:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         host_cpu += time.process_time() - before
         jail_cpu += after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    from sandbox.warm import POOL
+
+    POOL.close()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     phases = {}
     for label, (path, names) in PHASES.items():
@@ -431,7 +438,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--paths", default="cold", help="comma-separated: " + ", ".join(PATHS))
+    parser.add_argument("--paths", default="cold,warm", help="comma-separated: " + ", ".join(PATHS))
     parser.add_argument("--sequential", type=int, default=20)
     parser.add_argument("--rows", type=int, default=1_000_000, help="0: no large section")
     parser.add_argument("--features", type=int, default=8)
@@ -449,7 +456,7 @@ def main() -> None:
                 tempfile.TemporaryDirectory(prefix="bench-phases-") as tmp,
                 contextlib.redirect_stdout(sys.stderr),
             ):
-                results[path]["phases"] = phases_section(Path(tmp), args.phases)
+                results[path]["phases"] = phases_section(Path(tmp), args.phases, path == "warm")
     summary = {
         "results": results,
         "machine": {

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="mark cookies Secure on every request, not only those that arrive over HTTPS",
     )
     sandbox_backend: str = "bwrap"
+    sandbox_warm: bool = Field(
+        default=True,
+        description="workers run code submissions in warm single-use jails prepared while they "
+        "idle (docs/sandbox.md#warm-jails); false: a cold jail per run",
+    )
     max_upload_mb: int = Field(default=100, ge=1, le=10_240)
     max_bundle_mb: int = Field(
         default=2048, ge=1, le=102_400, description="the largest host bundle zip accepted"

@@ -26,6 +26,8 @@ class EvaluationInput:
     work_dir: Path
     """Scratch directory of this evaluation (exists; the pipeline writes its artifacts here)."""
     sandbox_backend: str | None = None
+    sandbox_warm: bool | None = None
+    """Run the model in a warm single-use jail (None: the sandbox's own setting)."""
     device: str = "cpu"
     should_cancel: Callable[[], bool] | None = None
     mlflow_tracking_uri: str | None = None

@@ -26,6 +26,8 @@ class ModelJob:
     train_path: Path | None = None
     device: str = "cpu"
     backend: str | None = None
+    warm: bool | None = None
+    """A warm single-use jail (None: the sandbox's `MLCHALLENGE_SANDBOX_WARM` setting)."""
     should_cancel: Callable[[], bool] | None = None
     work_dir: Path | None = None
 
@@ -79,7 +81,11 @@ def sandbox_runner(job: ModelJob) -> ModelOutput:
     )
     try:
         result = sandbox.run(
-            request, backend=job.backend, should_cancel=job.should_cancel, work_dir=job.work_dir
+            request,
+            backend=job.backend,
+            should_cancel=job.should_cancel,
+            work_dir=job.work_dir,
+            warm=job.warm,
         )
     except InfrastructureError as exc:
         raise NodeFailure(Outcome.INFRASTRUCTURE_ERROR, f"sandbox: {exc}") from None

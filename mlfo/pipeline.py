@@ -272,6 +272,7 @@ class _Run:
             train_path=train,
             device=inp.device,
             backend=inp.sandbox_backend,
+            warm=inp.sandbox_warm,
             should_cancel=inp.should_cancel,
         )
         note = placement_note(self.intent, inp.device)

@@ -306,44 +306,78 @@ class BwrapBackend:
         threads: int,
     ) -> Launch:
         """Build the bwrap command line with the private filesystem view."""
-        job, out = Path("/job"), Path("/out")
+        job = Path("/job")
         inner_model = job / model_file(request, run_dir).relative_to(run_dir.job)
-        spec = _spec(request, job, out, inner_model, status_fd, threads)
+        spec = _spec(request, job, Path("/out"), inner_model, status_fd, threads)
         (run_dir.job / "spec.json").write_text(spec.dumps())
         os.chmod(run_dir.job / "spec.json", 0o644)
-        seccomp_fd = memfd("mlchallenge-seccomp", build_filter())
-        etc_fds = {
-            name: memfd(f"mlchallenge-{name}", data)
-            for name, data in etc_files(identity.uid, identity.gid).items()
-        }
-        limits = request.limits
-        argv = [
-            *limit_prefix(identity, limits, run_seconds(request), threads, request.device),
-            get_settings().bwrap,
-            *namespace_args(),
-            *system_view(),
-            *etc_view(etc_fds),
-            # The private /tmp comes first: a runtime installed under /tmp is bound on top of it.
-            *("--size", str(max(limits.tmp_mb // 4, 8) * MB), "--tmpfs", "/dev/shm"),
-            *("--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"),
-            *(arg for p in runtime.mounts for arg in ("--ro-bind", str(p), str(p))),
-            *("--ro-bind", str(run_dir.job), str(job)),
-            *("--ro-bind", str(run_dir.runner), "/runner"),
-            *("--bind", str(run_dir.out), str(out)),
-            *device_args(request.device),
-            *("--remount-ro", "/"),
-            *("--chdir", str(job / "model")),
-            *(
-                arg
-                for k, v in jail_env(threads, "/tmp", request.device).items()
-                for arg in ("--setenv", k, v)
-            ),
-            *("--seccomp", str(seccomp_fd)),
-            *(("--info-fd", str(info_fd)) if info_fd is not None else ()),
-            "--",
-            *_python(runtime, Path("/runner"), job / "spec.json"),
-        ]
-        return Launch(argv, dict(HOST_ENV), (seccomp_fd, *etc_fds.values()), spec)
+        view = JailView(request.limits, request.device, threads, run_seconds(request))
+        argv, fds = bwrap_command(
+            view,
+            run_dir,
+            runtime,
+            identity,
+            info_fd=info_fd,
+            chdir=str(job / "model"),
+            tail=_python(runtime, Path("/runner"), job / "spec.json"),
+        )
+        return Launch(argv, dict(HOST_ENV), fds, spec)
+
+
+@dataclass(frozen=True)
+class JailView:
+    """What shapes a jail before its job is known: limits, device, threads and CPU seconds."""
+
+    limits: Limits
+    device: str
+    threads: int
+    cpu_s: float
+
+
+def bwrap_command(
+    view: JailView,
+    run_dir: RunDir,
+    runtime: Runtime,
+    identity: Identity,
+    *,
+    info_fd: int | None,
+    chdir: str | None,
+    tail: list[str],
+) -> tuple[list[str], tuple[int, ...]]:
+    """The limits, namespaces and private view of a jail, then `tail`; and the fds it inherits."""
+    seccomp_fd = memfd("mlchallenge-seccomp", build_filter())
+    etc_fds = {
+        name: memfd(f"mlchallenge-{name}", data)
+        for name, data in etc_files(identity.uid, identity.gid).items()
+    }
+    limits = view.limits
+    argv = [
+        *limit_prefix(identity, limits, view.cpu_s, view.threads, view.device),
+        get_settings().bwrap,
+        *namespace_args(),
+        *system_view(),
+        *etc_view(etc_fds),
+        # The private /tmp comes first: a runtime installed under /tmp is bound on top of it.
+        *("--size", str(max(limits.tmp_mb // 4, 8) * MB), "--tmpfs", "/dev/shm"),
+        *("--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"),
+        *(arg for p in runtime.mounts for arg in ("--ro-bind", str(p), str(p))),
+        *("--ro-bind", str(run_dir.job), "/job"),
+        *("--ro-bind", str(run_dir.runner), "/runner"),
+        *("--bind", str(run_dir.out), "/out"),
+        *device_args(view.device),
+        *("--remount-ro", "/"),
+        *(("--chdir", chdir) if chdir is not None else ()),
+        *(
+            arg
+            for k, v in jail_env(view.threads, "/tmp", view.device).items()
+            for arg in ("--setenv", k, v)
+        ),
+        *("--seccomp", str(seccomp_fd)),
+        *(("--info-fd", str(info_fd)) if info_fd is not None else ()),
+        "--",
+        *tail,
+    ]
+    return argv, (seccomp_fd, *etc_fds.values())
 
 
 BACKENDS: dict[str, Backend] = {

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import reference
-from .backends import BACKENDS, Identity, run_seconds, threads_for
+from .backends import BACKENDS, BwrapBackend, Identity, run_seconds, threads_for
 from .contract import (
     InfrastructureError,
     Outcome,
@@ -36,7 +36,7 @@ from .redact import redactor_for
 from .runtime import accessible, resolve_runtime
 from .settings import SandboxSettings, get_settings
 from .slots import claim_slot
-from .staging import stage
+from .staging import RunDir, stage
 from .supervise import Budget, Supervisor
 from .timings import kill_reason, phase_timings
 from .validate import OutputInvalid
@@ -198,6 +198,7 @@ def _run_code(
     should_cancel: Callable[[], bool] | None,
     work_dir: Path | None,
     model_size_mb: float,
+    warm: bool = False,
 ) -> RunResult:
     began = time.monotonic()
     settings = get_settings()
@@ -211,6 +212,30 @@ def _run_code(
         )
     expected = expected_of(request)
     threads = threads_for(request.limits)
+
+    def supervisor(run_dir: RunDir) -> Supervisor:
+        train_budget = request.limits.train_time_s if request.train_path is not None else None
+        return Supervisor(
+            budget=Budget(request.limits.time_s, train_budget, request.limits.memory_mb * 1024),
+            log_cap=request.limits.log_kb * 1024,
+            out_dir=run_dir.out,
+            output_cap=request.limits.output_mb * MB,
+            should_cancel=should_cancel,
+        )
+
+    if warm and backend_name == BwrapBackend.name:
+        from .warm import run_warm
+
+        result = run_warm(
+            request,
+            expected=expected,
+            threads=threads,
+            supervisor=supervisor,
+            model_size_mb=model_size_mb,
+            failure=lambda message: _failure(Outcome.INVALID_SUBMISSION, message, model_size_mb),
+        )
+        if result is not None:
+            return result
     with _identity(settings) as identity, _scratch(settings, work_dir, identity) as root:
         runtime = resolve_runtime(settings, identity.uid, identity.gid)
         try:
@@ -228,17 +253,9 @@ def _run_code(
             info_fd=info_pipe[1] if info_pipe else None,
             threads=threads,
         )
-        train_budget = request.limits.train_time_s if request.train_path is not None else None
-        supervisor = Supervisor(
-            budget=Budget(request.limits.time_s, train_budget, request.limits.memory_mb * 1024),
-            log_cap=request.limits.log_kb * 1024,
-            out_dir=run_dir.out,
-            output_cap=request.limits.output_mb * MB,
-            should_cancel=should_cancel,
-        )
         staged = time.monotonic()
         try:
-            supervision = supervisor.run(
+            supervision = supervisor(run_dir).run(
                 launch.argv,
                 env=launch.env,
                 pass_fds=launch.pass_fds,
@@ -295,12 +312,16 @@ def run(
     backend: str | None = None,
     should_cancel: Callable[[], bool] | None = None,
     work_dir: Path | None = None,
+    warm: bool | None = None,
 ) -> RunResult:
     """Run one submission in the sandbox and return its validated predictions and KPIs.
 
-    The message and logs name no host path (`redact.py`); a platform fault is logged in full.
+    `warm` (default: the `MLCHALLENGE_SANDBOX_WARM` setting) runs code in a warm single-use jail
+    of the bwrap backend and prepares the next one (`warm.py`). The message and logs name no host
+    path (`redact.py`); a platform fault is logged in full.
     """
-    result = _run(request, backend, should_cancel, work_dir)
+    use_warm = get_settings().warm if warm is None else warm
+    result = _run(request, backend, should_cancel, work_dir, use_warm)
     if result.outcome is Outcome.INFRASTRUCTURE_ERROR:
         logger.error("sandbox infrastructure error: %s", result.message)
     redact = redactor_for(request, get_settings(), work_dir)
@@ -312,6 +333,7 @@ def _run(
     backend: str | None,
     should_cancel: Callable[[], bool] | None,
     work_dir: Path | None,
+    warm: bool = False,
 ) -> RunResult:
     model_size_mb = _model_size_mb(request.model_path)
     try:
@@ -325,12 +347,14 @@ def _run(
 
         def run_once(one: RunRequest) -> RunResult:
             size = _model_size_mb(one.model_path)
-            return _run_code(one, get_format(one.format), name, should_cancel, work_dir, size)
+            fmt = get_format(one.format)
+            return _run_code(one, fmt, name, should_cancel, work_dir, size, warm)
 
         result = run_once(request)
         if result.outcome is not Outcome.OK:
             return result
-        return _measured(request, result, run_once, name)
+        # a reference is measured on the same path as the runs it is compared with
+        return _measured(request, result, run_once, f"{name}-warm" if warm else name)
     except SubmissionRejected as exc:
         return _failure(Outcome.INVALID_SUBMISSION, str(exc), model_size_mb)
     except InfrastructureError as exc:

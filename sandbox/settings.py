@@ -32,6 +32,12 @@ class SandboxSettings(BaseSettings):
     """How much a worker's parsing child may grow while it reads a file from a jail or upload."""
     parse_s: float = 60.0
     """How long that child may take."""
+    warm: bool = False
+    """Run code submissions in warm single-use jails prepared while the worker idles."""
+    warm_max_idle_s: float = 600.0
+    """A warm jail that waited longer is destroyed and replaced, never used."""
+    warm_jails: int = 1
+    """How many warm jails (of different shapes) one process keeps waiting."""
 
 
 @lru_cache(maxsize=1)

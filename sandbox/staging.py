@@ -133,10 +133,28 @@ def _readable_tree(folder: Path) -> None:
 
 def stage(request: RunRequest, root: Path, *, uid: int, gid: int) -> RunDir:
     """Copy the model, features and runner into `root` with the modes the slot uid needs."""
+    run_dir = scratch_dirs(root, uid=uid, gid=gid)
+    fill_job(request, run_dir)
+    return run_dir
+
+
+def scratch_dirs(root: Path, *, uid: int, gid: int) -> RunDir:
+    """Empty run folders: `job` (root's, read-only to the slot), `out` and `tmp` (the slot's)."""
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o711)
     run_dir = RunDir(root=root, job=root / "job", out=root / "out", tmp=root / "tmp")
-    run_dir.model.mkdir(parents=True)
+    run_dir.job.mkdir(mode=0o755)
+    os.chmod(run_dir.job, 0o755)
+    for folder in (run_dir.out, run_dir.tmp):
+        folder.mkdir(mode=0o700)
+        if os.getuid() == 0:
+            os.chown(folder, uid, gid)
+    return run_dir
+
+
+def fill_job(request: RunRequest, run_dir: RunDir) -> None:
+    """Stage one job into the (empty) job folder: the model, the features, the training data."""
+    run_dir.model.mkdir()
     if request.model_path.suffix.lower() == ".zip":
         unpack(request.model_path, run_dir.model)
     else:
@@ -147,8 +165,3 @@ def stage(request: RunRequest, root: Path, *, uid: int, gid: int) -> RunDir:
     if request.train_path is not None:
         shutil.copyfile(request.train_path, run_dir.job / "train.parquet")
     _readable_tree(run_dir.job)
-    for folder in (run_dir.out, run_dir.tmp):
-        folder.mkdir(mode=0o700)
-        if os.getuid() == 0:
-            os.chown(folder, uid, gid)
-    return run_dir

@@ -177,6 +177,49 @@ def output_size(folder: Path) -> tuple[int, int]:
     return total, count
 
 
+@dataclass
+class Spawned:
+    """A started command: the process and the host's ends of its status and info pipes."""
+
+    proc: subprocess.Popen[bytes]
+    status_r: int
+    info_r: int | None
+
+
+def spawn(
+    argv: list[str],
+    *,
+    env: dict[str, str],
+    pass_fds: tuple[int, ...],
+    status_pipe: tuple[int, int],
+    info_pipe: tuple[int, int] | None = None,
+) -> Spawned:
+    """Start `argv` in its own session with the pipes' write ends; the host keeps the read ends."""
+    ensure_subreaper()
+    status_r, status_w = status_pipe
+    inherited = (*pass_fds, status_w, *((info_pipe[1],) if info_pipe else ()))
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            pass_fds=inherited,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        os.close(status_r)
+        if info_pipe:
+            os.close(info_pipe[0])
+        raise InfrastructureError(f"cannot start the sandbox command {argv[0]}: {exc}") from exc
+    finally:
+        os.close(status_w)
+        if info_pipe:
+            os.close(info_pipe[1])
+    return Spawned(proc, status_r, info_pipe[0] if info_pipe else None)
+
+
 class Supervisor:
     """Runs one command to completion under the host's watch."""
 
@@ -263,35 +306,22 @@ class Supervisor:
         info_pipe: tuple[int, int] | None = None,
     ) -> Supervision:
         """Start `argv`, pump its output, enforce the budgets, reap it with its resource usage."""
-        ensure_subreaper()
-        status_r, status_w = status_pipe
-        inherited = (*pass_fds, status_w, *((info_pipe[1],) if info_pipe else ()))
+        return self.watch(
+            spawn(argv, env=env, pass_fds=pass_fds, status_pipe=status_pipe, info_pipe=info_pipe)
+        )
+
+    def watch(self, spawned: Spawned) -> Supervision:
+        """Supervise a started command from now on (a warm jail: from its release)."""
+        proc = spawned.proc
+        status_r = spawned.status_r
+        info_r = spawned.info_r
         started = self.started = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=env,
-                pass_fds=inherited,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            os.close(status_r)
-            if info_pipe:
-                os.close(info_pipe[0])
-            raise InfrastructureError(f"cannot start the sandbox command {argv[0]}: {exc}") from exc
-        finally:
-            os.close(status_w)
-            if info_pipe:
-                os.close(info_pipe[1])
         assert proc.stdout is not None
         selector = selectors.DefaultSelector()
         selector.register(proc.stdout.fileno(), selectors.EVENT_READ, "log")
         selector.register(status_r, selectors.EVENT_READ, "status")
-        if info_pipe:
-            selector.register(info_pipe[0], selectors.EVENT_READ, "info")
+        if info_r is not None:
+            selector.register(info_r, selectors.EVENT_READ, "info")
         open_streams = len(selector.get_map())
         pidfd = os.pidfd_open(proc.pid)
         selector.register(pidfd, selectors.EVENT_READ, "exit")
@@ -337,8 +367,8 @@ class Supervisor:
             os.close(pidfd)
             proc.stdout.close()
             os.close(status_r)
-            if info_pipe:
-                os.close(info_pipe[0])
+            if info_r is not None:
+                os.close(info_r)
             self._reap_jail_init()
         self.result.logs = self.logs.text()
         self.result.logs_truncated = self.logs.truncated

@@ -65,3 +65,17 @@ def tree_memory_kb(pid: int) -> int:
         private_total += private
         largest_files = max(largest_files, files)
     return private_total + largest_files
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds the process tree under `pid` has used so far: each live process's own time
+    and that of the children it reaped (fields 14-17 of /proc/<pid>/stat)."""
+    ticks = 0
+    for member in tree(pid):
+        try:
+            with open(f"/proc/{member}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from challenge.problems.base import (
     save_joblib_baseline,
     split_column,
 )
+from challenge.problems.chunks import PARALLEL_ROWS, ordered_chunks
 
 PROBLEM_ID = "beam-selection"
 ID_COLUMN = "id"
@@ -187,23 +189,21 @@ def _paths(scene: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
 def _grid(scene: dict[str, np.ndarray]) -> np.ndarray:
     """Rasterised occupancy (B, rows * cols): the tallest vehicle type over each cell (0: empty)."""
     boxes, b = scene["boxes"], len(scene["boxes"])
-    grid = np.zeros((b, GRID_ROWS, GRID_COLS), dtype=np.uint8)
+    grid = np.zeros(b * GRID_ROWS * GRID_COLS, dtype=np.uint8)
     cell_w, cell_h = STREET_M / GRID_COLS, LANES * LANE_M / GRID_ROWS
-    c0 = np.clip(np.floor(boxes[..., 0] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
-    c1 = np.clip(np.floor(boxes[..., 2] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
-    r0 = np.clip(np.floor(boxes[..., 1] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
-    r1 = np.clip(np.floor(boxes[..., 3] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
     on = scene["on"] & (boxes[..., 2] > 0.0)
-    scene_of = np.broadcast_to(np.arange(b)[:, None], c0.shape)[on]
-    level = scene["kind"][on] + 1
+    c0 = np.clip(np.floor(boxes[..., 0][on] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
+    c1 = np.clip(np.floor(boxes[..., 2][on] / cell_w), 0, GRID_COLS - 1).astype(np.int64)
+    r0 = np.clip(np.floor(boxes[..., 1][on] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
+    r1 = np.clip(np.floor(boxes[..., 3][on] / cell_h), 0, GRID_ROWS - 1).astype(np.int64)
+    first_cell = np.broadcast_to(np.arange(b)[:, None], on.shape)[on] * (GRID_ROWS * GRID_COLS)
+    level = (scene["kind"][on] + 1).astype(np.uint8)
     span_rows = int(np.ceil(VEHICLES[:, 1].max() / cell_h)) + 1
     span_cols = int(np.ceil(VEHICLES[:, 0].max() / cell_w)) + 1
-    for value in range(1, len(VEHICLES) + 1):  # taller types are written last: the max wins
-        pick = level == value
-        for dr in range(span_rows):
-            for dc in range(span_cols):
-                rows, cols = np.minimum(r0 + dr, r1)[on], np.minimum(c0 + dc, c1)[on]
-                grid[scene_of[pick], rows[pick], cols[pick]] = value
+    for dr in range(span_rows):
+        row = first_cell + np.minimum(r0 + dr, r1) * GRID_COLS
+        for dc in range(span_cols):  # the tallest type over a cell wins
+            np.maximum.at(grid, row + np.minimum(c0 + dc, c1), level)
     return grid.reshape(b, -1)
 
 
@@ -223,22 +223,33 @@ def beam_gains(u_tx: np.ndarray, u_rx: np.ndarray, amplitude: np.ndarray) -> np.
     return np.abs(y) ** 2
 
 
+def _chunk(seed: int, stream: int, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The receivers of one chunk of scenes that have a path: grid, position, gains in dB."""
+    scene = _scenes(np.random.default_rng(np.random.SeedSequence([seed, stream, index])))
+    u_tx, u_rx, amplitude, reached = _paths(scene)
+    gain = beam_gains(u_tx[reached], u_rx[reached], amplitude[reached])
+    return _grid(scene)[reached], scene["gps_xy"][reached], 10 * np.log10(np.maximum(gain, 1e-30))
+
+
 def _table(n: int, seed: int, stream: int, first_id: int) -> tuple[pd.DataFrame, np.ndarray]:
     """`n` receiver rows (scenes with at least one path): features, label, and gains in dB."""
     grid = np.empty((n, GRID_ROWS * GRID_COLS), dtype=np.uint8)
     xy = np.empty((n, 2), dtype=np.float32)
     gain_db = np.empty((n, N_BEAMS), dtype=np.float32)
-    rows, index = 0, 0
-    while rows < n:
-        scene = _scenes(np.random.default_rng(np.random.SeedSequence([seed, stream, index])))
-        u_tx, u_rx, amplitude, reached = _paths(scene)
-        take = slice(rows, min(n, rows + int(reached.sum())))
-        count = take.stop - take.start
-        grid[take] = _grid(scene)[reached][:count]
-        xy[take] = scene["gps_xy"][reached][:count]
-        gain = beam_gains(u_tx[reached], u_rx[reached], amplitude[reached])[:count]
-        gain_db[take] = 10 * np.log10(np.maximum(gain, 1e-30))
-        rows, index = take.stop, index + 1
+    rows = 0
+    chunks = ordered_chunks(partial(_chunk, seed, stream), parallel=n >= PARALLEL_ROWS)
+    with closing(chunks):
+        for chunk_grid, chunk_xy, chunk_gain in chunks if n else ():
+            take = slice(rows, min(n, rows + len(chunk_grid)))
+            count = take.stop - take.start
+            grid[take], xy[take], gain_db[take] = (
+                chunk_grid[:count],
+                chunk_xy[:count],
+                chunk_gain[:count],
+            )
+            rows = take.stop
+            if rows >= n:
+                break
     frame = pd.DataFrame(grid, columns=GRID_FEATURES)
     frame.insert(0, "rx_y_m", xy[:, 1])
     frame.insert(0, "rx_x_m", xy[:, 0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from challenge.problems.base import (
     save_joblib_baseline,
     split_column,
 )
+from challenge.problems.chunks import PARALLEL_ROWS, ordered_chunks
 
 PROBLEM_ID = "modulation-classification"
 ID, TARGET = "id", "modulation"
@@ -175,14 +177,23 @@ def _examples(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray,
     return iq, classes, snr_db
 
 
+def _chunk(seed: int, stream: int, n: int, chunk: int) -> tuple[np.ndarray, ...]:
+    """The examples of chunk number `chunk` of a table of `n` (none past its end)."""
+    size = min(CHUNK, n - chunk * CHUNK)
+    if size <= 0:
+        return np.empty((0, 2 * N_SAMPLES), dtype=np.float32), np.empty(0, np.int64), np.empty(0)
+    return _examples(np.random.default_rng([seed, 2021, stream, chunk]), size)
+
+
 def _table(seed: int, stream: int, n: int, first_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """n examples (id, i0..q127) and their truth (id, modulation, snr_db), made in chunks."""
     iq = np.empty((n, 2 * N_SAMPLES), dtype=np.float32)
     classes, snr_db = np.empty(n, dtype=np.int64), np.empty(n)
-    for chunk, first in enumerate(range(0, n, CHUNK)):
-        rng = np.random.default_rng([seed, 2021, stream, chunk])
-        last = min(first + CHUNK, n)
-        iq[first:last], classes[first:last], snr_db[first:last] = _examples(rng, last - first)
+    made = ordered_chunks(partial(_chunk, seed, stream, n), parallel=n >= PARALLEL_ROWS)
+    with closing(made):
+        for first, examples in zip(range(0, n, CHUNK), made, strict=False):
+            last = min(first + CHUNK, n)
+            iq[first:last], classes[first:last], snr_db[first:last] = examples
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
     features = pd.DataFrame(iq, columns=FEATURES, copy=False)
     features.insert(0, ID, ids)

@@ -293,6 +293,7 @@ def _run_pipeline(
             labels_path=evaluation.labels_path,
             work_dir=work_dir,
             sandbox_backend=settings.sandbox_backend,
+            sandbox_warm=settings.sandbox_warm,
             device=worker_device(evaluation.intent),
             should_cancel=heartbeat.should_stop,
             mlflow_tracking_uri=settings.mlflow_tracking_uri or None,

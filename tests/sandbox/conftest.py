@@ -17,10 +17,39 @@ from sandbox import Limits, Outcome, RunRequest, RunResult, SubmissionFormat
 from sandbox.samples.generate import CLASSES, ID_COLUMN, TARGET
 from sandbox.settings import get_settings
 from sandbox.slots import stray_processes
+from sandbox.warm import POOL
 
 SAMPLES = Path(sandbox.__file__).parent / "samples"
 SECRET = "TOP-SECRET-LABELS-7f3a9c"
 FAST = Limits(time_s=20, memory_mb=1536, processes=32, log_kb=32, tmp_mb=32, output_mb=16)
+
+
+ATTACK_MODULES = "test_attacks_"
+"""Every test of these modules runs twice: in a cold jail and in a warm one (docs/sandbox.md)."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each attack test on both paths: a cold jail, and a warm jail released into."""
+    if metafunc.module.__name__.rsplit(".", 1)[-1].startswith(ATTACK_MODULES):
+        metafunc.parametrize("jail_path", ["cold", "warm"], indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def jail_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """`warm`: `sandbox.run` uses warm single-use jails (MLCHALLENGE_SANDBOX_WARM) in this test."""
+    path = getattr(request, "param", "cold")
+    if path != "warm":
+        yield path
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLCHALLENGE_SANDBOX_WARM", "1")
+        get_settings.cache_clear()
+        try:
+            yield path
+        finally:
+            POOL.close()
+            patch.delenv("MLCHALLENGE_SANDBOX_WARM")
+            get_settings.cache_clear()
 
 
 @dataclass(frozen=True)

@@ -118,8 +118,9 @@ def _run(model: Path, work_dir: Path, **measure: Any) -> RunResult:
 
 
 @pytest.fixture(scope="module")
-def measured() -> Iterator[dict[str, dict[str, float]]]:
-    """Median KPIs of each variant over three rounds, interleaved so that load drifts alike.
+def measured(jail_path: str) -> Iterator[dict[str, dict[str, float]]]:
+    """Median KPIs of each variant over three rounds, interleaved so that load drifts alike, on
+    the module's path (a cold or a warm jail).
 
     Every run measures the model above the empty sklearn model (measured once, then reused).
     """
