@@ -66,10 +66,12 @@ def get_board(
             "the private leaderboard is shown to hosts and judges until the phase is finalized"
         )
     intent = Intent.model_validate(competition.intent)
-    higher = greater_is_better(intent)
+    higher = greater_is_better(intent, board)
     ranked = _ranked_rows(session, phase=phase, board=board, higher=higher)
     end = None if limit is None else offset + limit
     metric = "cost" if intent.ranking.by == "cost" else intent.primary_metric.name
+    if intent.programs is not None:
+        metric = intent.programs.board(board).rank_by
     return Board(
         board=board,
         phase=phase.name,

@@ -24,14 +24,18 @@ SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 class Execution(StrEnum):
     """How the sandbox turns a submission of a format into predictions.
 
-    Later formats add their own ways (`code` run by the competition's ingestion program, `results`
-    handed to its scoring program) as new members, with their loader.
+    `INGEST` and `SCORE` are run by a competition's own programs (`sandbox.programs`), not by
+    `sandbox.run`: see docs/scoring-programs.md.
     """
 
     READ = "read"
     """A table of predictions, parsed by the host under caps: no submitted code runs."""
     LOAD = "load"
     """A model, loaded and run inside the jail by the runner's loader for the format."""
+    INGEST = "ingest"
+    """Participant code, run by the competition's ingestion program in the participant's jail."""
+    SCORE = "score"
+    """Results, handed as they are to the competition's scoring program."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ class FormatSpec:
         return self.execution is Execution.LOAD
 
     @property
+    def needs_programs(self) -> bool:
+        """Run by the competition's ingestion and scoring programs (not by `sandbox.run`)."""
+        return self.execution in (Execution.INGEST, Execution.SCORE)
+
+    @property
     def is_model(self) -> bool:
         """A model can run again on other data (reproductions, the final Model Registry)."""
         return self.execution is Execution.LOAD
@@ -82,6 +91,10 @@ class FormatSpec:
             from .jail.loaders import LOADERS
 
             return LOADERS[self.format]
+        if self.needs_programs:
+            from .programs import run_program
+
+            return run_program
         from .runs import run_predictions
 
         return run_predictions
@@ -165,6 +178,23 @@ FORMATS: dict[SubmissionFormat, FormatSpec] = {
             "python_model.py",
             UploadRules(zip_member="model.py"),
             trainable=True,
+        ),
+        FormatSpec(
+            SubmissionFormat.CODE,
+            (".zip",),
+            Execution.INGEST,
+            "a zip of your code (e.g. model.py at its top), run by the competition's ingestion "
+            "program",
+            "code.zip",
+            UploadRules(),
+        ),
+        FormatSpec(
+            SubmissionFormat.RESULTS,
+            (".zip", ".json", ".txt"),
+            Execution.SCORE,
+            "a results file or zip, handed as is to the competition's scoring program",
+            "results.zip",
+            UploadRules(),
         ),
     )
 }

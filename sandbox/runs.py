@@ -319,6 +319,11 @@ def _run(
         if not request.model_path.is_file():
             raise SubmissionRejected(f"the uploaded file {request.model_path.name} is missing")
         check_file(spec, request.model_path)
+        if spec.needs_programs:
+            raise SubmissionRejected(
+                f"format '{spec.format}' is run by a competition's ingestion and scoring "
+                "programs, not as a model (sandbox.programs)"
+            )
         if not spec.runs_code:
             return run_predictions(request, model_size_mb)
         name = _backend_name(backend)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,19 +105,40 @@ class CompetitionSettings(BaseModel):
         return self
 
 
+@dataclass
+class ProgramFiles:
+    """The folders of a bundle scored by its own programs, by the name they are stored under:
+    programs and input data (with the competition), reference data (with the hidden labels)."""
+
+    programs: dict[str, Path] = field(default_factory=dict)
+    reference: dict[str, Path] = field(default_factory=dict)
+
+    def add_program(self, name: str, source: Path) -> str:
+        """Store `source` (a program or a task's input data) as `name`; returns the name."""
+        self.programs[name] = source
+        return name
+
+    def add_reference(self, name: str, source: Path) -> str:
+        """Store `source` (a task's reference data: hidden) as `name`; returns the name."""
+        self.reference[name] = source
+        return name
+
+
 @dataclass(frozen=True)
 class Bundle:
-    """A validated bundle: its settings, intent and the paths of its files."""
+    """A validated bundle: its settings, intent and the paths of its files (a bundle scored by
+    its own programs has no tables, and its `programs` instead)."""
 
     root: Path
     settings: CompetitionSettings
     intent: Intent
     description: str
-    train: Path
-    test: Path
-    labels: Path
+    train: Path | None
+    test: Path | None
+    labels: Path | None
     sample_submission: Path | None
     baseline: Path | None
+    programs: ProgramFiles | None = None
 
 
 def format_validation_error(exc: ValidationError, prefix: str) -> str:
@@ -136,7 +157,12 @@ def format_validation_error(exc: ValidationError, prefix: str) -> str:
 def load_bundle(root: Path) -> Bundle:
     """Read and validate a bundle folder; every error names the bad key or file."""
     root = _bundle_root(root)
-    settings = _read_settings(root / "competition.yaml")
+    raw = load_yaml_file(root / "competition.yaml")
+    from challenge.competitions.codabench import is_codabench, load_codabench
+
+    if is_codabench(raw):
+        return load_codabench(root, raw)
+    settings = _read_settings(raw)
     intent = _resolve_intent(settings)
     description_path = root / "description.md"
     description = (
@@ -184,8 +210,7 @@ def _bundle_root(root: Path) -> Path:
     raise ValidationFailed("competition.yaml is missing at the top of the bundle")
 
 
-def _read_settings(path: Path) -> CompetitionSettings:
-    raw = load_yaml_file(path)
+def _read_settings(raw: Any) -> CompetitionSettings:
     if not isinstance(raw, dict):
         raise ValidationFailed("competition.yaml must be a mapping of keys to values")
     try:
