@@ -73,6 +73,41 @@ class BaselineSettings(BaseModel):
     format: str = Field(min_length=1)
 
 
+class ScoringSettings(BaseModel):
+    """A scoring program shipped in the bundle (docs/scoring-programs.md): one task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program: str = "scoring"
+    """The folder holding score.py (and anything it needs)."""
+    command: list[str] = Field(
+        default_factory=lambda: ["python", "/app/program/score.py", "/app/input", "/app/output"],
+        min_length=1,
+    )
+    reference: str = "reference"
+    """The folder of hidden reference data, shown to the scoring program as INPUT/ref."""
+    ingestion: str | None = None
+    """The folder of an ingestion program, for `code` submissions."""
+    ingestion_command: list[str] = Field(
+        default_factory=lambda: [
+            "python",
+            "/app/program/ingestion.py",
+            "/app/input_data",
+            "/app/output",
+            "/app/program",
+            "/app/ingested_program",
+        ],
+        min_length=1,
+    )
+    input_data: str | None = None
+    """The folder shown to the ingestion program as /app/input_data (never labels)."""
+    limits: dict[str, Any] = Field(default_factory=dict)
+    public: dict[str, Any]
+    """The public board: `columns` (key, title, sorting, format, hidden), `rank_by`,
+    `tie_breakers`."""
+    private: dict[str, Any] | None = None
+
+
 class CompetitionSettings(BaseModel):
     """competition.yaml."""
 
@@ -94,6 +129,7 @@ class CompetitionSettings(BaseModel):
     leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
     baseline: BaselineSettings | None = None
     intent: dict[str, Any] | None = None
+    scoring: ScoringSettings | None = None
 
     @model_validator(mode="after")
     def _phases(self) -> CompetitionSettings:
@@ -163,6 +199,10 @@ def load_bundle(root: Path) -> Bundle:
     if is_codabench(raw):
         return load_codabench(root, raw)
     settings = _read_settings(raw)
+    if settings.scoring is not None:
+        from challenge.competitions.scoring_bundle import load_scoring_bundle
+
+        return load_scoring_bundle(root, settings, settings.scoring)
     intent = _resolve_intent(settings)
     description_path = root / "description.md"
     description = (
