@@ -19,6 +19,7 @@ from challenge.teams.models import Team
 from leaderboards.entries import BOARDS, greater_is_better
 from leaderboards.models import LeaderboardEntry, ScoreHistory
 from mlfo.intent import Intent
+from mlfo.programs import Board as ProgramBoard
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,14 @@ def get_board(
         )
     intent = Intent.model_validate(competition.intent)
     higher = greater_is_better(intent, board)
-    ranked = _ranked_rows(session, phase=phase, board=board, higher=higher)
+    layout = intent.programs.board(board) if intent.programs is not None else None
+    if layout is not None and layout.mode != "column":
+        higher = layout.mode == "weighted"
+    ranked = _ranked_rows(session, phase=phase, board=board, higher=higher, layout=layout)
     end = None if limit is None else offset + limit
     metric = "cost" if intent.ranking.by == "cost" else intent.primary_metric.name
-    if intent.programs is not None:
-        metric = intent.programs.board(board).rank_by
+    if layout is not None:
+        metric = layout.rank_by if layout.mode == "column" else layout.mode
     return Board(
         board=board,
         phase=phase.name,
@@ -84,10 +88,12 @@ def get_board(
 
 
 def _ranked_rows(
-    session: Session, *, phase: Phase, board: str, higher: bool
+    session: Session, *, phase: Phase, board: str, higher: bool, layout: ProgramBoard | None = None
 ) -> list[dict[str, Any]]:
-    """Ranked rows, recomputed only when the board's entries have changed since the last call."""
-    from leaderboards.ranking import BoardRow, rank_rows
+    """Ranked rows, recomputed only when the board's entries have changed since the last call.
+
+    `layout`: a board of a competition scored by programs (tie-breakers, combined modes)."""
+    from leaderboards.ranking import BoardRow, combine_rows, rank_rows
 
     url = str(session.get_bind().engine.url)
     key = (url, phase.id, board)
@@ -96,7 +102,7 @@ def _ranked_rows(
             LeaderboardEntry.phase_id == phase.id, LeaderboardEntry.board == board
         )
     ).one()
-    fingerprint = (count, updated, higher)
+    fingerprint = (count, updated, higher, layout.model_dump_json() if layout else "")
     with _RANKED_LOCK:
         cached = _RANKED.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -124,7 +130,16 @@ def _ranked_rows(
         )
         for entry, team in records
     ]
-    ranked = [_row_json(r) for r in rank_rows(rows, greater_is_better=higher)]
+    ties: list[tuple[str, bool]] = []
+    if layout is not None:
+        ties = [(c, layout.column(c).sorting == "desc") for c in layout.tie_breakers]
+        if layout.mode != "column":
+            weighted = [
+                (name, layout.column(name).sorting == "desc", weight)
+                for name, weight in layout.weights.items()
+            ]
+            rows, _ = combine_rows(rows, mode=layout.mode, columns=weighted)
+    ranked = [_row_json(r) for r in rank_rows(rows, greater_is_better=higher, tie_breakers=ties)]
     with _RANKED_LOCK:
         _RANKED[key] = (fingerprint, ranked)
     return ranked

@@ -64,20 +64,31 @@ class Column(_Strict):
 
 
 class Board(_Strict):
-    """A board's columns, its ranking column and the tie-breakers (columns, in order)."""
+    """A board's columns, its ranking column and the tie-breakers (columns, in order).
+
+    `mode`: `column` ranks by `rank_by`; `weighted` by the weighted mean of the `weights` columns
+    normalised over the board; `average_rank` by the mean of their ranks. In the combined modes
+    `rank_by` still picks each team's counting submission.
+    """
 
     columns: list[Column] = Field(min_length=1, max_length=100)
     rank_by: str
     tie_breakers: list[str] = Field(default_factory=list)
+    mode: Literal["column", "weighted", "average_rank"] = "column"
+    weights: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known(self) -> Board:
         keys = [c.key for c in self.columns]
         if len(set(keys)) != len(keys):
             raise ValueError(f"column keys must be unique, got {keys}")
-        for name in (self.rank_by, *self.tie_breakers):
+        for name in (self.rank_by, *self.tie_breakers, *self.weights):
             if name not in keys:
                 raise ValueError(f"{name!r} is not one of the board's columns {keys}")
+        if self.mode != "column" and not self.weights:
+            raise ValueError(f"mode {self.mode!r} needs `weights`: column -> weight")
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must not be negative")
         return self
 
     def column(self, key: str) -> Column:
