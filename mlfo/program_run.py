@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 APP = "/app"
 INGESTION_MOUNTS = ("input_data", "program", "ingested_program")
 """What an ingestion jail shows under /app (read-only), besides its writable /app/output."""
+PHASE_PLACEHOLDER = "{phase}"
+"""In a program's command: the name of the submission's phase (EvalAI's `phase_codename`)."""
 SCORING_MOUNTS = ("input/ref", "input/res", "program")
 """What a scoring jail shows under /app (read-only), besides its writable /app/output."""
 
@@ -113,8 +115,16 @@ def combine(per_task: dict[str, dict[str, float]]) -> dict[str, float]:
 def _score(
     result: EvaluationResult, programs: EvaluationPrograms, columns: dict[str, float]
 ) -> None:
+    """Scores per board; a missing public ranking column is the host's fault, a missing private
+    one (a phase that does not score the private split) leaves the private board unranked."""
     for board_name in ("public", "private"):
         board = programs.board(board_name)
+        if board.rank_by not in columns and board_name == "private":
+            shown = {c.key: columns[c.key] for c in board.columns if c.key in columns}
+            result.scores[board_name] = dict(shown)
+            result.ranking_score[board_name] = None
+            result.intervals[board_name] = None
+            continue
         if board.rank_by not in columns:
             given = ", ".join(sorted(columns)) or "nothing"
             log.error("scoring programs gave no %r (gave %s)", board.rank_by, given)
@@ -153,6 +163,11 @@ def _task(
     return _run_scoring(inp, paths, task, folder, limits, res)
 
 
+def command_of(program: Program, phase: str) -> tuple[str, ...]:
+    """The program's command line, with `{phase}` replaced by the submission's phase name."""
+    return tuple(arg.replace(PHASE_PLACEHOLDER, phase) for arg in program.command)
+
+
 def _program_mount(paths: ProgramPaths, program: Program) -> Mount:
     return Mount(paths.programs / program.folder, f"{APP}/program")
 
@@ -174,7 +189,7 @@ def _ingest(
     if task.input_data:
         mounts.append(Mount(paths.programs / task.input_data, f"{APP}/input_data"))
     request = ProgramRequest(
-        command=tuple(task.ingestion.command),
+        command=command_of(task.ingestion, inp.phase),
         mounts=tuple(mounts),
         output_at=f"{APP}/output",
         workdir=f"{APP}/program",
@@ -201,7 +216,7 @@ def _run_scoring(
     if task.reference_data:
         mounts.append(Mount(paths.reference / task.reference_data, f"{APP}/input/ref"))
     request = ProgramRequest(
-        command=tuple(task.scoring.command),
+        command=command_of(task.scoring, inp.phase),
         mounts=tuple(mounts),
         output_at=f"{APP}/output",
         workdir=f"{APP}/program",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,6 +150,13 @@ class ProgramFiles:
 
     programs: dict[str, Path] = field(default_factory=dict)
     reference: dict[str, Path] = field(default_factory=dict)
+    scratch: Path | None = None
+    """A temporary folder the import wrote into (removed by `discard_scratch` once staged)."""
+
+    def discard_scratch(self) -> None:
+        """Remove the import's temporary folder."""
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def add_program(self, name: str, source: Path) -> str:
         """Store `source` (a program or a task's input data) as `name`; returns the name."""
@@ -193,6 +202,18 @@ def format_validation_error(exc: ValidationError, prefix: str) -> str:
 def load_bundle(root: Path) -> Bundle:
     """Read and validate a bundle folder; every error names the bad key or file."""
     root = _bundle_root(root)
+    if (root / "challenge_config.yaml").is_file():
+        from challenge.competitions.evalai import load_evalai
+
+        scratch = Path(tempfile.mkdtemp(prefix="evalai-import-"))
+        try:
+            bundle = load_evalai(root, load_yaml_file(root / "challenge_config.yaml"), scratch)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        assert bundle.programs is not None
+        bundle.programs.scratch = scratch
+        return bundle
     raw = load_yaml_file(root / "competition.yaml")
     from challenge.competitions.codabench import is_codabench, load_codabench
 
@@ -242,12 +263,16 @@ def load_bundle(root: Path) -> Bundle:
 
 
 def _bundle_root(root: Path) -> Path:
-    if (root / "competition.yaml").is_file():
+    names = ("competition.yaml", "challenge_config.yaml")
+    if any((root / name).is_file() for name in names):
         return root
     children = [p for p in root.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    if len(children) == 1 and (children[0] / "competition.yaml").is_file():
+    if len(children) == 1 and any((children[0] / name).is_file() for name in names):
         return children[0]
-    raise ValidationFailed("competition.yaml is missing at the top of the bundle")
+    raise ValidationFailed(
+        "competition.yaml (ours or Codabench v2) or challenge_config.yaml (EvalAI) is missing "
+        "at the top of the bundle"
+    )
 
 
 def _read_settings(raw: Any) -> CompetitionSettings:

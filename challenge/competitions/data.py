@@ -124,6 +124,9 @@ def stage(settings: Settings, bundle: Bundle) -> StagedData:
         shutil.rmtree(competition, ignore_errors=True)
         shutil.rmtree(labels, ignore_errors=True)
         raise
+    finally:
+        if bundle.programs is not None:
+            bundle.programs.discard_scratch()
 
 
 def _stage_programs(
