@@ -19,8 +19,8 @@ from challenge.errors import ValidationFailed
 from challenge.files.safe_yaml import load_yaml_file
 from mlfo.errors import IntentError
 
-LEGACY_KEYS = ("competition_docker_image", "html", "leaderboard", "admin_names")
-"""Keys only Codabench v1 (CodaLab) bundles have."""
+LEGACY_KEYS = ("competition_docker_image", "html", "admin_names")
+"""Keys only Codabench v1 (CodaLab) bundles have (our bundles have none of them, nor `version`)."""
 DATE_FORMATS = ("%m-%d-%Y", "%Y-%m-%d", "%m-%d-%Y %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 
@@ -37,7 +37,7 @@ def _fail(message: str) -> ValidationFailed:
 
 def _refuse_legacy(raw: dict[str, Any]) -> None:
     version = raw.get("version")
-    legacy = [key for key in LEGACY_KEYS if key in raw]
+    legacy = [key for key in (*LEGACY_KEYS, "leaderboard") if key in raw]
     if version == 2 and not legacy:
         return
     found = f" (found {', '.join(legacy)})" if legacy else ""

@@ -93,6 +93,8 @@ def _script(root: Path, given: Any, scratch: Path) -> Path:
     path = (root / given).resolve()
     if not path.is_relative_to(root.resolve()):
         raise _fail(f"evaluation_script: {given!r} is not inside the bundle")
+    if not path.exists() and path.suffix == ".zip" and path.with_suffix("").is_dir():
+        path = path.with_suffix("")  # EvalAI-Starters' repository: the folder run.sh zips
     if path.is_file() and path.suffix == ".zip":
         target = scratch / "evaluation_script"
         try:
