@@ -37,9 +37,10 @@ BOARD = {
     "rank_by": "accuracy",
     "tie_breakers": ["errors"],
 }
+PRIVATE = {**BOARD, "rank_by": "errors"}
 
 
-def _bundle(score: str = SCORE, *, private: dict[str, Any] | None = None) -> bytes:
+def scoring_bundle(score: str = SCORE, *, private: dict[str, Any] | None = None) -> bytes:
     settings: dict[str, Any] = {
         "title": "Own scoring",
         "slug": "own-scoring",
@@ -93,7 +94,7 @@ def _submit(client: TestClient, token: str, content: bytes, name: str = "guess.t
 
 
 def test_results_are_scored_by_the_bundles_program(client: TestClient, settings: Any) -> None:
-    _, participant = _arena(client, settings, _bundle(private={**BOARD, "rank_by": "errors"}))
+    _, participant = _arena(client, settings, scoring_bundle(private=PRIVATE))
     submission_id = _submit(client, participant, b"1\n0\n0\n1\n")
     assert run_evaluation(settings, submission_id, worker="test") == "finished"
     body = client.get(f"/api/v1/submissions/{submission_id}", headers=auth(participant)).json()
@@ -109,7 +110,7 @@ def test_results_are_scored_by_the_bundles_program(client: TestClient, settings:
 def test_public_and_private_boards_may_rank_by_different_columns(
     client: TestClient, settings: Any
 ) -> None:
-    host, participant = _arena(client, settings, _bundle(private={**BOARD, "rank_by": "errors"}))
+    host, participant = _arena(client, settings, scoring_bundle(private=PRIVATE))
     submission_id = _submit(client, participant, b"1\n1\n1\n1\n")
     assert run_evaluation(settings, submission_id, worker="test") == "finished"
     private = client.get(
@@ -123,10 +124,11 @@ def test_the_dry_run_passes_on_the_sample_and_refuses_a_broken_program(
     client: TestClient, settings: Any
 ) -> None:
     host = create_user(client, admin_token(settings), "host", "host")
-    broken = _create(client, host, _bundle("raise SystemExit('host typo in score.py')\n"), True)
+    typo = scoring_bundle("raise SystemExit('host typo in score.py')\n")
+    broken = _create(client, host, typo, dry_run=True)
     assert broken.status_code == 422, broken.text
     assert "host typo in score.py" in broken.text  # the host sees the program's own output
-    assert _create(client, host, _bundle(), dry_run=True).status_code == 201
+    assert _create(client, host, scoring_bundle(), dry_run=True).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -151,7 +153,7 @@ def test_the_dry_run_passes_on_the_sample_and_refuses_a_broken_program(
 def test_a_broken_scoring_program_is_the_hosts_fault_and_leaks_nothing(
     client: TestClient, settings: Any, score: str
 ) -> None:
-    _, participant = _arena(client, settings, _bundle(score))
+    _, participant = _arena(client, settings, scoring_bundle(score))
     submission_id = _submit(client, participant, b"1\n0\n0\n1\n")
     for _ in range(settings.max_attempts):
         run_evaluation(settings, submission_id, worker="test")
