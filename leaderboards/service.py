@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,10 @@ class Board:
     finalized: bool
     rows: list[dict[str, Any]]
     total: int
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    """A program-scored board's visible columns: key, title, sorting, format."""
+    interval_note: str | None = None
+    """"no interval" where the scorer is not decomposable (a program's score)."""
 
 
 CACHE_SIZE = 64
@@ -74,16 +78,27 @@ def get_board(
     ranked = _ranked_rows(session, phase=phase, board=board, higher=higher, layout=layout)
     end = None if limit is None else offset + limit
     metric = "cost" if intent.ranking.by == "cost" else intent.primary_metric.name
+    columns: list[dict[str, Any]] = []
+    rows = ranked[offset:end]
     if layout is not None:
         metric = layout.rank_by if layout.mode == "column" else layout.mode
+        columns = [c.model_dump(exclude={"hidden"}) for c in layout.columns if not c.hidden]
+        hidden = {c.key for c in layout.columns if c.hidden}
+        if hidden:
+            rows = [
+                {**r, "scores": {k: v for k, v in r["scores"].items() if k not in hidden}}
+                for r in rows
+            ]
     return Board(
         board=board,
         phase=phase.name,
         metric=metric,
         greater_is_better=higher,
         finalized=phase.finalized_at is not None,
-        rows=ranked[offset:end],
+        rows=rows,
         total=len(ranked),
+        columns=columns,
+        interval_note="no interval" if layout is not None else None,
     )
 
 

@@ -31,3 +31,14 @@ def test_the_host_forms_dry_run_refuses_a_broken_scoring_program(site: Site) -> 
         host, NEW, ACTION, {"dry_run": "true"}, files={"bundle": ("b.zip", scoring_bundle())}
     )
     assert created.status_code == 303, created.text
+
+
+def test_a_program_scored_board_shows_its_columns_and_no_interval(site: Site) -> None:
+    host = site.browser("host")
+    created = site.post_form(host, NEW, ACTION, {}, files={"bundle": ("b.zip", scoring_bundle())})
+    assert created.status_code == 303, created.text
+    page = host.get("/competitions/own-scoring/leaderboard").text
+    assert ">Accuracy</th>" in page and ">Errors</th>" in page
+    api = site.browser().get("/api/v1/competitions/own-scoring/leaderboard").json()
+    assert api["interval_note"] == "no interval"
+    assert [c["key"] for c in api["columns"]] == ["accuracy", "errors"]
