@@ -40,7 +40,19 @@ BOARD = {
 PRIVATE = {**BOARD, "rank_by": "errors"}
 
 
-def scoring_bundle(score: str = SCORE, *, private: dict[str, Any] | None = None) -> bytes:
+INGESTION = """
+    import os, sys
+    sys.path.insert(0, sys.argv[4])
+    from model import predict
+    rows = open(os.path.join(sys.argv[1], "features.txt")).read().split()
+    with open(os.path.join(sys.argv[2], "prediction"), "w") as f:
+        f.write("\\n".join(str(predict(r)) for r in rows) + "\\n")
+"""
+
+
+def scoring_bundle(
+    score: str = SCORE, *, private: dict[str, Any] | None = None, ingestion: bool = False
+) -> bytes:
     settings: dict[str, Any] = {
         "title": "Own scoring",
         "slug": "own-scoring",
@@ -49,6 +61,8 @@ def scoring_bundle(score: str = SCORE, *, private: dict[str, Any] | None = None)
     }
     if private is not None:
         settings["scoring"]["private"] = private
+    if ingestion:
+        settings["scoring"].update(ingestion="ingestion", input_data="input_data")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("competition.yaml", yaml.safe_dump(settings))
@@ -57,6 +71,9 @@ def scoring_bundle(score: str = SCORE, *, private: dict[str, Any] | None = None)
         archive.writestr("reference/truth.txt", "1\n0\n1\n1\n")
         archive.writestr("reference/notes.txt", f"{SECRET}\n")
         archive.writestr("sample_submission.txt", "1\n0\n0\n1\n")
+        if ingestion:
+            archive.writestr("ingestion/ingestion.py", textwrap.dedent(INGESTION))
+            archive.writestr("input_data/features.txt", "a\nb\na\na\n")
     return buffer.getvalue()
 
 
@@ -82,11 +99,13 @@ def _arena(client: TestClient, settings: Any, bundle: bytes) -> tuple[str, str]:
     return host, participant
 
 
-def _submit(client: TestClient, token: str, content: bytes, name: str = "guess.txt") -> int:
+def _submit(
+    client: TestClient, token: str, content: bytes, name: str = "guess.txt", fmt: str = "results"
+) -> int:
     sent = client.post(
         "/api/v1/competitions/own-scoring/submissions",
         files={"file": (name, content)},
-        data={"format": "results"},
+        data={"format": fmt},
         headers=auth(token),
     )
     assert sent.status_code == 201, sent.text
@@ -165,3 +184,58 @@ def test_a_broken_scoring_program_is_the_hosts_fault_and_leaks_nothing(
     with transaction(settings.database_url) as session:
         row = session.scalar(select(Submission).where(Submission.id == submission_id))
         assert row is not None and not row.counts_toward_quota
+
+
+SNOOP = """
+import os
+
+needle = "REFERENCE-" + "SECRET"
+found = []
+for top in ("/app", "/tmp", "/"):
+    for folder, _, files in os.walk(top):
+        if folder.startswith(("/proc", "/sys", "/usr", "/dev")):
+            continue
+        for name in files:
+            try:
+                text = open(os.path.join(folder, name), errors="replace").read(4096)
+            except OSError:
+                continue
+            if needle in text or name in ("truth.txt", "notes.txt"):
+                found.append(os.path.join(folder, name) + ": " + text)
+print("FOUND", found)
+
+
+def predict(row):
+    return 1 if row == "a" else 0
+"""
+
+
+def _code_zip(model: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("model.py", model)
+    return buffer.getvalue()
+
+
+def test_code_runs_under_the_ingestion_program_and_never_sees_the_labels(
+    client: TestClient, settings: Any
+) -> None:
+    _, participant = _arena(client, settings, scoring_bundle(ingestion=True))
+    submission_id = _submit(client, participant, _code_zip(SNOOP), "code.zip", "code")
+    assert run_evaluation(settings, submission_id, worker="test") == "finished"
+    body = client.get(f"/api/v1/submissions/{submission_id}", headers=auth(participant)).json()
+    assert body["status"] == "finished", body
+    assert body["scores"]["public"] == {"accuracy": 1.0, "errors": 0.0}
+    logs = client.get(f"/api/v1/submissions/{submission_id}/logs", headers=auth(participant))
+    assert "FOUND []" in logs.text and SECRET not in logs.text
+
+
+def test_code_that_crashes_is_the_teams_fault(client: TestClient, settings: Any) -> None:
+    _, participant = _arena(client, settings, scoring_bundle(ingestion=True))
+    crash = _code_zip("raise ValueError('my bug')\n")
+    submission_id = _submit(client, participant, crash, "code.zip", "code")
+    assert run_evaluation(settings, submission_id, worker="test") == "finished"
+    body = client.get(f"/api/v1/submissions/{submission_id}", headers=auth(participant)).json()
+    assert body["failure_reason"] == "runtime_error", body
+    logs = client.get(f"/api/v1/submissions/{submission_id}/logs", headers=auth(participant))
+    assert "my bug" in logs.text
