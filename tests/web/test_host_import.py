@@ -37,6 +37,7 @@ def test_a_program_scored_board_shows_its_columns_and_no_interval(site: Site) ->
     host = site.browser("host")
     created = site.post_form(host, NEW, ACTION, {}, files={"bundle": ("b.zip", scoring_bundle())})
     assert created.status_code == 303, created.text
+    assert "Own scoring" in host.get("/competitions/own-scoring").text
     page = host.get("/competitions/own-scoring/leaderboard").text
     assert ">Accuracy</th>" in page and ">Errors</th>" in page
     api = site.browser().get("/api/v1/competitions/own-scoring/leaderboard").json()
