@@ -27,7 +27,7 @@ from mlfo.programs import EvaluationPrograms, EvaluationTask, Program
 from mlfo.provenance import sha256_of
 from sandbox import Limits, SubmissionFormat, get_format
 from sandbox.programs import Mount, ProgramRequest, ProgramResult, run_program
-from sandbox.scores import ScoresInvalid, read_scores
+from sandbox.scores import ScoresInvalid, read_row_scores, read_scores
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,16 @@ def evaluate_with_programs(inp: EvaluationInput, paths: ProgramPaths) -> Evaluat
     }
     logs: list[str] = []
     per_task: dict[str, dict[str, float]] = {}
+    rows: dict[str, list[float]] = {}
     try:
         for task in programs.tasks:
-            per_task[task.key] = _task(inp, paths, programs, task, logs)
+            scores, task_rows = _task(inp, paths, programs, task, logs)
+            per_task[task.key] = scores
+            rows.update({f"{task.key}.{k}": v for k, v in task_rows.items()})
+            if len(programs.tasks) == 1:
+                rows.update(task_rows)
         columns = combine(per_task)
-        _score(result, programs, columns)
+        _score(result, programs, columns, rows)
     except _Stop as stop:
         result.outcome, result.message, result.valid = stop.outcome, stop.message, False
         result.invalid_reason = f"{stop.outcome}: {stop.message}"
@@ -112,8 +117,26 @@ def combine(per_task: dict[str, dict[str, float]]) -> dict[str, float]:
     return columns
 
 
+def _interval(
+    column: str, value: float, rows: dict[str, list[float]]
+) -> tuple[float, float] | None:
+    """A bootstrap interval when the program gave the column's per-row scores and they average
+    to it (a decomposable score); None otherwise ("no interval")."""
+    import numpy as np
+
+    from challenge.scoring.row_scores import decomposes, mean_interval
+
+    values = np.asarray(rows.get(column, []), dtype=float)
+    if not decomposes(value, values):
+        return None
+    return mean_interval(values)
+
+
 def _score(
-    result: EvaluationResult, programs: EvaluationPrograms, columns: dict[str, float]
+    result: EvaluationResult,
+    programs: EvaluationPrograms,
+    columns: dict[str, float],
+    rows: dict[str, list[float]],
 ) -> None:
     """Scores per board; a missing public ranking column is the host's fault, a missing private
     one (a phase that does not score the private split) leaves the private board unranked."""
@@ -136,7 +159,7 @@ def _score(
         shown = {c.key: columns[c.key] for c in board.columns if c.key in columns}
         result.scores[board_name] = dict(shown)
         result.ranking_score[board_name] = columns[board.rank_by]
-        result.intervals[board_name] = None  # a program's score is not decomposable
+        result.intervals[board_name] = _interval(board.rank_by, columns[board.rank_by], rows)
 
 
 def _task(
@@ -145,7 +168,7 @@ def _task(
     programs: EvaluationPrograms,
     task: EvaluationTask,
     logs: list[str],
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, list[float]]]:
     folder = inp.work_dir / f"task-{task.key}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -210,8 +233,9 @@ def _run_scoring(
     folder: Path,
     limits: Limits,
     res: Mount,
-) -> dict[str, float]:
-    """Run the scoring program in a jail of its own; any fault of it is the host's."""
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Run the scoring program in a jail of its own; any fault of it is the host's. Returns its
+    scores and the per-row scores it gave for some of them (`rows.json`, optional)."""
     mounts = [_program_mount(paths, task.scoring), res]
     if task.reference_data:
         mounts.append(Mount(paths.reference / task.reference_data, f"{APP}/input/ref"))
@@ -231,7 +255,8 @@ def _run_scoring(
     why = done.message
     if done.outcome is Outcome.OK and done.output is not None:
         try:
-            return read_scores(done.output)
+            scores = read_scores(done.output)
+            return scores, read_row_scores(done.output, set(scores))
         except ScoresInvalid as exc:
             why = str(exc)
     log.error(

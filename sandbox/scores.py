@@ -18,6 +18,10 @@ from .bounded import ChildFailed, call_bounded
 from .settings import get_settings
 
 SCORES_FILE = "scores.json"
+ROWS_FILE = "rows.json"
+"""Optional: `{key: [per-row values]}` for scores that are the mean of their rows."""
+MAX_ROWS_BYTES = 32 * 1024 * 1024
+MAX_ROW_VALUES = 1_000_000
 MAX_BYTES = 64 * 1024
 MAX_KEYS = 200
 MAX_KEY_LENGTH = 64
@@ -90,4 +94,67 @@ def read_scores(
     except ChildFailed as exc:
         raise ScoresInvalid(f"{SCORES_FILE} could not be read: {exc}") from None
     loaded: dict[str, float] = json.loads(reply.reply)
+    return loaded
+
+
+def _parse_rows(path: Path, keys: set[str], max_bytes: int, max_values: int) -> bytes:
+    import numpy as np
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return b"{}"
+    except OSError as exc:
+        raise ScoresInvalid(f"{ROWS_FILE} cannot be opened (a link?): {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ScoresInvalid(f"{ROWS_FILE} is not a regular file")
+        raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ScoresInvalid(f"{ROWS_FILE} is larger than {max_bytes} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ScoresInvalid(f"{ROWS_FILE} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ScoresInvalid(f"{ROWS_FILE} must be a JSON object of name: [numbers]")
+    total = 0
+    arrays: dict[str, list[float]] = {}
+    for key, values in data.items():
+        if key not in keys:
+            continue
+        if not isinstance(values, list) or not values:
+            raise ScoresInvalid(f"{ROWS_FILE}: {key!r} must be a list of numbers")
+        total += len(values)
+        if total > max_values:
+            raise ScoresInvalid(f"{ROWS_FILE} holds more than {max_values} values")
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+            raise ScoresInvalid(f"{ROWS_FILE}: {key!r} holds a value that is not a number")
+        array = np.asarray(values, dtype=float)
+        if not np.isfinite(array).all():
+            raise ScoresInvalid(f"{ROWS_FILE}: {key!r} holds a value that is not finite")
+        arrays[key] = array.tolist()
+    return json.dumps(arrays).encode()
+
+
+def read_row_scores(
+    folder: Path,
+    keys: set[str],
+    *,
+    max_bytes: int = MAX_ROWS_BYTES,
+    max_values: int = MAX_ROW_VALUES,
+) -> dict[str, list[float]]:
+    """The per-row scores of `keys` in `folder/rows.json` ({} when there is none)."""
+    settings = get_settings()
+    try:
+        reply = call_bounded(
+            lambda: _parse_rows(folder / ROWS_FILE, keys, max_bytes, max_values),
+            memory_mb=settings.parse_mb,
+            time_s=min(settings.parse_s, 30.0),
+            max_reply=max_values * 25 + 1024,
+            expected=(ScoresInvalid,),
+        )
+    except ChildFailed as exc:
+        raise ScoresInvalid(f"{ROWS_FILE} could not be read: {exc}") from None
+    loaded: dict[str, list[float]] = json.loads(reply.reply)
     return loaded

@@ -239,3 +239,26 @@ def test_code_that_crashes_is_the_teams_fault(client: TestClient, settings: Any)
     assert body["failure_reason"] == "runtime_error", body
     logs = client.get(f"/api/v1/submissions/{submission_id}/logs", headers=auth(participant))
     assert "my bug" in logs.text
+
+
+ROWS = (
+    SCORE
+    + """
+    hits_per_row = [float(a == b) for a, b in zip(truth, guess)]
+    with open(os.path.join(sys.argv[2], "rows.json"), "w") as f:
+        json.dump({"accuracy": hits_per_row, "errors": [9.0]}, f)
+"""
+)
+
+
+def test_per_row_scores_give_an_interval_and_others_none(client: TestClient, settings: Any) -> None:
+    host, participant = _arena(client, settings, scoring_bundle(ROWS, private=PRIVATE))
+    submission_id = _submit(client, participant, b"1\n0\n0\n1\n")
+    assert run_evaluation(settings, submission_id, worker="test") == "finished"
+    public = client.get("/api/v1/competitions/own-scoring/leaderboard").json()
+    low, high = public["rows"][0]["interval"]
+    assert 0.0 <= low <= 0.75 <= high <= 1.0 and low < high
+    private = client.get(
+        "/api/v1/competitions/own-scoring/leaderboard?board=private", headers=auth(host)
+    ).json()
+    assert private["rows"][0]["interval"] is None  # errors' rows do not average to its score

@@ -159,3 +159,18 @@ def test_scores_file_too_large_link_or_missing(tmp_path: Path, host: Host) -> No
     (tmp_path / "scores.json").write_text(json.dumps({"a": 1.0, "pad": "x" * 70_000}))
     with pytest.raises(ScoresInvalid, match="larger"):
         read_scores(tmp_path)
+
+
+def test_row_scores_are_optional_bounded_and_only_for_known_keys(tmp_path: Path) -> None:
+    from sandbox.scores import read_row_scores
+
+    assert read_row_scores(tmp_path, {"a"}) == {}
+    (tmp_path / "rows.json").write_text(json.dumps({"a": [1, 0, 1], "other": "ignored"}))
+    assert read_row_scores(tmp_path, {"a"}) == {"a": [1.0, 0.0, 1.0]}
+    for bad, why in (('{"a": [1, "x"]}', "not a number"), ('{"a": []}', "list"), ("[]", "object")):
+        (tmp_path / "rows.json").write_text(bad)
+        with pytest.raises(ScoresInvalid, match=why):
+            read_row_scores(tmp_path, {"a"})
+    (tmp_path / "rows.json").write_text(json.dumps({"a": [0.5] * 20}))
+    with pytest.raises(ScoresInvalid, match="more than"):
+        read_row_scores(tmp_path, {"a"}, max_values=10)
