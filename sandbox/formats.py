@@ -19,6 +19,19 @@ from .archive import ArchiveRefused, open_zip
 from .jail.protocol import SubmissionFormat
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+RESULT_EXTENSIONS = (
+    ".zip",
+    ".json",
+    ".txt",
+    ".csv",
+    ".tsv",
+    ".npy",
+    ".npz",
+    ".parquet",
+    ".h5",
+    ".gz",
+)
+"""What a `results` upload may be (EvalAI's usual submission file types)."""
 
 
 class Execution(StrEnum):
@@ -190,7 +203,7 @@ FORMATS: dict[SubmissionFormat, FormatSpec] = {
         ),
         FormatSpec(
             SubmissionFormat.RESULTS,
-            (".zip", ".json", ".txt"),
+            RESULT_EXTENSIONS,
             Execution.SCORE,
             "a results file or zip, handed as is to the competition's scoring program",
             "results.zip",
@@ -212,9 +225,14 @@ def get_format(value: str) -> FormatSpec:
 
 
 def format_of_file(filename: str) -> SubmissionFormat | None:
-    """The one format whose files end like `filename` (None when none or several do, as `.zip`)."""
+    """The one format whose files end like `filename` (None when none or several do, as `.zip`);
+    `code` and `results` are never guessed: only competitions scored by programs take them."""
     suffix = Path(filename).suffix.lower()
-    matches = [spec.format for spec in FORMATS.values() if suffix in spec.extensions]
+    matches = [
+        spec.format
+        for spec in FORMATS.values()
+        if suffix in spec.extensions and not spec.needs_programs
+    ]
     return matches[0] if len(matches) == 1 else None
 
 

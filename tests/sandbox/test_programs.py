@@ -174,3 +174,19 @@ def test_row_scores_are_optional_bounded_and_only_for_known_keys(tmp_path: Path)
     (tmp_path / "rows.json").write_text(json.dumps({"a": [0.5] * 20}))
     with pytest.raises(ScoresInvalid, match="more than"):
         read_row_scores(tmp_path, {"a"}, max_values=10)
+
+
+def test_program_formats_are_not_run_as_models_and_never_guessed(tmp_path: Path) -> None:
+    import sandbox
+    from sandbox import RunRequest, SubmissionFormat
+    from sandbox.formats import FORMATS, format_of_file
+
+    for fmt in (SubmissionFormat.CODE, SubmissionFormat.RESULTS):
+        spec = FORMATS[fmt]
+        assert spec.needs_programs and not spec.runs_code and not spec.is_model
+        request = RunRequest(spec.sample_path, fmt, tmp_path / "none.parquet", "id", "y", "x")
+        refused = sandbox.run(request)
+        assert refused.outcome is Outcome.INVALID_SUBMISSION
+        assert "ingestion and scoring programs" in refused.message
+    assert format_of_file("submission.json") is None
+    assert format_of_file("pred.csv") is SubmissionFormat.PREDICTIONS
