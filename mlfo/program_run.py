@@ -16,7 +16,9 @@ evaluation's work folder (`scoring-<task>.log`) for the staff.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +102,30 @@ def evaluate_with_programs(inp: EvaluationInput, paths: ProgramPaths) -> Evaluat
     path = inp.work_dir / "logs.txt"
     path.write_text(result.logs, encoding="utf-8")
     result.artifacts["logs.txt"] = path
+    if result.outcome != Outcome.CANCELLED:
+        _track(inp, result)
     return result
+
+
+def _track(inp: EvaluationInput, result: EvaluationResult) -> None:
+    """Log the run to MLflow when the intent lists the `mlflow` sink (with the provenance tags);
+    scores are logged under names MLflow accepts. The scoring programs' logs are not logged."""
+    if inp.mlflow_tracking_uri is None or not any(s.kind == "mlflow" for s in inp.intent.sinks):
+        return
+    from mlfo import tracking
+
+    result.provenance["mlchallenge.sinks"] = "mlflow"
+    safe = {
+        split: {re.sub(r"[^A-Za-z0-9_./ -]", "_", k): v for k, v in values.items()}
+        for split, values in result.scores.items()
+    }
+    try:
+        logged = dataclasses.replace(result, scores=safe)
+        result.mlflow_run_id = tracking.log_evaluation(inp.mlflow_tracking_uri, inp, logged)
+    except Exception as exc:  # tracking is part of the result, as the pipeline's mlflow sink
+        log.exception("MLflow logging failed for submission %s", inp.submission_id)
+        result.outcome, result.valid = Outcome.INFRASTRUCTURE_ERROR, False
+        result.message = f"sink 'mlflow' failed ({type(exc).__name__}: {exc})"
 
 
 def combine(per_task: dict[str, dict[str, float]]) -> dict[str, float]:

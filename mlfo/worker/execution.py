@@ -334,6 +334,7 @@ def _run_programs(
             work_dir=work_dir,
             sandbox_backend=settings.sandbox_backend,
             should_cancel=heartbeat.should_stop,
+            mlflow_tracking_uri=settings.mlflow_tracking_uri or None,
             team_name=evaluation.team_name,
             phase=evaluation.phase,
         ),

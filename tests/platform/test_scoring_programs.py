@@ -119,6 +119,12 @@ def test_results_are_scored_by_the_bundles_program(client: TestClient, settings:
     body = client.get(f"/api/v1/submissions/{submission_id}", headers=auth(participant)).json()
     assert body["status"] == "finished", body
     assert body["scores"]["public"] == {"accuracy": 0.75, "errors": 1.0}
+    assert body["mlflow_run_id"]  # logged with its provenance, as any evaluation
+    from mlflow.tracking import MlflowClient
+
+    run = MlflowClient(settings.mlflow_tracking_uri).get_run(body["mlflow_run_id"])
+    assert run.data.metrics["public_accuracy"] == 0.75
+    assert run.data.tags["mlchallenge.scorer"] == "programs"
     board = client.get("/api/v1/competitions/own-scoring/leaderboard?board=public").json()
     assert board["metric"] == "accuracy"
     assert board["rows"][0]["score"] == 0.75
