@@ -106,6 +106,15 @@ def get_logs(submission_id: RowId, session: SessionDep, user: CurrentUser) -> Su
     return SubmissionLogs(id=submission.id, status=submission.status, logs=submission.logs)
 
 
+@router.get("/submissions/{submission_id}/scoring-logs")
+def get_scoring_logs(
+    submission_id: RowId, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> dict[str, object]:
+    """The competition's scoring programs' full logs per attempt and task (its staff only)."""
+    logs = service.scoring_logs(session, settings=settings, submission_id=submission_id, user=user)
+    return {"id": submission_id, "logs": logs}
+
+
 @router.post("/submissions/{submission_id}/cancel", response_model=SubmissionRead)
 def cancel_submission(
     submission_id: RowId, session: SessionDep, user: CurrentUser

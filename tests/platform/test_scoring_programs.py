@@ -178,7 +178,7 @@ def test_the_dry_run_passes_on_the_sample_and_refuses_a_broken_program(
 def test_a_broken_scoring_program_is_the_hosts_fault_and_leaks_nothing(
     client: TestClient, settings: Any, score: str
 ) -> None:
-    _, participant = _arena(client, settings, scoring_bundle(score))
+    host, participant = _arena(client, settings, scoring_bundle(score))
     submission_id = _submit(client, participant, b"1\n0\n0\n1\n")
     for _ in range(settings.max_attempts):
         run_evaluation(settings, submission_id, worker="test")
@@ -190,6 +190,13 @@ def test_a_broken_scoring_program_is_the_hosts_fault_and_leaks_nothing(
     with transaction(settings.database_url) as session:
         row = session.scalar(select(Submission).where(Submission.id == submission_id))
         assert row is not None and not row.counts_toward_quota
+    path = f"/api/v1/submissions/{submission_id}/scoring-logs"
+    assert client.get(path, headers=auth(participant)).status_code == 403
+    staff = client.get(path, headers=auth(host)).json()["logs"]
+    assert set(staff) == {f"attempt-{n}/main" for n in range(1, settings.max_attempts + 1)}
+    assert all(staff.values())
+    if "notes.txt" in score:  # the staff see the program's full output, labels included
+        assert any(SECRET in text for text in staff.values())
 
 
 SNOOP = """
