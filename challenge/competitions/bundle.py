@@ -132,6 +132,8 @@ class CompetitionSettings(BaseModel):
     baseline: BaselineSettings | None = None
     intent: dict[str, Any] | None = None
     scoring: ScoringSettings | None = None
+    fact_sheet: list[dict[str, Any]] | None = None
+    """Questions asked with every submission (docs/migrating.md: Codabench fact sheets)."""
 
     @model_validator(mode="after")
     def _phases(self) -> CompetitionSettings:

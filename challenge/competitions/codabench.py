@@ -185,6 +185,40 @@ def _board(raw: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[str, Any]:
     return {"columns": columns, "rank_by": order[0], "tie_breakers": order[1:]}
 
 
+def _flag(value: Any) -> bool:
+    return value is True or str(value).strip().lower() == "true"
+
+
+def _fact_sheet(raw: Any) -> list[dict[str, Any]] | None:
+    """Codabench's `fact_sheet` ({key: {key, type, title, selection, is_required, ...}})."""
+    from pydantic import ValidationError
+
+    from challenge.submissions.fact_sheet import Question
+
+    if not raw:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail("fact_sheet must be a mapping of question keys to questions")
+    questions = []
+    for key, given in raw.items():
+        if not isinstance(given, dict):
+            raise _fail(f"fact_sheet.{key} must be a mapping")
+        selection = given.get("selection")
+        try:
+            question = Question(
+                key=str(given.get("key") or key),
+                type=given.get("type", "text"),
+                title=str(given.get("title") or key)[:200],
+                selection=selection if isinstance(selection, list) else [],
+                is_required=_flag(given.get("is_required")),
+                is_on_leaderboard=_flag(given.get("is_on_leaderboard")),
+            )
+        except ValidationError as exc:
+            raise _fail(f"fact_sheet.{key}: {exc.errors()[0]['msg']}") from None
+        questions.append(question.model_dump(mode="json"))
+    return questions
+
+
 def load_codabench(root: Path, raw: dict[str, Any]) -> Bundle:
     """A Codabench v2 bundle as our bundle: tasks, programs, phases, the leaderboard."""
     from mlfo.validation import validate_intent
@@ -242,7 +276,11 @@ def load_codabench(root: Path, raw: dict[str, Any]) -> Bundle:
     try:
         intent = validate_intent(intent_data)
         settings = CompetitionSettings(
-            title=title[:200], slug=_slug(title), phases=phases, intent=intent_data
+            title=title[:200],
+            slug=_slug(title),
+            phases=phases,
+            intent=intent_data,
+            fact_sheet=_fact_sheet(raw.get("fact_sheet")),
         )
     except (IntentError, ValueError) as exc:
         raise _fail(str(exc)) from None

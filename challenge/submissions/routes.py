@@ -36,6 +36,11 @@ SUBMISSION_BODY = {
                         },
                         "format": {"type": "string", "default": "predictions", "maxLength": 32},
                         "note": {"type": "string", "default": "", "maxLength": 500},
+                        "fact_sheet": {
+                            "type": "string",
+                            "description": "JSON answers to the competition's fact-sheet "
+                            "questions (Codabench imports)",
+                        },
                     },
                     "required": ["file"],
                 }
@@ -76,6 +81,7 @@ async def create_submission(
             filename=upload.filename or "upload",
             format=form_text(form, "format", default="predictions", max_length=32) or "predictions",
             note=form_text(form, "note", max_length=500),
+            fact_sheet=form_text(form, "fact_sheet", max_length=16_384),
         )
     return await run_in_threadpool(submission_read, session, submission, user)
 

@@ -19,6 +19,7 @@ from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
 from challenge.files import storage
 from challenge.submissions import lifecycle
+from challenge.submissions.fact_sheet import check_answers, questions_of
 from challenge.submissions.formats import check_upload
 from challenge.submissions.models import (
     PENDING_STATUSES,
@@ -105,9 +106,13 @@ def create(
     filename: str,
     format: str,
     note: str = "",
+    fact_sheet: str = "",
 ) -> Submission:
-    """Accept an upload: phase open, team, format, size, archive, then the limits (atomically)."""
+    """Accept an upload: phase open, team, format, size, archive, then the limits (atomically).
+
+    `fact_sheet`: the JSON answers to the competition's fact-sheet questions, if it asks any."""
     intent = Intent.model_validate(competition.intent)
+    answers = check_answers(questions_of(competition.settings or {}), fact_sheet)
     phase = competitions.current_phase(competition)
     if phase is None:
         raise Forbidden(
@@ -155,6 +160,7 @@ def create(
             format=format,
             note=note,
         )
+        submission.fact_sheet = answers
     except BaseException:
         path.unlink(missing_ok=True)
         raise

@@ -157,3 +157,85 @@ def test_a_v2_bundle_without_a_scoring_program_is_refused_clearly(
     response = _upload(client, host, _zip({"competition.yaml": broken}))
     assert response.status_code == 422
     assert "scoring_program" in response.text
+
+
+def small_v2_bundle(fact_sheet: dict[str, Any] | None = None) -> bytes:
+    """A one-task Codabench v2 bundle with a scoring program only (results submissions)."""
+    config: dict[str, Any] = {
+        "version": 2,
+        "title": "Small v2",
+        "tasks": [
+            {
+                "index": 0,
+                "name": "only",
+                "reference_data": "ref/",
+                "scoring_program": "scoring_program/",
+            }
+        ],
+        "phases": [{"name": "dev", "start": "1-1-2026", "tasks": [0]}],
+        "leaderboards": [
+            {"title": "Results", "key": "main", "columns": [{"key": "score", "index": 0}]}
+        ],
+    }
+    if fact_sheet is not None:
+        config["fact_sheet"] = fact_sheet
+    return _zip(
+        {
+            "competition.yaml": yaml.safe_dump(config),
+            "scoring_program/metadata.yaml": "command: python3 /app/program/score.py "
+            "/app/input /app/output\n",
+            "scoring_program/score.py": "import json, sys\n"
+            "json.dump({'score': 1.0}, open(sys.argv[2] + '/scores.json', 'w'))\n",
+            "ref/truth.txt": "1\n",
+        }
+    )
+
+
+FACT_SHEET = {
+    "uses_external_data": {
+        "key": "uses_external_data",
+        "type": "checkbox",
+        "title": "Did you use external data?",
+        "selection": [True, False],
+        "is_required": "true",
+        "is_on_leaderboard": "false",
+    },
+    "method": {
+        "key": "method",
+        "type": "select",
+        "title": "Method",
+        "selection": ["", "trees", "neural"],
+        "is_required": "false",
+    },
+}
+
+
+def test_fact_sheet_answers_are_checked_and_kept_with_the_submission(
+    client: TestClient, settings: Any
+) -> None:
+    admin = admin_token(settings)
+    host = create_user(client, admin, "host", "host")
+    created = _upload(client, host, small_v2_bundle(FACT_SHEET))
+    assert created.status_code == 201, created.text
+    slug = created.json()["slug"]
+    participant = create_user(client, admin, "alice")
+    team = client.post(
+        f"/api/v1/competitions/{slug}/teams", json={"name": "Alpha"}, headers=auth(participant)
+    )
+    assert team.status_code == 201, team.text
+
+    def submit(answers: Any) -> Any:
+        return client.post(
+            f"/api/v1/competitions/{slug}/submissions",
+            files={"file": ("res.json", b"{}")},
+            data={"format": "results", "fact_sheet": json.dumps(answers)},
+            headers=auth(participant),
+        )
+
+    missing = submit({"method": "trees"})
+    assert missing.status_code == 422 and "uses_external_data" in missing.text
+    assert "one of" in submit({"uses_external_data": False, "method": "svm"}).text
+    assert "unknown" in submit({"uses_external_data": False, "other": 1}).text
+    sent = submit({"uses_external_data": False, "method": "neural"})
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["fact_sheet"] == {"uses_external_data": False, "method": "neural"}
