@@ -21,9 +21,9 @@ from pathlib import Path, PurePosixPath
 from .backends import BACKENDS, Identity, jail_env, limit_prefix, threads_for
 from .bwrap import HOST_ENV, device_args, etc_view, memfd, namespace_args, system_view
 from .contract import InfrastructureError, Limits, Outcome, SubmissionRejected
-from .outcome import MEMORY_SIGNS, _tail
+from .outcome import MEMORY_SIGNS, log_tail
 from .redact import Redactor
-from .runs import _identity, _scratch
+from .runs import jail_identity, run_folder
 from .runtime import Runtime, resolve_runtime
 from .seccomp import build_filter
 from .settings import get_settings
@@ -103,7 +103,7 @@ def run_program(
     if why:
         return _failed(Outcome.INFRASTRUCTURE_ERROR, f"the sandbox cannot run here: {why}")
     try:
-        with _identity(settings) as identity, _scratch(settings, work_dir, identity) as root:
+        with jail_identity(settings) as identity, run_folder(settings, work_dir, identity) as root:
             runtime = resolve_runtime(settings, identity.uid, identity.gid)
             job, out, tmp = _stage(request, root, identity.uid, identity.gid)
             supervision = _supervise(request, job, out, tmp, runtime, identity, should_cancel)
@@ -279,7 +279,7 @@ def _interpret(
             Outcome.RUNTIME_ERROR,
             f"the {label} wrote a file larger than {limits.file_size_mb} MB (file_size_mb)",
         )
-    tail = _tail(logs)
+    tail = log_tail(logs)
     if sig or code:
         if any(s in tail for s in MEMORY_SIGNS) or sup.peak_kb / 1024 >= 0.9 * limits.memory_mb:
             return done(
