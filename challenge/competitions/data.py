@@ -28,6 +28,7 @@ from challenge.config import Settings
 from challenge.errors import Conflict
 from challenge.files import storage
 from challenge.problems.base import split_column
+from mlfo.integrity import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,10 @@ def _stage_programs(
         for p in sorted(data_dir.iterdir())
         if p.is_file()
     }
-    return StagedData(competition, labels, files_info, "")
+    reference = labels / "reference"
+    return StagedData(
+        competition, labels, files_info, sha256_of(reference) if reference.is_dir() else ""
+    )
 
 
 def _write_labels(bundle: Bundle, path: Path) -> None:

@@ -313,7 +313,9 @@ def _run_programs(
     work_dir: Path,
     heartbeat: LeaseHeartbeat,
 ) -> Any:
-    """A competition scored by its own programs (mlfo/program_run.py)."""
+    """A competition scored by its own programs (mlfo/program_run.py); its reference data are
+    checked against their hash first, as the labels of any competition."""
+    from mlfo.integrity import verify_inputs
     from mlfo.pipeline import EvaluationInput
     from mlfo.program_run import ProgramPaths, evaluate_with_programs
 
@@ -321,6 +323,12 @@ def _run_programs(
         programs=storage.programs_dir(settings.storage, evaluation.competition_slug),
         reference=storage.reference_dir(settings.labels, evaluation.competition_slug),
     )
+    if evaluation.labels_sha256:
+        verify_inputs(
+            slug=evaluation.competition_slug,
+            expected={"reference data": evaluation.labels_sha256},
+            paths={"reference data": paths.reference},
+        )
     return evaluate_with_programs(
         EvaluationInput(
             submission_id=submission_id,

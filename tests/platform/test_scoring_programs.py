@@ -275,3 +275,15 @@ def test_per_row_scores_give_an_interval_and_others_none(client: TestClient, set
         "/api/v1/competitions/own-scoring/leaderboard?board=private", headers=auth(host)
     ).json()
     assert private["rows"][0]["interval"] is None  # errors' rows do not average to its score
+
+
+def test_changed_reference_data_stop_the_evaluation(client: TestClient, settings: Any) -> None:
+    from challenge.files import storage
+
+    _, participant = _arena(client, settings, scoring_bundle())
+    truth = storage.reference_dir(settings.labels, "own-scoring") / "reference" / "truth.txt"
+    truth.write_text("1\n1\n1\n1\n")
+    submission_id = _submit(client, participant, b"1\n1\n1\n1\n")
+    assert run_evaluation(settings, submission_id, worker="test") == "requeued"
+    body = client.get(f"/api/v1/submissions/{submission_id}", headers=auth(participant)).json()
+    assert body["status"] == "queued" and not body["scores"]
