@@ -239,3 +239,17 @@ def test_fact_sheet_answers_are_checked_and_kept_with_the_submission(
     sent = submit({"uses_external_data": False, "method": "neural"})
     assert sent.status_code == 201, sent.text
     assert sent.json()["fact_sheet"] == {"uses_external_data": False, "method": "neural"}
+
+
+@needs_fixture
+def test_the_dry_run_scores_the_bundles_own_solution(client: TestClient, settings: Any) -> None:
+    host = create_user(client, admin_token(settings), "host", "host")
+    created = client.post(
+        "/api/v1/competitions",
+        headers=auth(host),
+        files={"bundle": ("bundle.zip", FIXTURE.read_bytes(), "application/zip")},
+        data={"dry_run": "true"},
+    )
+    assert created.status_code == 201, created.text
+    files = client.get(f"/api/v1/competitions/{created.json()['slug']}").json()
+    assert "sample_submission.zip" in json.dumps(files)
