@@ -23,8 +23,12 @@ def publishes(intent: Intent) -> bool:
     return any(sink.kind == SINK_NAME for sink in intent.sinks)
 
 
-def greater_is_better(intent: Intent) -> bool:
-    """The direction of the ranking score: the primary metric's, or lower-is-better for cost."""
+def greater_is_better(intent: Intent, board: str = "public") -> bool:
+    """The direction of the ranking score: the board's ranking column for a competition scored by
+    programs, else the primary metric's, or lower-is-better for cost."""
+    if intent.programs is not None:
+        ranking = intent.programs.board(board)
+        return ranking.column(ranking.rank_by).sorting == "desc"
     if intent.ranking.by == "cost":
         return False
     from challenge.scoring import get_scorer
@@ -46,7 +50,6 @@ def refresh_team(
     )
     team = session.get(Team, team_id)
     assert team is not None
-    higher = greater_is_better(intent)
     submissions = list(
         session.scalars(
             select(Submission).where(Submission.team_id == team_id, Submission.phase_id == phase_id)
@@ -67,6 +70,7 @@ def refresh_team(
         )
     }
     for board in BOARDS:
+        higher = greater_is_better(intent, board)
         chosen = _counting(candidates, board, higher, competition.final_selection, by_id)
         entry = existing.get(board)
         if entry is None:

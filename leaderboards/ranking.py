@@ -11,6 +11,13 @@ Dataclasses in, dataclasses out; no database. The rules:
   missing or failed score never ranks above a real one: such teams come last with rank None.
   Baselines are placed where their score falls but get rank None and do not use up a rank.
   Disqualified rows are dropped.
+- **Tie-breakers** (boards of competitions scored by programs). Equal scores are ordered by the
+  board's tie-breaker columns, in order (each in its own direction; a missing value last), before
+  the earlier submission.
+- **Combined modes** (`combine_rows`). `weighted`: each row's score becomes the weighted mean of
+  its columns normalised to [0, 1] over the board (1 the best value of the column, higher wins);
+  `average_rank`: the mean of its ranks per column (1 the best, ties share the mean rank, lower
+  wins). A row missing one of the columns gets no combined score and ranks last.
 - **Significance**. `tied_with_previous` marks a ranked row that is not significantly better than
   the row ranked just above it (see `significantly_different`).
 - **Cost mode** (intent `ranking.by == "cost"`). Rank rows whose score is `cost_score(...)` with
@@ -20,8 +27,9 @@ Dataclasses in, dataclasses out; no database. The rules:
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -118,6 +126,80 @@ def _order_key(
     )
 
 
+TieBreakers = Sequence[tuple[str, bool]]
+"""Columns that break ties, each with its direction (True: higher is better)."""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if math.isnan(value) else float(value)
+
+
+def _tie_key(scores: Mapping[str, Any], tie_breakers: TieBreakers) -> tuple[Any, ...]:
+    """Sort key of the tie-breaker columns: present values first, better first."""
+    key: list[tuple[int, float]] = []
+    for column, higher in tie_breakers:
+        value = _number(scores.get(column))
+        key.append((1, 0.0) if value is None else (0, -value if higher else value))
+    return tuple(key)
+
+
+def _row_key(row: BoardRow, greater_is_better: bool, tie_breakers: TieBreakers) -> tuple[Any, ...]:
+    has, score, when, ident = _order_key(
+        row.score, row.submitted_at, row.submission_id, greater_is_better
+    )
+    return (has, score, _tie_key(row.scores, tie_breakers), when, ident)
+
+
+def combine_rows(
+    rows: Iterable[BoardRow], *, mode: str, columns: Sequence[tuple[str, bool, float]]
+) -> tuple[list[BoardRow], bool]:
+    """Rows whose score is the combined score of `columns` (name, higher is better, weight), and
+    whether a higher combined score is better (see the module's rules)."""
+    rows = list(rows)
+    values = {name: [_number(r.scores.get(name)) for r in rows] for name, _, _ in columns}
+    combined: list[float | None] = []
+    for index in range(len(rows)):
+        if any(values[name][index] is None for name, _, _ in columns):
+            combined.append(None)
+            continue
+        if mode == "weighted":
+            total = sum(weight for _, _, weight in columns) or 1.0
+            parts = [
+                weight * _normalised(values[name], index, higher)
+                for name, higher, weight in columns
+            ]
+            combined.append(sum(parts) / total)
+        else:
+            ranks = [_rank_of(values[name], index, higher) for name, higher, _ in columns]
+            combined.append(sum(ranks) / len(ranks))
+    out = [
+        dataclasses.replace(r, score=c, interval=None) for r, c in zip(rows, combined, strict=True)
+    ]
+    return out, mode == "weighted"
+
+
+def _normalised(values: list[float | None], index: int, higher: bool) -> float:
+    present = [v for v in values if v is not None]
+    value = values[index]
+    assert value is not None
+    low, high = min(present), max(present)
+    if high == low:
+        return 1.0
+    share = (value - low) / (high - low)
+    return share if higher else 1.0 - share
+
+
+def _rank_of(values: list[float | None], index: int, higher: bool) -> float:
+    value = values[index]
+    assert value is not None
+    present = [v for v in values if v is not None]
+    better = sum(1 for v in present if (v > value if higher else v < value))
+    equal = sum(1 for v in present if v == value)
+    return better + (equal + 1) / 2
+
+
 def _best(rows: list[SubmissionRow], greater_is_better: bool, *, by_public: bool) -> SubmissionRow:
     """The best row by board (or public) score; ties to the earlier submission."""
     return min(
@@ -201,24 +283,21 @@ def significantly_different(
     return high - low > math.hypot(h_high, h_low)
 
 
-def rank_rows(rows: Iterable[BoardRow], *, greater_is_better: bool) -> list[RankedRow]:
+def rank_rows(
+    rows: Iterable[BoardRow], *, greater_is_better: bool, tie_breakers: TieBreakers = ()
+) -> list[RankedRow]:
     """Rank one row per team (a team listed twice keeps its better row); see the module's rules."""
     per_team: dict[TeamId, BoardRow] = {}
     for row in rows:
         if row.disqualified:
             continue
         kept = per_team.get(row.team_id)
-        key = _order_key(row.score, row.submitted_at, row.submission_id, greater_is_better)
-        if kept is None or key < _order_key(
-            kept.score, kept.submitted_at, kept.submission_id, greater_is_better
-        ):
+        key = _row_key(row, greater_is_better, tie_breakers)
+        if kept is None or key < _row_key(kept, greater_is_better, tie_breakers):
             per_team[row.team_id] = row
     ordered = sorted(
         per_team.values(),
-        key=lambda r: (
-            *_order_key(r.score, r.submitted_at, r.submission_id, greater_is_better),
-            _id_key(r.team_id),
-        ),
+        key=lambda r: (*_row_key(r, greater_is_better, tie_breakers), _id_key(r.team_id)),
     )
     ranked: list[RankedRow] = []
     previous: BoardRow | None = None

@@ -44,6 +44,8 @@ def get_leaderboard(
         "total": result.total,
         "offset": offset,
         "rows": result.rows,
+        "columns": result.columns,
+        "interval_note": result.interval_note,
     }
 
 

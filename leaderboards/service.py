@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from challenge.teams.models import Team
 from leaderboards.entries import BOARDS, greater_is_better
 from leaderboards.models import LeaderboardEntry, ScoreHistory
 from mlfo.intent import Intent
+from mlfo.programs import Board as ProgramBoard
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Board:
     finalized: bool
     rows: list[dict[str, Any]]
     total: int
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    """A program-scored board's visible columns: key, title, sorting, format."""
+    interval_note: str | None = None
+    """"no interval" where the scorer is not decomposable (a program's score)."""
 
 
 CACHE_SIZE = 64
@@ -66,26 +71,44 @@ def get_board(
             "the private leaderboard is shown to hosts and judges until the phase is finalized"
         )
     intent = Intent.model_validate(competition.intent)
-    higher = greater_is_better(intent)
-    ranked = _ranked_rows(session, phase=phase, board=board, higher=higher)
+    higher = greater_is_better(intent, board)
+    layout = intent.programs.board(board) if intent.programs is not None else None
+    if layout is not None and layout.mode != "column":
+        higher = layout.mode == "weighted"
+    ranked = _ranked_rows(session, phase=phase, board=board, higher=higher, layout=layout)
     end = None if limit is None else offset + limit
     metric = "cost" if intent.ranking.by == "cost" else intent.primary_metric.name
+    columns: list[dict[str, Any]] = []
+    rows = ranked[offset:end]
+    if layout is not None:
+        metric = layout.rank_by if layout.mode == "column" else layout.mode
+        columns = [c.model_dump(exclude={"hidden"}) for c in layout.columns if not c.hidden]
+        hidden = {c.key for c in layout.columns if c.hidden}
+        if hidden:
+            rows = [
+                {**r, "scores": {k: v for k, v in r["scores"].items() if k not in hidden}}
+                for r in rows
+            ]
     return Board(
         board=board,
         phase=phase.name,
         metric=metric,
         greater_is_better=higher,
         finalized=phase.finalized_at is not None,
-        rows=ranked[offset:end],
+        rows=rows,
         total=len(ranked),
+        columns=columns,
+        interval_note="no interval" if layout is not None else None,
     )
 
 
 def _ranked_rows(
-    session: Session, *, phase: Phase, board: str, higher: bool
+    session: Session, *, phase: Phase, board: str, higher: bool, layout: ProgramBoard | None = None
 ) -> list[dict[str, Any]]:
-    """Ranked rows, recomputed only when the board's entries have changed since the last call."""
-    from leaderboards.ranking import BoardRow, rank_rows
+    """Ranked rows, recomputed only when the board's entries have changed since the last call.
+
+    `layout`: a board of a competition scored by programs (tie-breakers, combined modes)."""
+    from leaderboards.ranking import BoardRow, combine_rows, rank_rows
 
     url = str(session.get_bind().engine.url)
     key = (url, phase.id, board)
@@ -94,7 +117,7 @@ def _ranked_rows(
             LeaderboardEntry.phase_id == phase.id, LeaderboardEntry.board == board
         )
     ).one()
-    fingerprint = (count, updated, higher)
+    fingerprint = (count, updated, higher, layout.model_dump_json() if layout else "")
     with _RANKED_LOCK:
         cached = _RANKED.get(key)
     if cached is not None and cached[0] == fingerprint:
@@ -122,7 +145,16 @@ def _ranked_rows(
         )
         for entry, team in records
     ]
-    ranked = [_row_json(r) for r in rank_rows(rows, greater_is_better=higher)]
+    ties: list[tuple[str, bool]] = []
+    if layout is not None:
+        ties = [(c, layout.column(c).sorting == "desc") for c in layout.tie_breakers]
+        if layout.mode != "column":
+            weighted = [
+                (name, layout.column(name).sorting == "desc", weight)
+                for name, weight in layout.weights.items()
+            ]
+            rows, _ = combine_rows(rows, mode=layout.mode, columns=weighted)
+    ranked = [_row_json(r) for r in rank_rows(rows, greater_is_better=higher, tie_breakers=ties)]
     with _RANKED_LOCK:
         _RANKED[key] = (fingerprint, ranked)
     return ranked

@@ -20,7 +20,13 @@ class DataIntegrityError(RuntimeError):
 
 
 def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
+    """The SHA-256 of a file, read in chunks; of a folder (a scoring program's reference data),
+    of its files' relative paths and hashes in order."""
+    if path.is_dir():
+        tree = hashlib.sha256()
+        for member in sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink()):
+            tree.update(f"{member.relative_to(path).as_posix()}\0{sha256_of(member)}\n".encode())
+        return tree.hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):

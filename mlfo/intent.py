@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlfo.programs import EvaluationPrograms
 from sandbox import Kpi, SubmissionFormat, TaskKind
 from sandbox.contract import REFERENCE_KPIS
 
@@ -161,6 +162,9 @@ class Intent(_Strict):
     )
     placement: Placement = Field(default_factory=Placement)
     ranking: Ranking = Field(default_factory=Ranking)
+    programs: EvaluationPrograms | None = None
+    """The competition's own scoring (and ingestion) programs, tasks and boards (mlfo/programs.py);
+    its `metrics` then name the ranking columns, not registry metrics."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Intent:
@@ -171,7 +175,22 @@ class Intent(_Strict):
                 raise ValueError("classes must list at least two classes")
             if self.task is TaskKind.BINARY and len(self.classes) != 2:
                 raise ValueError("a binary task has exactly two classes")
+        self._program_formats()
         return self
+
+    def _program_formats(self) -> None:
+        program_formats = {str(SubmissionFormat.CODE), str(SubmissionFormat.RESULTS)}
+        wanted = set(self.model.formats) & program_formats
+        if wanted and self.programs is None:
+            raise ValueError(
+                f"formats {sorted(wanted)} need a `programs` section (a scoring program)"
+            )
+        if self.programs is not None:
+            if not set(self.model.formats) <= program_formats:
+                raise ValueError("a competition scored by programs accepts only code and results")
+            no_ingestion = [t.key for t in self.programs.tasks if t.ingestion is None]
+            if str(SubmissionFormat.CODE) in self.model.formats and no_ingestion:
+                raise ValueError(f"format 'code' needs an ingestion program; tasks {no_ingestion}")
 
     @property
     def primary_metric(self) -> Metric:

@@ -155,6 +155,11 @@ def _check_metrics(intent: Intent) -> list[Problem]:
         if metric.name in seen:
             problems.append((("metrics", index, "name"), f"metric {metric.name!r} is listed twice"))
         seen.add(metric.name)
+        if intent.programs is not None:  # the scoring program's keys, checked against the board
+            if metric.name not in {c.key for c in intent.programs.public.columns}:
+                message = f"{metric.name!r} is not a column of the programs' public board"
+                problems.append((("metrics", index, "name"), message))
+            continue
         try:
             scorer = scoring.get_scorer(metric.name, **metric.params)
         except KeyError as exc:

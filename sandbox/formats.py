@@ -19,19 +19,36 @@ from .archive import ArchiveRefused, open_zip
 from .jail.protocol import SubmissionFormat
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+RESULT_EXTENSIONS = (
+    ".zip",
+    ".json",
+    ".txt",
+    ".csv",
+    ".tsv",
+    ".npy",
+    ".npz",
+    ".parquet",
+    ".h5",
+    ".gz",
+)
+"""What a `results` upload may be (EvalAI's usual submission file types)."""
 
 
 class Execution(StrEnum):
     """How the sandbox turns a submission of a format into predictions.
 
-    Later formats add their own ways (`code` run by the competition's ingestion program, `results`
-    handed to its scoring program) as new members, with their loader.
+    `INGEST` and `SCORE` are run by a competition's own programs (`sandbox.programs`), not by
+    `sandbox.run`: see docs/scoring-programs.md.
     """
 
     READ = "read"
     """A table of predictions, parsed by the host under caps: no submitted code runs."""
     LOAD = "load"
     """A model, loaded and run inside the jail by the runner's loader for the format."""
+    INGEST = "ingest"
+    """Participant code, run by the competition's ingestion program in the participant's jail."""
+    SCORE = "score"
+    """Results, handed as they are to the competition's scoring program."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,11 @@ class FormatSpec:
         return self.execution is Execution.LOAD
 
     @property
+    def needs_programs(self) -> bool:
+        """Run by the competition's ingestion and scoring programs (not by `sandbox.run`)."""
+        return self.execution in (Execution.INGEST, Execution.SCORE)
+
+    @property
     def is_model(self) -> bool:
         """A model can run again on other data (reproductions, the final Model Registry)."""
         return self.execution is Execution.LOAD
@@ -82,6 +104,10 @@ class FormatSpec:
             from .jail.loaders import LOADERS
 
             return LOADERS[self.format]
+        if self.needs_programs:
+            from .programs import run_program
+
+            return run_program
         from .runs import run_predictions
 
         return run_predictions
@@ -166,6 +192,23 @@ FORMATS: dict[SubmissionFormat, FormatSpec] = {
             UploadRules(zip_member="model.py"),
             trainable=True,
         ),
+        FormatSpec(
+            SubmissionFormat.CODE,
+            (".zip",),
+            Execution.INGEST,
+            "a zip of your code (e.g. model.py at its top), run by the competition's ingestion "
+            "program",
+            "code.zip",
+            UploadRules(),
+        ),
+        FormatSpec(
+            SubmissionFormat.RESULTS,
+            RESULT_EXTENSIONS,
+            Execution.SCORE,
+            "a results file or zip, handed as is to the competition's scoring program",
+            "results.zip",
+            UploadRules(),
+        ),
     )
 }
 
@@ -182,9 +225,14 @@ def get_format(value: str) -> FormatSpec:
 
 
 def format_of_file(filename: str) -> SubmissionFormat | None:
-    """The one format whose files end like `filename` (None when none or several do, as `.zip`)."""
+    """The one format whose files end like `filename` (None when none or several do, as `.zip`);
+    `code` and `results` are never guessed: only competitions scored by programs take them."""
     suffix = Path(filename).suffix.lower()
-    matches = [spec.format for spec in FORMATS.values() if suffix in spec.extensions]
+    matches = [
+        spec.format
+        for spec in FORMATS.values()
+        if suffix in spec.extensions and not spec.needs_programs
+    ]
     return matches[0] if len(matches) == 1 else None
 
 

@@ -29,7 +29,8 @@ STATUS_OUTCOMES = {
 }
 
 
-def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+def log_tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last `lines` lines of a log."""
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
@@ -70,7 +71,7 @@ def measured_kpis(sup: Supervision, model_size_mb: float, n_rows: int) -> dict[s
 
 def _death(request: RunRequest, sup: Supervision, cpu_limit: int) -> tuple[Outcome, str]:
     status = sup.wait_status
-    logs_tail = _tail(sup.logs)
+    logs_tail = log_tail(sup.logs)
     limits = request.limits
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 0
@@ -127,7 +128,7 @@ def interpret(
         return done(
             Outcome.MEMORY_EXCEEDED,
             f"the model needed more than the {limits.memory_mb} MB memory limit (memory_mb); "
-            f"last output:\n{_tail(sup.logs)}",
+            f"last output:\n{log_tail(sup.logs)}",
         )
     if sup.killed is KillReason.OUTPUT_TOO_LARGE:
         return done(
@@ -138,13 +139,13 @@ def interpret(
     if Phase.STARTED not in sup.phases:
         return done(
             Outcome.INFRASTRUCTURE_ERROR,
-            f"the sandbox did not start the runner; its output:\n{_tail(sup.logs)}",
+            f"the sandbox did not start the runner; its output:\n{log_tail(sup.logs)}",
         )
     if Phase.DEVICE not in sup.phases:
         return done(
             Outcome.INFRASTRUCTURE_ERROR,
             f"the sandbox could not use device '{request.device}' (no fault of the model); "
-            f"its output:\n{_tail(sup.logs)}",
+            f"its output:\n{log_tail(sup.logs)}",
         )
     if result is None:
         return done(*_death(request, sup, cpu_limit))

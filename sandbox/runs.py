@@ -137,7 +137,8 @@ def run_predictions(request: RunRequest, model_size_mb: float) -> RunResult:
 
 
 @contextmanager
-def _identity(settings: SandboxSettings) -> Iterator[Identity]:
+def jail_identity(settings: SandboxSettings) -> Iterator[Identity]:
+    """The uid a jail runs as: a claimed slot uid for a root worker, else the worker's own."""
     if os.getuid() != 0:
         yield Identity(os.getuid(), os.getgid(), drop=False)
         return
@@ -148,9 +149,10 @@ def _identity(settings: SandboxSettings) -> Iterator[Identity]:
 
 
 @contextmanager
-def _scratch(
+def run_folder(
     settings: SandboxSettings, work_dir: Path | None, identity: Identity
 ) -> Iterator[Path]:
+    """A fresh run folder (removed afterwards) under a parent the jail's uid can traverse."""
     parent = work_dir or settings.work_root or Path(tempfile.gettempdir())
     parent.mkdir(parents=True, exist_ok=True)
     blocked = accessible(parent, identity.uid, identity.gid, need=os.X_OK)
@@ -236,7 +238,7 @@ def _run_code(
         )
         if result is not None:
             return result
-    with _identity(settings) as identity, _scratch(settings, work_dir, identity) as root:
+    with jail_identity(settings) as identity, run_folder(settings, work_dir, identity) as root:
         runtime = resolve_runtime(settings, identity.uid, identity.gid)
         try:
             run_dir = stage(request, root, uid=identity.uid, gid=identity.gid)
@@ -341,6 +343,11 @@ def _run(
         if not request.model_path.is_file():
             raise SubmissionRejected(f"the uploaded file {request.model_path.name} is missing")
         check_file(spec, request.model_path)
+        if spec.needs_programs:
+            raise SubmissionRejected(
+                f"format '{spec.format}' is run by a competition's ingestion and scoring "
+                "programs, not as a model (sandbox.programs)"
+            )
         if not spec.runs_code:
             return run_predictions(request, model_size_mb)
         name = _backend_name(backend)

@@ -122,7 +122,7 @@ class WarmJail:
     """One jail, started and waiting for its one job."""
 
     def __init__(self, key: WarmKey, settings: SandboxSettings) -> None:
-        from .runs import _identity, _scratch
+        from .runs import jail_identity, run_folder
 
         self.key = key
         self.born = time.monotonic()
@@ -135,8 +135,8 @@ class WarmJail:
         self._stack = ExitStack()
         self._go_w = -1
         try:
-            self.identity: Identity = self._stack.enter_context(_identity(settings))
-            root = self._stack.enter_context(_scratch(settings, None, self.identity))
+            self.identity: Identity = self._stack.enter_context(jail_identity(settings))
+            root = self._stack.enter_context(run_folder(settings, None, self.identity))
             self.run_dir: RunDir = scratch_dirs(root, uid=self.identity.uid, gid=self.identity.gid)
             self.spawned, self.status_fd = self._start(settings)
         except BaseException:

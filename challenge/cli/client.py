@@ -127,6 +127,12 @@ def download(
     help=f"{', '.join(SubmissionFormat)} (default: from the file's ending)",
 )
 @click.option("--note", default="", help="a note for your team")
+@click.option(
+    "--fact-sheet",
+    "fact_sheet",
+    default="",
+    help='JSON answers to the competition\'s fact-sheet questions, e.g. \'{"method": "trees"}\'',
+)
 @click.option("--wait", is_flag=True, help="wait for the result; exit 1 if it fails")
 @click.option("--timeout", default=1800, show_default=True, type=int, help="seconds to wait")
 @_common
@@ -136,6 +142,7 @@ def submit(
     path: Path,
     fmt: str | None,
     note: str,
+    fact_sheet: str,
     wait: bool,
     timeout: int,
     server: str,
@@ -150,7 +157,7 @@ def submit(
             "POST",
             f"/api/v1/competitions/{slug}/submissions",
             files={"file": (path.name, handle)},
-            data={"format": fmt, "note": note},
+            data={"format": fmt, "note": note, "fact_sheet": fact_sheet},
         )
     if not wait:
         click.echo(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from challenge.cli.admin import admin_commands
+from challenge.cli.bundle import bundle
 from challenge.cli.client import client_commands
 
 if TYPE_CHECKING:
@@ -284,7 +285,7 @@ def intent_schema() -> None:
     click.echo(json_schema_text())
 
 
-for command in [*client_commands(), *admin_commands()]:
+for command in [*client_commands(), *admin_commands(), bundle]:
     cli.add_command(command)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,41 @@ class BaselineSettings(BaseModel):
     format: str = Field(min_length=1)
 
 
+class ScoringSettings(BaseModel):
+    """A scoring program shipped in the bundle (docs/scoring-programs.md): one task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program: str = "scoring"
+    """The folder holding score.py (and anything it needs)."""
+    command: list[str] = Field(
+        default_factory=lambda: ["python", "/app/program/score.py", "/app/input", "/app/output"],
+        min_length=1,
+    )
+    reference: str = "reference"
+    """The folder of hidden reference data, shown to the scoring program as INPUT/ref."""
+    ingestion: str | None = None
+    """The folder of an ingestion program, for `code` submissions."""
+    ingestion_command: list[str] = Field(
+        default_factory=lambda: [
+            "python",
+            "/app/program/ingestion.py",
+            "/app/input_data",
+            "/app/output",
+            "/app/program",
+            "/app/ingested_program",
+        ],
+        min_length=1,
+    )
+    input_data: str | None = None
+    """The folder shown to the ingestion program as /app/input_data (never labels)."""
+    limits: dict[str, Any] = Field(default_factory=dict)
+    public: dict[str, Any]
+    """The public board: `columns` (key, title, sorting, format, hidden), `rank_by`,
+    `tie_breakers`."""
+    private: dict[str, Any] | None = None
+
+
 class CompetitionSettings(BaseModel):
     """competition.yaml."""
 
@@ -94,6 +131,9 @@ class CompetitionSettings(BaseModel):
     leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
     baseline: BaselineSettings | None = None
     intent: dict[str, Any] | None = None
+    scoring: ScoringSettings | None = None
+    fact_sheet: list[dict[str, Any]] | None = None
+    """Questions asked with every submission (docs/migrating.md: Codabench fact sheets)."""
 
     @model_validator(mode="after")
     def _phases(self) -> CompetitionSettings:
@@ -105,19 +145,47 @@ class CompetitionSettings(BaseModel):
         return self
 
 
+@dataclass
+class ProgramFiles:
+    """The folders of a bundle scored by its own programs, by the name they are stored under:
+    programs and input data (with the competition), reference data (with the hidden labels)."""
+
+    programs: dict[str, Path] = field(default_factory=dict)
+    reference: dict[str, Path] = field(default_factory=dict)
+    scratch: Path | None = None
+    """A temporary folder the import wrote into (removed by `discard_scratch` once staged)."""
+
+    def discard_scratch(self) -> None:
+        """Remove the import's temporary folder."""
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def add_program(self, name: str, source: Path) -> str:
+        """Store `source` (a program or a task's input data) as `name`; returns the name."""
+        self.programs[name] = source
+        return name
+
+    def add_reference(self, name: str, source: Path) -> str:
+        """Store `source` (a task's reference data: hidden) as `name`; returns the name."""
+        self.reference[name] = source
+        return name
+
+
 @dataclass(frozen=True)
 class Bundle:
-    """A validated bundle: its settings, intent and the paths of its files."""
+    """A validated bundle: its settings, intent and the paths of its files (a bundle scored by
+    its own programs has no tables, and its `programs` instead)."""
 
     root: Path
     settings: CompetitionSettings
     intent: Intent
     description: str
-    train: Path
-    test: Path
-    labels: Path
+    train: Path | None
+    test: Path | None
+    labels: Path | None
     sample_submission: Path | None
     baseline: Path | None
+    programs: ProgramFiles | None = None
 
 
 def format_validation_error(exc: ValidationError, prefix: str) -> str:
@@ -136,7 +204,28 @@ def format_validation_error(exc: ValidationError, prefix: str) -> str:
 def load_bundle(root: Path) -> Bundle:
     """Read and validate a bundle folder; every error names the bad key or file."""
     root = _bundle_root(root)
-    settings = _read_settings(root / "competition.yaml")
+    if (root / "challenge_config.yaml").is_file():
+        from challenge.competitions.evalai import load_evalai
+
+        scratch = Path(tempfile.mkdtemp(prefix="evalai-import-"))
+        try:
+            bundle = load_evalai(root, load_yaml_file(root / "challenge_config.yaml"), scratch)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        assert bundle.programs is not None
+        bundle.programs.scratch = scratch
+        return bundle
+    raw = load_yaml_file(root / "competition.yaml")
+    from challenge.competitions.codabench import is_codabench, load_codabench
+
+    if is_codabench(raw):
+        return load_codabench(root, raw)
+    settings = _read_settings(raw)
+    if settings.scoring is not None:
+        from challenge.competitions.scoring_bundle import load_scoring_bundle
+
+        return load_scoring_bundle(root, settings, settings.scoring)
     intent = _resolve_intent(settings)
     description_path = root / "description.md"
     description = (
@@ -176,16 +265,19 @@ def load_bundle(root: Path) -> Bundle:
 
 
 def _bundle_root(root: Path) -> Path:
-    if (root / "competition.yaml").is_file():
+    names = ("competition.yaml", "challenge_config.yaml")
+    if any((root / name).is_file() for name in names):
         return root
     children = [p for p in root.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    if len(children) == 1 and (children[0] / "competition.yaml").is_file():
+    if len(children) == 1 and any((children[0] / name).is_file() for name in names):
         return children[0]
-    raise ValidationFailed("competition.yaml is missing at the top of the bundle")
+    raise ValidationFailed(
+        "competition.yaml (ours or Codabench v2) or challenge_config.yaml (EvalAI) is missing "
+        "at the top of the bundle"
+    )
 
 
-def _read_settings(path: Path) -> CompetitionSettings:
-    raw = load_yaml_file(path)
+def _read_settings(raw: Any) -> CompetitionSettings:
     if not isinstance(raw, dict):
         raise ValidationFailed("competition.yaml must be a mapping of keys to values")
     try:

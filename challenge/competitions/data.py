@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from challenge.competitions.bundle import Bundle, read_table
+from challenge.competitions.bundle import Bundle, ProgramFiles, read_table
 from challenge.config import Settings
 from challenge.errors import Conflict
 from challenge.files import storage
 from challenge.problems.base import split_column
+from mlfo.integrity import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class StagedData:
     @property
     def test_sha256(self) -> str:
         """The hash of the test features participants download and models are run on."""
-        return str(self.files["test.parquet"]["sha256"])
+        return str(self.files.get("test.parquet", {}).get("sha256", ""))
 
     @property
     def baseline(self) -> Path | None:
@@ -99,6 +100,9 @@ def stage(settings: Settings, bundle: Bundle) -> StagedData:
     try:
         data_dir = competition / "data"
         data_dir.mkdir()
+        if bundle.programs is not None:
+            return _stage_programs(bundle.programs, bundle, competition, labels)
+        assert bundle.train and bundle.test and bundle.labels
         for source, name in ((bundle.train, "train.parquet"), (bundle.test, "test.parquet")):
             if source.suffix == ".parquet":
                 shutil.copy2(source, data_dir / name)
@@ -121,9 +125,39 @@ def stage(settings: Settings, bundle: Bundle) -> StagedData:
         shutil.rmtree(competition, ignore_errors=True)
         shutil.rmtree(labels, ignore_errors=True)
         raise
+    finally:
+        if bundle.programs is not None:
+            bundle.programs.discard_scratch()
+
+
+def _stage_programs(
+    files: ProgramFiles, bundle: Bundle, competition: Path, labels: Path
+) -> StagedData:
+    """Programs and input data with the competition, reference data with the hidden labels; the
+    bundle's sample submission (a Codabench solution) as a public file."""
+    for name, source in files.programs.items():
+        shutil.copytree(source, competition / "programs" / name, symlinks=False)
+    for name, source in files.reference.items():
+        shutil.copytree(source, labels / "reference" / name, symlinks=False)
+    data_dir = competition / "data"
+    if bundle.sample_submission is not None:
+        shutil.copy2(
+            bundle.sample_submission,
+            data_dir / f"sample_submission{bundle.sample_submission.suffix}",
+        )
+    files_info = {
+        p.name: {"size": p.stat().st_size, "sha256": storage.sha256_file(p)}
+        for p in sorted(data_dir.iterdir())
+        if p.is_file()
+    }
+    reference = labels / "reference"
+    return StagedData(
+        competition, labels, files_info, sha256_of(reference) if reference.is_dir() else ""
+    )
 
 
 def _write_labels(bundle: Bundle, path: Path) -> None:
+    assert bundle.labels is not None
     labels = read_table(bundle.labels)
     if "split" not in labels:
         rng = np.random.default_rng(bundle.intent.split.seed)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
 from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
-from challenge.api.forms import form_file, upload_form
+from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import service, staff
 from challenge.competitions.bundle import format_validation_error
 from challenge.competitions.schemas import (
@@ -34,7 +34,14 @@ CREATE_BODY = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"bundle": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "bundle": {"type": "string", "format": "binary"},
+                        "dry_run": {
+                            "type": "boolean",
+                            "description": "run the bundle's own programs on its sample "
+                            "submission first; a failure refuses the bundle with their logs",
+                        },
+                    },
                     "required": ["bundle"],
                 }
             },
@@ -64,8 +71,16 @@ async def create_competition(
                 raise BadRequest(
                     "multipart upload needs a file field `bundle` (a zip of the bundle)"
                 )
+            dry_run = form_text(form, "dry_run", default="false", max_length=8).lower()
+            if dry_run not in ("true", "false", "1", "0", "on", ""):
+                raise ValidationFailed("dry_run: expected true or false")
             competition, _ = await run_in_threadpool(
-                service.create_from_zip, session, settings=settings, owner=user, upload=bundle.file
+                service.create_from_zip,
+                session,
+                settings=settings,
+                owner=user,
+                upload=bundle.file,
+                dry_run=dry_run in ("true", "1", "on"),
             )
         return competition_read(competition)
     if not content_type.startswith("application/json"):

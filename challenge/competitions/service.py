@@ -62,8 +62,11 @@ def create_from_bundle(
     slug: str | None = None,
     title: str | None = None,
     with_baseline: bool = True,
+    dry_run: bool = False,
 ) -> tuple[Competition, Bundle]:
     """Validate a bundle folder, stage its data, reserve the slug; the data moves after commit.
+
+    `dry_run`: first run the bundle's own programs on its sample submission (`dry_run.py`).
 
     Concurrent creations of one slug: the database's unique index picks one winner; the others
     get Conflict and their staged files are removed (`challenge.competitions.data`).
@@ -75,6 +78,10 @@ def create_from_bundle(
     data.ensure_free(settings, slug)
     staged = data.stage(settings, bundle)
     try:
+        if dry_run:
+            from challenge.competitions.dry_run import dry_run as try_programs
+
+            try_programs(bundle, staged, backend=settings.sandbox_backend)
         competition = _insert(session, bundle, staged, owner, problem_id, slug, title)
         after_commit(session, lambda: staged.move_into_place(settings, slug))
         if staged.baseline is not None and with_baseline and bundle.settings.baseline:
@@ -149,8 +156,10 @@ def create_from_zip(
     owner: User,
     upload: BinaryIO,
     with_baseline: bool = True,
+    dry_run: bool = False,
 ) -> tuple[Competition, Bundle]:
-    """Create a competition from an uploaded bundle zip (checked before extraction)."""
+    """Create a competition from an uploaded bundle zip (checked before extraction): ours, a
+    Codabench v2 bundle, recognised by its content (docs/migrating.md)."""
     max_bytes = settings.max_bundle_mb * 1024**2
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         archive, _ = storage.save_stream(upload, Path(tmp), suffix=".zip", max_bytes=max_bytes)
@@ -160,7 +169,12 @@ def create_from_zip(
         except ArchiveRefused as exc:
             raise ValidationFailed(str(exc)) from None
         return create_from_bundle(
-            session, settings=settings, owner=owner, bundle_dir=root, with_baseline=with_baseline
+            session,
+            settings=settings,
+            owner=owner,
+            bundle_dir=root,
+            with_baseline=with_baseline,
+            dry_run=dry_run,
         )
 
 

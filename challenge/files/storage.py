@@ -44,6 +44,16 @@ def labels_path(labels_root: Path, slug: str) -> Path:
     return labels_root / slug / "test_labels.parquet"
 
 
+def programs_dir(storage: Path, slug: str) -> Path:
+    """A competition's own programs and their tasks' input data (never served to participants)."""
+    return competition_dir(storage, slug) / "programs"
+
+
+def reference_dir(labels_root: Path, slug: str) -> Path:
+    """A competition's tasks' reference data, stored with its hidden labels."""
+    return labels_path(labels_root, slug).parent / "reference"
+
+
 def submissions_dir(storage: Path, slug: str) -> Path:
     """Uploaded submissions of a competition."""
     return storage / "submissions" / slug

@@ -60,6 +60,8 @@ class Submission(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     format: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(String(500), default="")
+    fact_sheet: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Answers to the competition's fact-sheet questions (`submissions/fact_sheet.py`)."""
     file_name: Mapped[str] = mapped_column(String(255))
     file_path: Mapped[str] = mapped_column(String(500))
     file_sha256: Mapped[str] = mapped_column(String(64))

@@ -36,6 +36,11 @@ SUBMISSION_BODY = {
                         },
                         "format": {"type": "string", "default": "predictions", "maxLength": 32},
                         "note": {"type": "string", "default": "", "maxLength": 500},
+                        "fact_sheet": {
+                            "type": "string",
+                            "description": "JSON answers to the competition's fact-sheet "
+                            "questions (Codabench imports)",
+                        },
                     },
                     "required": ["file"],
                 }
@@ -76,6 +81,7 @@ async def create_submission(
             filename=upload.filename or "upload",
             format=form_text(form, "format", default="predictions", max_length=32) or "predictions",
             note=form_text(form, "note", max_length=500),
+            fact_sheet=form_text(form, "fact_sheet", max_length=16_384),
         )
     return await run_in_threadpool(submission_read, session, submission, user)
 
@@ -104,6 +110,15 @@ def get_logs(submission_id: RowId, session: SessionDep, user: CurrentUser) -> Su
     """The model's captured stdout and stderr (capped)."""
     submission = service.get_visible(session, submission_id=submission_id, user=user)
     return SubmissionLogs(id=submission.id, status=submission.status, logs=submission.logs)
+
+
+@router.get("/submissions/{submission_id}/scoring-logs")
+def get_scoring_logs(
+    submission_id: RowId, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> dict[str, object]:
+    """The competition's scoring programs' full logs per attempt and task (its staff only)."""
+    logs = service.scoring_logs(session, settings=settings, submission_id=submission_id, user=user)
+    return {"id": submission_id, "logs": logs}
 
 
 @router.post("/submissions/{submission_id}/cancel", response_model=SubmissionRead)

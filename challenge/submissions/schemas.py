@@ -42,6 +42,7 @@ class SubmissionRead(BaseModel):
     team: dict[str, Any]
     format: str
     note: str
+    fact_sheet: dict[str, Any] = {}
     file_name: str
     size_bytes: int
     sha256: str
@@ -103,6 +104,7 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
         team={"id": team.id, "name": team.name},
         format=submission.format,
         note=submission.note,
+        fact_sheet=dict(submission.fact_sheet or {}),
         file_name=submission.file_name,
         size_bytes=submission.size_bytes,
         sha256=submission.file_sha256,

@@ -19,6 +19,7 @@ from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
 from challenge.files import storage
 from challenge.submissions import lifecycle
+from challenge.submissions.fact_sheet import check_answers, questions_of
 from challenge.submissions.formats import check_upload
 from challenge.submissions.models import (
     PENDING_STATUSES,
@@ -105,9 +106,13 @@ def create(
     filename: str,
     format: str,
     note: str = "",
+    fact_sheet: str = "",
 ) -> Submission:
-    """Accept an upload: phase open, team, format, size, archive, then the limits (atomically)."""
+    """Accept an upload: phase open, team, format, size, archive, then the limits (atomically).
+
+    `fact_sheet`: the JSON answers to the competition's fact-sheet questions, if it asks any."""
     intent = Intent.model_validate(competition.intent)
+    answers = check_answers(questions_of(competition.settings or {}), fact_sheet)
     phase = competitions.current_phase(competition)
     if phase is None:
         raise Forbidden(
@@ -155,6 +160,7 @@ def create(
             format=format,
             note=note,
         )
+        submission.fact_sheet = answers
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -378,3 +384,27 @@ def select_final(
         session, competition=competition, phase_id=submission.phase_id, team_id=submission.team_id
     )
     return submission
+
+
+SCORING_LOG_CAP = 64 * 1024
+
+
+def scoring_logs(
+    session: Session, *, settings: Settings, submission_id: int, user: User
+) -> dict[str, str]:
+    """The competition's scoring programs' full logs of each attempt (`attempt-N/<task>`), for
+    its staff only: they may print hidden labels, so a team never sees them."""
+    submission = get_visible(session, submission_id=submission_id, user=user)
+    competition = session.get(Competition, submission.competition_id)
+    assert competition is not None
+    if not is_staff(user, competition):
+        raise Forbidden("the scoring programs' logs are shown to the competition's staff only")
+    runs = storage.runs_dir(settings.storage, submission.id)
+    logs: dict[str, str] = {}
+    for path in sorted(runs.glob("attempt-*/scoring-*.log")) if runs.is_dir() else []:
+        if path.is_symlink() or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            text = handle.read(SCORING_LOG_CAP).decode("utf-8", errors="replace")
+        logs[f"{path.parent.name}/{path.stem.removeprefix('scoring-')}"] = text
+    return logs

@@ -102,20 +102,26 @@ async def create_from_bundle(
     async with upload_form(request, file_field="bundle") as form:
         check_form_token(request, settings, form_text(form, CSRF_FIELD, max_length=128))
         bundle = form_file(form, "bundle")
+        dry_run = form_text(form, "dry_run", default="", max_length=8) == "true"
         competition = await run_in_threadpool(
-            _create_from_zip, request, session, settings, user, bundle
+            _create_from_zip, request, session, settings, user, bundle, dry_run
         )
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
 
 def _create_from_zip(
-    request: Request, session: Session, settings: Settings, user: User, bundle: UploadFile | None
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    bundle: UploadFile | None,
+    dry_run: bool = False,
 ) -> Competition:
     try:
         if bundle is None:
             raise ValidationFailed("choose the bundle zip to upload")
         competition, _ = competitions.create_from_zip(
-            session, settings=settings, owner=user, upload=bundle.file
+            session, settings=settings, owner=user, upload=bundle.file, dry_run=dry_run
         )
     except PlatformError as exc:
         page = _new_page(request, user, error=exc.message, status_code=exc.status_code)

@@ -33,6 +33,18 @@ def _number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
+def _formatted(value: Any, spec: str) -> str:
+    """A board column's value in its number format (a Python format spec such as `.4f`, `d`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _number(value)
+    try:
+        if spec.endswith("d"):
+            return format(round(value), spec)
+        return format(value, spec)
+    except ValueError:
+        return _number(value)
+
+
 def _size(value: int | None) -> str:
     if value is None:
         return "-"
@@ -44,7 +56,9 @@ def _size(value: int | None) -> str:
     return f"{value} B"
 
 
-TEMPLATES.env.filters.update(markdown=render_markdown, dt=_datetime, num=_number, size=_size)
+TEMPLATES.env.filters.update(
+    markdown=render_markdown, dt=_datetime, num=_number, size=_size, fmt=_formatted
+)
 TEMPLATES.env.globals.update(
     phase_state=phase_state, csrf_field=CSRF_FIELD, is_staff=is_staff, can_manage=can_manage
 )

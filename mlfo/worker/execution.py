@@ -275,6 +275,8 @@ def _run_pipeline(
     from mlfo.integrity import verify_inputs
     from mlfo.pipeline import EvaluationInput, build_pipeline
 
+    if evaluation.intent.programs is not None:
+        return _run_programs(settings, submission_id, evaluation, work_dir, heartbeat)
     verify_inputs(
         slug=evaluation.competition_slug,
         expected={"test data": evaluation.test_sha256, "labels": evaluation.labels_sha256},
@@ -302,4 +304,48 @@ def _run_pipeline(
             cache_dir=settings.home / "cache" / "tables",
             defer_diagnostics=True,
         )
+    )
+
+
+def _run_programs(
+    settings: Settings,
+    submission_id: int,
+    evaluation: EvaluationPlan,
+    work_dir: Path,
+    heartbeat: LeaseHeartbeat,
+) -> Any:
+    """A competition scored by its own programs (mlfo/program_run.py); its reference data are
+    checked against their hash first, as the labels of any competition."""
+    from mlfo.integrity import verify_inputs
+    from mlfo.pipeline import EvaluationInput
+    from mlfo.program_run import ProgramPaths, evaluate_with_programs
+
+    paths = ProgramPaths(
+        programs=storage.programs_dir(settings.storage, evaluation.competition_slug),
+        reference=storage.reference_dir(settings.labels, evaluation.competition_slug),
+    )
+    if evaluation.labels_sha256:
+        verify_inputs(
+            slug=evaluation.competition_slug,
+            expected={"reference data": evaluation.labels_sha256},
+            paths={"reference data": paths.reference},
+        )
+    return evaluate_with_programs(
+        EvaluationInput(
+            submission_id=submission_id,
+            competition_slug=evaluation.competition_slug,
+            intent=evaluation.intent,
+            model_path=evaluation.model_path,
+            format=evaluation.format,
+            train_path=evaluation.train_path,
+            test_path=evaluation.test_path,
+            labels_path=evaluation.labels_path,
+            work_dir=work_dir,
+            sandbox_backend=settings.sandbox_backend,
+            should_cancel=heartbeat.should_stop,
+            mlflow_tracking_uri=settings.mlflow_tracking_uri or None,
+            team_name=evaluation.team_name,
+            phase=evaluation.phase,
+        ),
+        paths,
     )

@@ -19,6 +19,10 @@ class SubmissionFormat(StrEnum):
     TORCHSCRIPT = "torchscript"
     MLFLOW = "mlflow"
     PYTHON = "python"
+    CODE = "code"
+    """A zip run by the competition's ingestion program (Codabench's code submissions)."""
+    RESULTS = "results"
+    """A file or zip handed as is to the competition's scoring program."""
 
 
 class TaskKind(StrEnum):

@@ -139,6 +139,29 @@ def write_empty_models(folder: Path) -> None:
     write_mlflow(empty_estimator(), folder / "mlflow.zip")
 
 
+CODE_MODEL = """import numpy as np
+
+
+class Model:
+    \"\"\"Predicts the most frequent training label: deterministic, for ingestion programs.\"\"\"
+
+    def fit(self, X, y):
+        values, counts = np.unique(y, return_counts=True)
+        self.label = values[counts.argmax()]
+
+    def predict(self, X):
+        return np.full(len(X), self.label)
+"""
+
+
+def write_program_samples(folder: Path) -> None:
+    """`code.zip` (a Codabench-style model.py) and `results.zip` (a results file)."""
+    with zipfile.ZipFile(folder / "code.zip", "w") as archive:
+        archive.writestr(zipfile.ZipInfo("model.py", (2020, 1, 1, 0, 0, 0)), CODE_MODEL)
+    with zipfile.ZipFile(folder / "results.zip", "w") as archive:
+        archive.writestr(zipfile.ZipInfo("prediction", (2020, 1, 1, 0, 0, 0)), "0\n1\n2\n")
+
+
 def generate(folder: Path = HERE) -> None:
     """Write every generated sample (and a copy of python_model.py) into `folder`."""
     train, test = make_task()
@@ -152,6 +175,7 @@ def generate(folder: Path = HERE) -> None:
     write_torchscript(model, folder / "torchscript.pt")
     write_mlflow(model, folder / "mlflow.zip")
     write_empty_models(folder / "empty")
+    write_program_samples(folder)
     if folder != HERE:  # python_model.py is written by hand; copy it along
         shutil.copy2(HERE / "python_model.py", folder / "python_model.py")
     shutil.rmtree(folder / "__pycache__", ignore_errors=True)

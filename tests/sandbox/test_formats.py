@@ -29,6 +29,7 @@ def test_every_format_is_registered_with_a_small_sample_a_loader_and_upload_rule
         assert isinstance(spec.upload, UploadRules), fmt
         assert spec.help and all(e.startswith(".") for e in spec.extensions), fmt
         assert (fmt in LOADERS) == spec.runs_code, fmt
+        assert not (spec.runs_code and spec.needs_programs), fmt
         if spec.upload.zip_member is not None:
             assert ".zip" in spec.extensions, fmt
         assert spec.refusal(spec.sample) is None, fmt
@@ -54,7 +55,10 @@ def test_a_format_is_guessed_only_from_an_ending_that_one_format_accepts(
     assert format_of_file(name) is expected
 
 
-@pytest.mark.parametrize("fmt", list(SubmissionFormat))
+MODEL_FORMATS = [f for f in SubmissionFormat if not FORMATS[f].needs_programs]
+
+
+@pytest.mark.parametrize("fmt", MODEL_FORMATS)
 def test_each_sample_submission_scores(fmt: SubmissionFormat, work_dir: Path) -> None:
     train = fmt is SubmissionFormat.PYTHON
     request = request_for(FORMATS[fmt].sample_path, fmt, train=train, limits=Limits(time_s=60))
