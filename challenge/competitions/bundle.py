@@ -94,6 +94,10 @@ class CompetitionSettings(BaseModel):
     leaderboard: LeaderboardSettings = Field(default_factory=LeaderboardSettings)
     baseline: BaselineSettings | None = None
     intent: dict[str, Any] | None = None
+    challenge: str | None = Field(default=None, pattern=SLUG_PATTERN)
+    """the slug of the challenge this competition is a problem statement of"""
+    organisation: str | None = Field(default=None, pattern=SLUG_PATTERN)
+    """the slug of the organisation hosting it (within the challenge)"""
 
     @model_validator(mode="after")
     def _phases(self) -> CompetitionSettings:

@@ -85,6 +85,8 @@ async def create_competition(
         seed=body.seed,
         size=body.size,
         with_baseline=body.baseline,
+        challenge=body.challenge,
+        organisation=body.organisation,
     )
     return competition_read(competition)
 

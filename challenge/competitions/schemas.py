@@ -22,6 +22,12 @@ class CompetitionCreate(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     size: int | None = Field(default=None, ge=100, le=1_000_000)
     baseline: bool = True
+    challenge: str | None = Field(
+        default=None, pattern=SLUG_PATTERN, description="join this challenge as a problem statement"
+    )
+    organisation: str | None = Field(
+        default=None, pattern=SLUG_PATTERN, description="the organisation hosting it"
+    )
 
 
 class PhaseRead(BaseModel):

@@ -62,8 +62,13 @@ def create_from_bundle(
     slug: str | None = None,
     title: str | None = None,
     with_baseline: bool = True,
+    challenge: str | None = None,
+    organisation: str | None = None,
 ) -> tuple[Competition, Bundle]:
     """Validate a bundle folder, stage its data, reserve the slug; the data moves after commit.
+
+    With a `challenge` (argument, else the bundle's), the competition joins that challenge as a
+    problem statement of `organisation` (`challenge.challenges.service.attach`).
 
     Concurrent creations of one slug: the database's unique index picks one winner; the others
     get Conflict and their staged files are removed (`challenge.competitions.data`).
@@ -76,6 +81,14 @@ def create_from_bundle(
     staged = data.stage(settings, bundle)
     try:
         competition = _insert(session, bundle, staged, owner, problem_id, slug, title)
+        _join_challenge(
+            session,
+            competition,
+            owner,
+            challenge or bundle.settings.challenge,
+            organisation or bundle.settings.organisation,
+            problem_id,
+        )
         after_commit(session, lambda: staged.move_into_place(settings, slug))
         if staged.baseline is not None and with_baseline and bundle.settings.baseline:
             from challenge.submissions.service import create_baseline
@@ -92,6 +105,33 @@ def create_from_bundle(
         staged.discard()
         raise
     return competition, bundle
+
+
+def _join_challenge(
+    session: Session,
+    competition: Competition,
+    owner: User,
+    challenge: str | None,
+    organisation: str | None,
+    problem_id: str | None,
+) -> None:
+    if challenge is None:
+        if organisation is not None:
+            raise ValidationFailed("`organisation` needs a `challenge` to host the problem in")
+        return
+    from challenge.challenges.declarations import declared_for
+    from challenge.challenges.service import attach
+
+    level, profile = declared_for(problem_id)
+    attach(
+        session,
+        competition=competition,
+        actor=owner,
+        challenge_slug=challenge,
+        organisation_slug=organisation,
+        level=level,
+        data_profile=profile,
+    )
 
 
 def _insert(
@@ -149,6 +189,8 @@ def create_from_zip(
     owner: User,
     upload: BinaryIO,
     with_baseline: bool = True,
+    challenge: str | None = None,
+    organisation: str | None = None,
 ) -> tuple[Competition, Bundle]:
     """Create a competition from an uploaded bundle zip (checked before extraction)."""
     max_bytes = settings.max_bundle_mb * 1024**2
@@ -160,7 +202,13 @@ def create_from_zip(
         except ArchiveRefused as exc:
             raise ValidationFailed(str(exc)) from None
         return create_from_bundle(
-            session, settings=settings, owner=owner, bundle_dir=root, with_baseline=with_baseline
+            session,
+            settings=settings,
+            owner=owner,
+            bundle_dir=root,
+            with_baseline=with_baseline,
+            challenge=challenge,
+            organisation=organisation,
         )
 
 
@@ -175,6 +223,8 @@ def create_from_problem(
     seed: int = 0,
     size: int | None = None,
     with_baseline: bool = True,
+    challenge: str | None = None,
+    organisation: str | None = None,
 ) -> tuple[Competition, Bundle]:
     """Generate a built-in problem's bundle with its simulator and create the competition."""
     from challenge.problems import UnknownProblemError, get_problem
@@ -196,6 +246,8 @@ def create_from_problem(
             slug=slug,
             title=title,
             with_baseline=with_baseline,
+            challenge=challenge,
+            organisation=organisation,
         )
 
 

@@ -1,6 +1,15 @@
 """Every model, imported once so that metadata and migrations see all tables."""
 
 from challenge.accounts.models import ApiToken, User
+from challenge.challenges.models import (
+    Admission,
+    Challenge,
+    ChallengeProblem,
+    Conditions,
+    Organisation,
+    OrganisationMember,
+    Registration,
+)
 from challenge.competitions.models import Competition, CompetitionStaff, Phase
 from challenge.judging.models import Annotation, AuditEvent, Reproduction, ReproductionResult
 from challenge.submissions.models import ScoreRecord, Submission
@@ -9,14 +18,21 @@ from leaderboards.models import LeaderboardEntry, LeaderboardSnapshot, ScoreHist
 from mlfo.worker.presence import WorkerHeartbeat
 
 __all__ = [
+    "Admission",
     "Annotation",
     "ApiToken",
     "AuditEvent",
+    "Challenge",
+    "ChallengeProblem",
     "Competition",
     "CompetitionStaff",
+    "Conditions",
     "LeaderboardEntry",
     "LeaderboardSnapshot",
+    "Organisation",
+    "OrganisationMember",
     "Phase",
+    "Registration",
     "Reproduction",
     "ReproductionResult",
     "ScoreHistory",

@@ -1,0 +1,181 @@
+"""Challenges, organisations, the problem statements of a challenge, registrations, admission."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from challenge.accounts.models import User
+from challenge.competitions.models import StaffRole
+from challenge.db.base import Base, utcnow
+
+
+def _enum(kind: type[StrEnum]) -> Enum:
+    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Organisation(Base):
+    """A host organisation (industry or academia) that submits problem statements."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(100), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    logo_url: Mapped[str] = mapped_column(String(500), default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[OrganisationMember]] = relationship(
+        cascade="all, delete-orphan", order_by="OrganisationMember.id"
+    )
+
+
+class OrganisationMember(Base):
+    """A user acting for an organisation: host or judge of its problem statements, no others."""
+
+    __tablename__ = "organisation_members"
+    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Challenge(Base):
+    """An umbrella over problem statements, with a registration window and a final."""
+
+    __tablename__ = "challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    registration_opens_at: Mapped[datetime | None] = mapped_column(default=None)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(default=None)
+    final_at: Mapped[datetime | None] = mapped_column(default=None)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    problems: Mapped[list[ChallengeProblem]] = relationship(
+        cascade="all, delete-orphan", order_by="ChallengeProblem.id"
+    )
+
+
+class ChallengeProblem(Base):
+    """A competition as a problem statement of a challenge, hosted by an organisation.
+
+    A competition belongs to at most one challenge. `level` is the Y.3173 intelligence level its
+    solution would reach; `data_profile` the Y.3174 data-handling profile of its data.
+    """
+
+    __tablename__ = "challenge_problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), unique=True
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True, default=None
+    )
+    level: Mapped[str] = mapped_column(String(8), default="")
+    data_profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class Category(StrEnum):
+    """Who a registered participant is."""
+
+    STUDENT = "student"
+    PROFESSIONAL = "professional"
+
+
+class Registration(Base):
+    """A participant's one registration to a challenge, valid for all its problem statements."""
+
+    __tablename__ = "challenge_registrations"
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    affiliation: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(100))
+    category: Mapped[Category] = mapped_column(_enum(Category))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Conditions(Base):
+    """What a restricted problem statement asks before a participant may download or submit.
+
+    Empty terms ask nothing; an empty list of countries or affiliations admits any. With manual
+    approval, a host of the problem admits each participant from the approval queue.
+    """
+
+    __tablename__ = "problem_conditions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), unique=True
+    )
+    terms: Mapped[str] = mapped_column(Text, default="")
+    eligibility: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """{"countries": [...], "affiliations": [...]}: empty lists admit anyone"""
+    manual_approval: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdmissionStatus(StrEnum):
+    """Where a participant's request to a restricted problem statement stands."""
+
+    PENDING = "pending"
+    ADMITTED = "admitted"
+    REFUSED = "refused"
+
+
+class Admission(Base):
+    """A participant's request to take part in a restricted problem statement, and its decision."""
+
+    __tablename__ = "admissions"
+    __table_args__ = (UniqueConstraint("competition_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AdmissionStatus] = mapped_column(_enum(AdmissionStatus))
+    accepted_terms_at: Mapped[datetime | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

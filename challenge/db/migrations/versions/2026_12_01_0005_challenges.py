@@ -1,0 +1,262 @@
+"""challenges: organisations, challenges and their problem statements, registrations, admission
+
+Revision ID: 0005_challenges
+Revises: 0004_staff
+Create Date: 2026-12-01 15:07:22.132363
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005_challenges"
+down_revision: str | None = "0004_staff"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "challenges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("registration_opens_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("registration_closes_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("final_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_challenges_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_challenges")),
+        sa.UniqueConstraint("slug", name=op.f("uq_challenges_slug")),
+    )
+    op.create_table(
+        "organisations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("country", sa.String(length=100), nullable=False),
+        sa.Column("region", sa.String(length=100), nullable=False),
+        sa.Column("logo_url", sa.String(length=500), nullable=False),
+        sa.Column("website", sa.String(length=500), nullable=False),
+        sa.Column("contact_email", sa.String(length=320), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_organisations_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
+        sa.UniqueConstraint("slug", name=op.f("uq_organisations_slug")),
+    )
+    op.create_table(
+        "admissions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "admitted",
+                "refused",
+                name="admissionstatus",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("accepted_terms_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_admissions_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["users.id"],
+            name=op.f("fk_admissions_decided_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_admissions_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_admissions")),
+        sa.UniqueConstraint(
+            "competition_id", "user_id", name=op.f("uq_admissions_competition_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("admissions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_admissions_competition_id"), ["competition_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_admissions_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "challenge_problems",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=True),
+        sa.Column("level", sa.String(length=8), nullable=False),
+        sa.Column("data_profile", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_challenge_problems_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_challenge_problems_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_challenge_problems_organisation_id_organisations"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_challenge_problems")),
+        sa.UniqueConstraint("competition_id", name=op.f("uq_challenge_problems_competition_id")),
+    )
+    with op.batch_alter_table("challenge_problems", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_challenge_problems_challenge_id"), ["challenge_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_challenge_problems_organisation_id"), ["organisation_id"], unique=False
+        )
+
+    op.create_table(
+        "challenge_registrations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("affiliation", sa.String(length=200), nullable=False),
+        sa.Column("country", sa.String(length=100), nullable=False),
+        sa.Column(
+            "category",
+            sa.Enum("student", "professional", name="category", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_challenge_registrations_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_challenge_registrations_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_challenge_registrations")),
+        sa.UniqueConstraint(
+            "challenge_id", "user_id", name=op.f("uq_challenge_registrations_challenge_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("challenge_registrations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_challenge_registrations_challenge_id"), ["challenge_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_challenge_registrations_user_id"), ["user_id"], unique=False
+        )
+
+    op.create_table(
+        "organisation_members",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("host", "judge", name="staffrole", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_organisation_members_organisation_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_organisation_members_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_organisation_members")),
+        sa.UniqueConstraint(
+            "organisation_id",
+            "user_id",
+            name=op.f("uq_organisation_members_organisation_id_user_id"),
+        ),
+    )
+    with op.batch_alter_table("organisation_members", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_organisation_members_organisation_id"), ["organisation_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_organisation_members_user_id"), ["user_id"], unique=False
+        )
+
+    op.create_table(
+        "problem_conditions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("terms", sa.Text(), nullable=False),
+        sa.Column("eligibility", sa.JSON(), nullable=False),
+        sa.Column("manual_approval", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_problem_conditions_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_problem_conditions")),
+        sa.UniqueConstraint("competition_id", name=op.f("uq_problem_conditions_competition_id")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("problem_conditions")
+    with op.batch_alter_table("organisation_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_organisation_members_user_id"))
+        batch_op.drop_index(batch_op.f("ix_organisation_members_organisation_id"))
+
+    op.drop_table("organisation_members")
+    with op.batch_alter_table("challenge_registrations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_challenge_registrations_user_id"))
+        batch_op.drop_index(batch_op.f("ix_challenge_registrations_challenge_id"))
+
+    op.drop_table("challenge_registrations")
+    with op.batch_alter_table("challenge_problems", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_challenge_problems_organisation_id"))
+        batch_op.drop_index(batch_op.f("ix_challenge_problems_challenge_id"))
+
+    op.drop_table("challenge_problems")
+    with op.batch_alter_table("admissions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_admissions_user_id"))
+        batch_op.drop_index(batch_op.f("ix_admissions_competition_id"))
+
+    op.drop_table("admissions")
+    op.drop_table("organisations")
+    op.drop_table("challenges")
