@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from challenge.api.deps import CurrentUser, SessionDep
-from challenge.challenges import organisations, registration, service
+from challenge.challenges import admission, organisations, registration, service
+from challenge.challenges.models import AdmissionStatus
 from challenge.challenges.schemas import (
+    AdmissionDecision,
+    AdmissionRead,
+    AdmissionRequest,
     ChallengeCreate,
     ChallengeRead,
     ChallengeSummary,
+    ConditionsRead,
+    ConditionsWrite,
     MemberCreate,
     MemberRead,
     OrganisationCreate,
@@ -20,8 +26,10 @@ from challenge.challenges.schemas import (
     ProblemRead,
     RegistrationCreate,
     RegistrationRead,
+    admission_read,
     challenge_read,
     challenge_summary,
+    conditions_read,
     organisation_read,
     problem_read,
     registration_read,
@@ -153,3 +161,76 @@ def remove_member(slug: str, username: str, session: SessionDep, user: CurrentUs
     """Take a member off the organisation (it keeps at least one host)."""
     organisation = organisations.get_or_raise(session, slug=slug)
     organisations.remove_member(session, organisation=organisation, actor=user, username=username)
+
+
+@router.get("/competitions/{slug}/conditions", response_model=ConditionsRead)
+def get_conditions(slug: str, session: SessionDep) -> ConditionsRead:
+    """What a problem statement asks before its data and submissions are open to a participant."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    conditions = admission.conditions_of(session, competition=competition)
+    return conditions_read(conditions, restricted=admission.is_restricted(conditions))
+
+
+@router.put("/competitions/{slug}/conditions", response_model=ConditionsRead)
+def set_conditions(
+    slug: str, body: ConditionsWrite, session: SessionDep, user: CurrentUser
+) -> ConditionsRead:
+    """Restrict a problem statement (its hosts): terms, eligibility, manual approval; audited."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    conditions = admission.set_conditions(
+        session, competition=competition, actor=user, **body.model_dump()
+    )
+    return conditions_read(conditions, restricted=admission.is_restricted(conditions))
+
+
+@router.post("/competitions/{slug}/admission", response_model=AdmissionRead)
+def request_admission(
+    slug: str, body: AdmissionRequest, session: SessionDep, user: CurrentUser
+) -> AdmissionRead:
+    """Ask to take part: admitted, queued for a host's approval, or refused with the reason."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    return admission_read(
+        admission.request(
+            session, competition=competition, user=user, accept_terms=body.accept_terms
+        )
+    )
+
+
+@router.get("/competitions/{slug}/admission", response_model=AdmissionRead)
+def my_admission(slug: str, session: SessionDep, user: CurrentUser) -> AdmissionRead:
+    """Where the caller's request stands."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    found = admission.get(session, competition=competition, user=user)
+    if found is None:
+        raise NotFound(f"you have not asked to take part in {slug!r}")
+    return admission_read(found)
+
+
+@router.get("/competitions/{slug}/admissions", response_model=list[AdmissionRead])
+def list_admissions(
+    slug: str,
+    session: SessionDep,
+    user: CurrentUser,
+    status: AdmissionStatus | None = Query(default=None),
+) -> list[AdmissionRead]:
+    """The requests (its staff); `?status=pending` is the approval queue."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    found = admission.get_all(session, competition=competition, actor=user, status=status)
+    return [admission_read(a) for a in found]
+
+
+@router.post("/competitions/{slug}/admissions/{username}", response_model=AdmissionRead)
+def decide_admission(
+    slug: str, username: str, body: AdmissionDecision, session: SessionDep, user: CurrentUser
+) -> AdmissionRead:
+    """Admit or refuse a request (its hosts; a refusal says why); audited."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    decided = admission.decide(
+        session,
+        competition=competition,
+        actor=user,
+        username=username,
+        admit=body.decision == "admit",
+        reason=body.reason,
+    )
+    return admission_read(decided)

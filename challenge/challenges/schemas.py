@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from challenge.challenges.models import Category
+from challenge.challenges.models import AdmissionStatus, Category
 from challenge.competitions.bundle import SLUG_PATTERN
 from challenge.competitions.models import StaffRole
 
@@ -253,4 +253,82 @@ def registration_read(registration: Any, *, challenge: str) -> RegistrationRead:
         country=registration.country,
         category=registration.category,
         created_at=registration.created_at,
+    )
+
+
+class ConditionsWrite(BaseModel):
+    """What a restricted problem statement asks; all empty and false lifts the restriction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    terms: str = Field(
+        default="", max_length=50_000, description="data-sharing terms to accept (Markdown)"
+    )
+    countries: list[Annotated[str, Field(min_length=2, max_length=100)]] = Field(
+        default_factory=list, max_length=300, description="eligible countries; empty: any"
+    )
+    affiliations: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="eligible affiliations; empty: any"
+    )
+    manual_approval: bool = False
+
+
+class ConditionsRead(ConditionsWrite):
+    """A problem statement's conditions, and whether it is restricted at all."""
+
+    restricted: bool
+
+
+def conditions_read(conditions: Any, *, restricted: bool) -> ConditionsRead:
+    """The conditions as the API shows them (None: open to everyone)."""
+    if conditions is None:
+        return ConditionsRead(restricted=False)
+    return ConditionsRead(
+        terms=conditions.terms,
+        countries=conditions.eligibility.get("countries", []),
+        affiliations=conditions.eligibility.get("affiliations", []),
+        manual_approval=conditions.manual_approval,
+        restricted=restricted,
+    )
+
+
+class AdmissionRequest(BaseModel):
+    """A participant asks to take part in a restricted problem statement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accept_terms: bool = False
+
+
+class AdmissionDecision(BaseModel):
+    """A host admits or refuses a request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["admit", "refuse"]
+    reason: str = Field(default="", max_length=2000)
+
+
+class AdmissionRead(BaseModel):
+    """A request and where it stands."""
+
+    username: str
+    status: AdmissionStatus
+    reason: str
+    accepted_terms_at: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
+def admission_read(admission: Any) -> AdmissionRead:
+    """A request as the API shows it."""
+    return AdmissionRead(
+        username=admission.user.username,
+        status=admission.status,
+        reason=admission.reason,
+        accepted_terms_at=admission.accepted_terms_at,
+        decided_by=admission.decided_by.username if admission.decided_by else None,
+        decided_at=admission.decided_at,
+        created_at=admission.created_at,
     )

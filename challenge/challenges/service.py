@@ -306,3 +306,21 @@ def overview(session: Session, *, challenge: Challenge) -> Overview:
         timeline=timeline(challenge, rows),
         statistics=statistics(session, challenge=challenge),
     )
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a competition sits: its challenge and its row there (organisation, level, data)."""
+
+    challenge: Challenge
+    problem: ChallengeProblem
+
+
+def place_of(session: Session, *, competition_id: int) -> Place | None:
+    """The competition's challenge and problem row, if it is part of one."""
+    problem = problem_of(session, competition_id=competition_id)
+    if problem is None:
+        return None
+    challenge = session.get(Challenge, problem.challenge_id)
+    assert challenge is not None
+    return Place(challenge, problem)
