@@ -8,6 +8,8 @@ are admitted. Every request and decision is written to the competition's audit l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -238,3 +240,26 @@ def require_team_admitted(session: Session, *, competition: Competition, team: T
                 f"every member of team {team.name!r} must be admitted before it submits; "
                 f"{member.user.username}: {reason}"
             )
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a restricted competition's page says to a visitor."""
+
+    conditions: Conditions
+    admission: Admission | None
+    refusal: str | None
+
+
+def access_of(session: Session, *, competition: Competition, user: User | None) -> Access | None:
+    """The conditions and the visitor's standing, or None when the competition is open."""
+    conditions = conditions_of(session, competition=competition)
+    if conditions is None or not is_restricted(conditions):
+        return None
+    if user is None:
+        return Access(conditions, None, None)
+    return Access(
+        conditions,
+        get(session, competition=competition, user=user),
+        refusal(session, competition=competition, user=user),
+    )

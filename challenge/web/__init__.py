@@ -12,6 +12,7 @@ from starlette.responses import Response
 from challenge.api.errors import http_error_response
 from challenge.db.session import transaction
 from challenge.web.account import router as account_router
+from challenge.web.admission import router as admission_router
 from challenge.web.challenges import router as challenges_router
 from challenge.web.competitions import router as competitions_router
 from challenge.web.headers import install_security_headers
@@ -27,6 +28,7 @@ from challenge.web.teams import router as teams_router
 STATIC_DIR = Path(__file__).parent / "static"
 ROUTERS = (
     account_router,
+    admission_router,
     challenges_router,
     competitions_router,
     teams_router,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from challenge.api.deps import SessionDep
+from challenge.challenges import admission
 from challenge.challenges import service as challenges
 from challenge.competitions import service as competitions
 from challenge.competitions import staff as staff_rules
@@ -51,6 +52,8 @@ def competition_page(slug: str, request: Request, session: SessionDep, user: Web
         staff=staff_rules.is_staff(user, competition),
         manager=staff_rules.can_manage(user, competition),
         place=challenges.place_of(session, competition_id=competition.id),
+        access=admission.access_of(session, competition=competition, user=user),
+        admission_error=request.query_params.get("admission_error"),
     )
 
 

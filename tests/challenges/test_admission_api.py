@@ -141,7 +141,8 @@ def test_a_restricted_problem_admits_through_the_hosts_queue(
     )
     assert submit.status_code in (201, 202), submit.text
     # every decision is in the audit log
-    events = client.get("/api/v1/judging/competitions/tiny/audit", headers=auth(tokens["host"])).json()
+    audit = "/api/v1/judging/competitions/tiny/audit"
+    events = client.get(audit, headers=auth(tokens["host"])).json()
     actions = [(e["action"], e["target"], e["actor"]) for e in events]
     assert ("conditions.set", "tiny", "host") in actions
     assert ("admission.refused", "bob", "bob") in actions

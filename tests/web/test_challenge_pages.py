@@ -82,3 +82,42 @@ def test_participants_register_on_the_page(site: Site) -> None:
         follow_redirects=False,
     )
     assert no_token.status_code in (400, 403)
+
+
+def test_restricted_problem_request_and_approval_on_the_pages(site: Site) -> None:
+    restricted = site.api.put(
+        "/api/v1/competitions/tiny/conditions",
+        json={"terms": "Do **not** share the data.", "manual_approval": True},
+        headers=auth(site.tokens["host"]),
+    )
+    assert restricted.status_code == 200, restricted.text
+    bob = site.browser("bob")
+    page = "/competitions/tiny"
+    shown = bob.get(page).text
+    assert 'id="access-h"' in shown and "<strong>not</strong> share" in shown
+    assert "Ask to take part" in shown and "restricted to admitted participants" in shown
+    no_terms = site.post_form(bob, page, "/competitions/tiny/admission", {})
+    assert no_terms.status_code == 303 and "admission_error" in no_terms.headers["location"]
+    asked = site.post_form(bob, page, "/competitions/tiny/admission", {"accept_terms": "yes"})
+    assert asked.status_code == 303
+    assert "waits for a host" in bob.get(page).text
+    assert bob.get("/competitions/tiny/admissions").status_code == 403  # the queue is for staff
+    host = site.browser("host")
+    queue = host.get("/competitions/tiny/admissions")
+    assert queue.status_code == 200 and 'data-pending="bob"' in queue.text
+    refuse = site.post_form(
+        host,
+        "/competitions/tiny/admissions",
+        "/competitions/tiny/admissions/bob",
+        {"decision": "refuse", "reason": " "},
+    )
+    assert refuse.status_code == 422 and "reason" in refuse.text
+    admit = site.post_form(
+        host,
+        "/competitions/tiny/admissions",
+        "/competitions/tiny/admissions/bob",
+        {"decision": "admit"},
+    )
+    assert admit.status_code == 303
+    assert 'data-decided="bob"' in host.get("/competitions/tiny/admissions").text
+    assert "data-admitted" in bob.get(page).text
