@@ -41,11 +41,8 @@ def test_register_and_ask_from_the_command_line(
     assert put.status_code == 200
     runner = CliRunner()
     common = ["--server", "http://cli.test", "--token", alice]
-    done = runner.invoke(
-        cli,
-        ["register", "fiveg", "--affiliation", "UFPA", "--country", "Brazil"]
-        + ["--category", "student", *common],
-    )
+    profile = ["--affiliation", "UFPA", "--country", "Brazil", "--category", "student"]
+    done = runner.invoke(cli, ["register", "fiveg", *profile, *common])
     assert done.exit_code == 0, done.output
     assert "registered to fiveg as student (UFPA, Brazil)" in done.output
     refused = runner.invoke(cli, ["admission", "tiny", *common])
