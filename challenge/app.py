@@ -9,6 +9,7 @@ from challenge.api.bodies import BodyLimits
 from challenge.api.errors import install_error_handlers
 from challenge.api.ratelimit import install_rate_limits
 from challenge.challenges.routes import router as challenges_router
+from challenge.challenges.rubric_routes import router as rubric_router
 from challenge.competitions.routes import router as competitions_router
 from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         judging_router,
         judging_public_router,
         challenges_router,
+        rubric_router,
     ):
         app.include_router(router)
     install_web(app)

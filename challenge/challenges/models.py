@@ -180,3 +180,81 @@ class Admission(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Rubric(Base):
+    """How a problem statement's reports are judged, and how that combines with the metric.
+
+    `criteria`: [{"name", "weight", "description"}]; scores are given on `scale_min`..`scale_max`;
+    the final standings weigh the metric rank by `metric_weight` and the rubric by 1 minus it.
+    """
+
+    __tablename__ = "rubrics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), unique=True
+    )
+    criteria: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """{"items": [{"name", "weight", "description"}]}"""
+    scale_min: Mapped[int] = mapped_column(default=0)
+    scale_max: Mapped[int] = mapped_column(default=10)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    metric_weight: Mapped[float] = mapped_column(default=0.5)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RubricJudge(Base):
+    """A user assigned to score a problem statement's reports on its rubric."""
+
+    __tablename__ = "rubric_judges"
+    __table_args__ = (UniqueConstraint("competition_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class TeamReport(Base):
+    """A team's report (PDF) and code link for a problem statement."""
+
+    __tablename__ = "team_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), unique=True)
+    file_path: Mapped[str] = mapped_column(String(500))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(default=0)
+    code_url: Mapped[str] = mapped_column(String(500), default="")
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RubricScore(Base):
+    """One judge's scores of one team's report, per criterion."""
+
+    __tablename__ = "rubric_scores"
+    __table_args__ = (UniqueConstraint("team_id", "judge_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """criterion name -> the score given"""
+    total: Mapped[float] = mapped_column(default=0.0)
+    """the weighted mean of the scores, scaled to 0..1"""
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    judge: Mapped[User] = relationship(lazy="joined")

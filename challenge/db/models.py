@@ -9,6 +9,10 @@ from challenge.challenges.models import (
     Organisation,
     OrganisationMember,
     Registration,
+    Rubric,
+    RubricJudge,
+    RubricScore,
+    TeamReport,
 )
 from challenge.competitions.models import Competition, CompetitionStaff, Phase
 from challenge.judging.models import Annotation, AuditEvent, Reproduction, ReproductionResult
@@ -35,11 +39,15 @@ __all__ = [
     "Registration",
     "Reproduction",
     "ReproductionResult",
+    "Rubric",
+    "RubricJudge",
+    "RubricScore",
     "ScoreHistory",
     "ScoreRecord",
     "Submission",
     "Team",
     "TeamMember",
+    "TeamReport",
     "User",
     "WorkerHeartbeat",
 ]

@@ -1,8 +1,9 @@
-"""challenges: organisations, challenges and their problem statements, registrations, admission
+"""challenges: organisations, challenges and their problem statements, registrations, admission,
+rubrics, team reports and rubric scores
 
 Revision ID: 0005_challenges
 Revises: 0004_staff
-Create Date: 2026-12-01 15:07:22.132363
+Create Date: 2026-12-01 15:22:03.665082
 """
 
 from collections.abc import Sequence
@@ -234,9 +235,142 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_problem_conditions")),
         sa.UniqueConstraint("competition_id", name=op.f("uq_problem_conditions_competition_id")),
     )
+    op.create_table(
+        "rubric_judges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_rubric_judges_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_rubric_judges_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rubric_judges")),
+        sa.UniqueConstraint(
+            "competition_id", "user_id", name=op.f("uq_rubric_judges_competition_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("rubric_judges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rubric_judges_competition_id"), ["competition_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_rubric_judges_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "rubrics",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("criteria", sa.JSON(), nullable=False),
+        sa.Column("scale_min", sa.Integer(), nullable=False),
+        sa.Column("scale_max", sa.Integer(), nullable=False),
+        sa.Column("instructions", sa.Text(), nullable=False),
+        sa.Column("metric_weight", sa.Double(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_rubrics_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rubrics")),
+        sa.UniqueConstraint("competition_id", name=op.f("uq_rubrics_competition_id")),
+    )
+    op.create_table(
+        "rubric_scores",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("judge_id", sa.Integer(), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=False),
+        sa.Column("total", sa.Double(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_rubric_scores_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["judge_id"],
+            ["users.id"],
+            name=op.f("fk_rubric_scores_judge_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_rubric_scores_team_id_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rubric_scores")),
+        sa.UniqueConstraint("team_id", "judge_id", name=op.f("uq_rubric_scores_team_id_judge_id")),
+    )
+    with op.batch_alter_table("rubric_scores", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_rubric_scores_competition_id"), ["competition_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_rubric_scores_team_id"), ["team_id"], unique=False)
+
+    op.create_table(
+        "team_reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("file_path", sa.String(length=500), nullable=False),
+        sa.Column("file_sha256", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("code_url", sa.String(length=500), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), nullable=False),
+        sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_team_reports_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_team_reports_team_id_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by_id"], ["users.id"], name=op.f("fk_team_reports_uploaded_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_team_reports")),
+        sa.UniqueConstraint("team_id", name=op.f("uq_team_reports_team_id")),
+    )
+    with op.batch_alter_table("team_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_team_reports_competition_id"), ["competition_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("team_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_team_reports_competition_id"))
+
+    op.drop_table("team_reports")
+    with op.batch_alter_table("rubric_scores", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rubric_scores_team_id"))
+        batch_op.drop_index(batch_op.f("ix_rubric_scores_competition_id"))
+
+    op.drop_table("rubric_scores")
+    op.drop_table("rubrics")
+    with op.batch_alter_table("rubric_judges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rubric_judges_user_id"))
+        batch_op.drop_index(batch_op.f("ix_rubric_judges_competition_id"))
+
+    op.drop_table("rubric_judges")
     op.drop_table("problem_conditions")
     with op.batch_alter_table("organisation_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_organisation_members_user_id"))
