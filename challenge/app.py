@@ -8,6 +8,7 @@ from challenge.accounts.routes import router as accounts_router
 from challenge.api.bodies import BodyLimits
 from challenge.api.errors import install_error_handlers
 from challenge.api.ratelimit import install_rate_limits
+from challenge.challenges.finals_routes import router as finals_router
 from challenge.challenges.routes import router as challenges_router
 from challenge.challenges.rubric_routes import router as rubric_router
 from challenge.competitions.routes import router as competitions_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         judging_public_router,
         challenges_router,
         rubric_router,
+        finals_router,
     ):
         app.include_router(router)
     install_web(app)

@@ -71,6 +71,9 @@ class Challenge(Base):
     registration_closes_at: Mapped[datetime | None] = mapped_column(default=None)
     final_at: Mapped[datetime | None] = mapped_column(default=None)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    final_rubric: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """the jury's rubric: {"criteria": [...], "scale_min", "scale_max", "instructions"}"""
+    results_published_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     problems: Mapped[list[ChallengeProblem]] = relationship(
@@ -258,3 +261,100 @@ class RubricScore(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     judge: Mapped[User] = relationship(lazy="joined")
+
+
+class Finalist(Base):
+    """A team a host nominated from their problem statement to the challenge's global round."""
+
+    __tablename__ = "finalists"
+    __table_args__ = (UniqueConstraint("challenge_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    presentation_url: Mapped[str] = mapped_column(String(500), default="")
+    nominated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JuryMember(Base):
+    """A member of a challenge's jury, who scores the finalists' presentations."""
+
+    __tablename__ = "jury_members"
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class FinalScore(Base):
+    """One juror's scores of one finalist on the challenge's rubric."""
+
+    __tablename__ = "final_scores"
+    __table_args__ = (UniqueConstraint("finalist_id", "juror_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    finalist_id: Mapped[int] = mapped_column(ForeignKey("finalists.id", ondelete="CASCADE"))
+    juror_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    total: Mapped[float] = mapped_column(default=0.0)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Award(Base):
+    """A prize or award category of a challenge, given to a finalist."""
+
+    __tablename__ = "awards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(100), default="")
+    prize: Mapped[str] = mapped_column(String(200), default="")
+    finalist_id: Mapped[int] = mapped_column(ForeignKey("finalists.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CertificateKind(StrEnum):
+    """What a certificate attests."""
+
+    PARTICIPANT = "participant"
+    FINALIST = "finalist"
+    WINNER = "winner"
+
+
+class Certificate(Base):
+    """A certificate issued when a challenge's results are published; `code` verifies it."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id", "kind", "detail"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[CertificateKind] = mapped_column(_enum(CertificateKind))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    """the team and problem statement, or the award"""
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -203,19 +203,7 @@ def score(
     conflict = conflict_of(session, judge=judge, team=team)
     if conflict is not None:
         raise Forbidden(f"conflict of interest: {conflict}; another judge scores this team")
-    criteria = {c["name"]: c for c in rubric.criteria["items"]}
-    missing = sorted(set(criteria) - set(scores))
-    unknown = sorted(set(scores) - set(criteria))
-    if missing or unknown:
-        raise ValidationFailed(
-            f"score every criterion and only those: missing {missing}, unknown {unknown}; "
-            f"criteria: {', '.join(criteria)}"
-        )
-    for name, value in scores.items():
-        if not rubric.scale_min <= value <= rubric.scale_max:
-            raise ValidationFailed(
-                f"{name}: {value} is outside the scale {rubric.scale_min}..{rubric.scale_max}"
-            )
+    check_scores(rubric.criteria["items"], rubric.scale_min, rubric.scale_max, scores)
     total = weighted_total(rubric, scores)
     row = session.scalar(
         select(RubricScore).where(RubricScore.team_id == team.id, RubricScore.judge_id == judge.id)
@@ -234,13 +222,36 @@ def score(
     return row
 
 
-def weighted_total(rubric: Rubric, scores: dict[str, float]) -> float:
-    """The weighted mean of the scores, each scaled to 0..1 on the rubric's scale."""
-    span = rubric.scale_max - rubric.scale_min
-    items = rubric.criteria["items"]
+def check_scores(
+    items: list[dict[str, Any]], scale_min: int, scale_max: int, scores: dict[str, float]
+) -> None:
+    """Raise ValidationFailed unless every criterion, and only those, is scored on the scale."""
+    criteria = [c["name"] for c in items]
+    missing = sorted(set(criteria) - set(scores))
+    unknown = sorted(set(scores) - set(criteria))
+    if missing or unknown:
+        raise ValidationFailed(
+            f"score every criterion and only those: missing {missing}, unknown {unknown}; "
+            f"criteria: {', '.join(criteria)}"
+        )
+    for name, value in scores.items():
+        if not scale_min <= value <= scale_max:
+            raise ValidationFailed(f"{name}: {value} is outside the scale {scale_min}..{scale_max}")
+
+
+def scaled_total(
+    items: list[dict[str, Any]], scale_min: int, scale_max: int, scores: dict[str, float]
+) -> float:
+    """The weighted mean of the scores, each scaled to 0..1 on the scale."""
+    span = scale_max - scale_min
     weight = sum(float(c["weight"]) for c in items)
-    total = sum(float(c["weight"]) * (scores[c["name"]] - rubric.scale_min) / span for c in items)
+    total = sum(float(c["weight"]) * (scores[c["name"]] - scale_min) / span for c in items)
     return total / weight if weight else 0.0
+
+
+def weighted_total(rubric: Rubric, scores: dict[str, float]) -> float:
+    """A judge's total on the problem statement's rubric (0..1)."""
+    return scaled_total(rubric.criteria["items"], rubric.scale_min, rubric.scale_max, scores)
 
 
 def scores_of(session: Session, *, competition: Competition, actor: User) -> list[RubricScore]:

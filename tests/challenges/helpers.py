@@ -7,7 +7,16 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.platform.helpers import auth, regression_settings, write_regression_bundle, zip_folder
+from tests.judging.helpers import evaluate, quiet
+from tests.platform.helpers import (
+    admin_token,
+    auth,
+    create_user,
+    regression_settings,
+    truth_predictions,
+    write_regression_bundle,
+    zip_folder,
+)
 
 
 def organisation(
@@ -64,3 +73,45 @@ def register(client: TestClient, token: str, challenge: str = "fiveg", **fields:
     return client.post(
         f"/api/v1/challenges/{challenge}/registrations", json=body, headers=auth(token)
     )
+
+
+def scored_world(client: TestClient, settings: Any, tmp_path: Path) -> dict[str, Any]:
+    """Hosts ana (acme, hosting `tiny`) and bob (bolt); judges jo (bolt), ja (acme) and idle;
+    alice (affiliation BOLT) in team Alpha and carol in Beta, both scored (Alpha first)."""
+    admin = admin_token(settings)
+    t: dict[str, Any] = {"admin": admin}
+    for name in ("ana", "bob"):
+        t[name] = create_user(client, admin, name, "host")
+    for name in ("jo", "ja", "idle"):
+        t[name] = create_user(client, admin, name, "judge")
+    assert challenge(client, t["ana"]).status_code == 201
+    organisation(client, t["ana"], "acme", country="Brazil", region="Americas")
+    organisation(client, t["bob"], "bolt", country="Japan", region="Asia-Pacific")
+    assert add_member(client, t["bob"], "bolt", "jo", "judge").status_code == 201
+    assert add_member(client, t["ana"], "acme", "ja", "judge").status_code == 201
+    made = bundle_problem(
+        client, t["ana"], tmp_path, "tiny", challenge="fiveg", organisation="acme"
+    )
+    assert made.status_code == 201, made.text
+    teams = {}
+    for name, affiliation, team, noise in (
+        ("alice", "BOLT", "Alpha", 0.0),
+        ("carol", "UFPA", "Beta", 0.5),
+    ):
+        t[name] = create_user(client, admin, name)
+        assert register(client, t[name], affiliation=affiliation).status_code == 201
+        created = client.post(
+            "/api/v1/competitions/tiny/teams", json={"name": team}, headers=auth(t[name])
+        )
+        assert created.status_code == 201, created.text
+        teams[team] = created.json()["id"]
+        sent = client.post(
+            "/api/v1/competitions/tiny/submissions",
+            files={"file": ("p.csv", truth_predictions(tmp_path / "tiny", noise))},
+            data={"format": "predictions"},
+            headers=auth(t[name]),
+        )
+        assert sent.status_code == 201, sent.text
+        evaluate(quiet(settings), int(sent.json()["id"]))
+    t["teams"] = teams
+    return t

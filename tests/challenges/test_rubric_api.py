@@ -8,15 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.challenges.helpers import (
-    add_member,
-    bundle_problem,
-    challenge,
-    organisation,
-    register,
-)
-from tests.judging.helpers import evaluate, quiet
-from tests.platform.helpers import admin_token, auth, create_user, truth_predictions
+from tests.challenges.helpers import scored_world
+from tests.platform.helpers import auth
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 RUBRIC = {
@@ -29,46 +22,6 @@ RUBRIC = {
     "instructions": "Read the report, then score.",
     "metric_weight": 0.4,
 }
-
-
-def _world(client: TestClient, settings: Any, tmp_path: Path) -> dict[str, Any]:
-    admin = admin_token(settings)
-    t: dict[str, Any] = {"admin": admin}
-    for name in ("ana", "bob"):
-        t[name] = create_user(client, admin, name, "host")
-    for name in ("jo", "ja", "idle"):
-        t[name] = create_user(client, admin, name, "judge")
-    assert challenge(client, t["ana"]).status_code == 201
-    organisation(client, t["ana"], "acme", country="Brazil", region="Americas")
-    organisation(client, t["bob"], "bolt", country="Japan", region="Asia-Pacific")
-    assert add_member(client, t["bob"], "bolt", "jo", "judge").status_code == 201
-    assert add_member(client, t["ana"], "acme", "ja", "judge").status_code == 201
-    made = bundle_problem(
-        client, t["ana"], tmp_path, "tiny", challenge="fiveg", organisation="acme"
-    )
-    assert made.status_code == 201, made.text
-    teams = {}
-    for name, affiliation, team, noise in (
-        ("alice", "BOLT", "Alpha", 0.0),
-        ("carol", "UFPA", "Beta", 0.5),
-    ):
-        t[name] = create_user(client, admin, name)
-        assert register(client, t[name], affiliation=affiliation).status_code == 201
-        created = client.post(
-            "/api/v1/competitions/tiny/teams", json={"name": team}, headers=auth(t[name])
-        )
-        assert created.status_code == 201, created.text
-        teams[team] = created.json()["id"]
-        sent = client.post(
-            "/api/v1/competitions/tiny/submissions",
-            files={"file": ("p.csv", truth_predictions(tmp_path / "tiny", noise))},
-            data={"format": "predictions"},
-            headers=auth(t[name]),
-        )
-        assert sent.status_code == 201, sent.text
-        evaluate(quiet(settings), int(sent.json()["id"]))
-    t["teams"] = teams
-    return t
 
 
 def _report(
@@ -93,7 +46,7 @@ def _score(client: TestClient, token: str, team_id: int, **scores: float) -> Any
 def test_reports_scored_on_the_rubric_with_conflicts_refused(
     client: TestClient, settings: Any, tmp_path: Path
 ) -> None:
-    t = _world(client, settings, tmp_path)
+    t = scored_world(client, settings, tmp_path)
     alpha, beta = t["teams"]["Alpha"], t["teams"]["Beta"]
     url = "/api/v1/competitions/tiny/rubric"
     assert client.get(url).status_code == 404

@@ -1,9 +1,10 @@
 """challenges: organisations, challenges and their problem statements, registrations, admission,
-rubrics, team reports and rubric scores
+rubrics, team reports and rubric scores, the global round (finalists, jury, scores, awards) and
+certificates
 
 Revision ID: 0005_challenges
 Revises: 0004_staff
-Create Date: 2026-12-01 15:22:03.665082
+Create Date: 2026-12-01 15:27:31.144612
 """
 
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ def upgrade() -> None:
         sa.Column("registration_closes_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("final_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("final_rubric", sa.JSON(), nullable=False),
+        sa.Column("results_published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_challenges_owner_id_users")
@@ -105,6 +108,54 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_admissions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "certificates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "participant",
+                "finalist",
+                "winner",
+                name="certificatekind",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("detail", sa.String(length=300), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_certificates_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_certificates_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_certificates")),
+        sa.UniqueConstraint(
+            "challenge_id",
+            "user_id",
+            "kind",
+            "detail",
+            name=op.f("uq_certificates_challenge_id_user_id_kind_detail"),
+        ),
+        sa.UniqueConstraint("code", name=op.f("uq_certificates_code")),
+    )
+    with op.batch_alter_table("certificates", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_certificates_challenge_id"), ["challenge_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_certificates_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "challenge_problems",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("challenge_id", sa.Integer(), nullable=False),
@@ -178,6 +229,34 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_challenge_registrations_user_id"), ["user_id"], unique=False
+        )
+
+    op.create_table(
+        "jury_members",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_jury_members_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_jury_members_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jury_members")),
+        sa.UniqueConstraint(
+            "challenge_id", "user_id", name=op.f("uq_jury_members_challenge_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("jury_members", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_jury_members_challenge_id"), ["challenge_id"], unique=False
         )
 
     op.create_table(
@@ -284,6 +363,46 @@ def upgrade() -> None:
         sa.UniqueConstraint("competition_id", name=op.f("uq_rubrics_competition_id")),
     )
     op.create_table(
+        "finalists",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("presentation_url", sa.String(length=500), nullable=False),
+        sa.Column("nominated_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_finalists_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_finalists_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["nominated_by_id"],
+            ["users.id"],
+            name=op.f("fk_finalists_nominated_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name=op.f("fk_finalists_team_id_teams"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_finalists")),
+        sa.UniqueConstraint(
+            "challenge_id", "team_id", name=op.f("uq_finalists_challenge_id_team_id")
+        ),
+    )
+    with op.batch_alter_table("finalists", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_finalists_challenge_id"), ["challenge_id"], unique=False
+        )
+
+    op.create_table(
         "rubric_scores",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("competition_id", sa.Integer(), nullable=False),
@@ -354,8 +473,80 @@ def upgrade() -> None:
             batch_op.f("ix_team_reports_competition_id"), ["competition_id"], unique=False
         )
 
+    op.create_table(
+        "awards",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("category", sa.String(length=100), nullable=False),
+        sa.Column("prize", sa.String(length=200), nullable=False),
+        sa.Column("finalist_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_awards_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["finalist_id"],
+            ["finalists.id"],
+            name=op.f("fk_awards_finalist_id_finalists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_awards")),
+    )
+    with op.batch_alter_table("awards", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_awards_challenge_id"), ["challenge_id"], unique=False)
+
+    op.create_table(
+        "final_scores",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("finalist_id", sa.Integer(), nullable=False),
+        sa.Column("juror_id", sa.Integer(), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=False),
+        sa.Column("total", sa.Double(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_final_scores_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["finalist_id"],
+            ["finalists.id"],
+            name=op.f("fk_final_scores_finalist_id_finalists"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["juror_id"],
+            ["users.id"],
+            name=op.f("fk_final_scores_juror_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_final_scores")),
+        sa.UniqueConstraint(
+            "finalist_id", "juror_id", name=op.f("uq_final_scores_finalist_id_juror_id")
+        ),
+    )
+    with op.batch_alter_table("final_scores", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_final_scores_challenge_id"), ["challenge_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("final_scores", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_final_scores_challenge_id"))
+
+    op.drop_table("final_scores")
+    with op.batch_alter_table("awards", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_awards_challenge_id"))
+
+    op.drop_table("awards")
     with op.batch_alter_table("team_reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_team_reports_competition_id"))
 
@@ -365,6 +556,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rubric_scores_competition_id"))
 
     op.drop_table("rubric_scores")
+    with op.batch_alter_table("finalists", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_finalists_challenge_id"))
+
+    op.drop_table("finalists")
     op.drop_table("rubrics")
     with op.batch_alter_table("rubric_judges", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rubric_judges_user_id"))
@@ -377,6 +572,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_organisation_members_organisation_id"))
 
     op.drop_table("organisation_members")
+    with op.batch_alter_table("jury_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_jury_members_challenge_id"))
+
+    op.drop_table("jury_members")
     with op.batch_alter_table("challenge_registrations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_challenge_registrations_user_id"))
         batch_op.drop_index(batch_op.f("ix_challenge_registrations_challenge_id"))
@@ -387,6 +586,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_challenge_problems_challenge_id"))
 
     op.drop_table("challenge_problems")
+    with op.batch_alter_table("certificates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_certificates_user_id"))
+        batch_op.drop_index(batch_op.f("ix_certificates_challenge_id"))
+
+    op.drop_table("certificates")
     with op.batch_alter_table("admissions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admissions_user_id"))
         batch_op.drop_index(batch_op.f("ix_admissions_competition_id"))
