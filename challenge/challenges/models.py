@@ -358,3 +358,27 @@ class Certificate(Base):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class MarketModel(Base):
+    """A team's final model published to the marketplace (after ITU-T Y.3176), with its licence."""
+
+    __tablename__ = "market_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    )
+    competition_id: Mapped[int] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    licence: Mapped[str] = mapped_column(String(64))
+    published_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    unpublished_at: Mapped[datetime | None] = mapped_column(default=None)
+    downloads: Mapped[int] = mapped_column(default=0)

@@ -1,10 +1,10 @@
 """challenges: organisations, challenges and their problem statements, registrations, admission,
-rubrics, team reports and rubric scores, the global round (finalists, jury, scores, awards) and
-certificates
+rubrics, team reports and rubric scores, the global round (finalists, jury, scores, awards),
+certificates and the model marketplace
 
 Revision ID: 0005_challenges
 Revises: 0004_staff
-Create Date: 2026-12-01 15:27:31.144612
+Create Date: 2026-12-01 15:30:24.079563
 """
 
 from collections.abc import Sequence
@@ -537,8 +537,57 @@ def upgrade() -> None:
             batch_op.f("ix_final_scores_challenge_id"), ["challenge_id"], unique=False
         )
 
+    op.create_table(
+        "market_models",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("licence", sa.String(length=64), nullable=False),
+        sa.Column("published_by_id", sa.Integer(), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("unpublished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("downloads", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_market_models_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["published_by_id"],
+            ["users.id"],
+            name=op.f("fk_market_models_published_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["submission_id"],
+            ["submissions.id"],
+            name=op.f("fk_market_models_submission_id_submissions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_market_models_team_id_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_market_models")),
+        sa.UniqueConstraint("submission_id", name=op.f("uq_market_models_submission_id")),
+    )
+    with op.batch_alter_table("market_models", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_market_models_competition_id"), ["competition_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("market_models", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_market_models_competition_id"))
+
+    op.drop_table("market_models")
     with op.batch_alter_table("final_scores", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_final_scores_challenge_id"))
 
