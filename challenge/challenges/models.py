@@ -74,6 +74,8 @@ class Challenge(Base):
     final_rubric: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """the jury's rubric: {"criteria": [...], "scale_min", "scale_max", "instructions"}"""
     results_published_at: Mapped[datetime | None] = mapped_column(default=None)
+    data_guideline: Mapped[str] = mapped_column(Text, default="")
+    """the challenge's data-sharing guideline (Markdown)"""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     problems: Mapped[list[ChallengeProblem]] = relationship(
@@ -382,3 +384,44 @@ class MarketModel(Base):
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     unpublished_at: Mapped[datetime | None] = mapped_column(default=None)
     downloads: Mapped[int] = mapped_column(default=0)
+
+
+class Announcement(Base):
+    """News for a challenge's participants, or for one of its problem statements."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    competition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), default=None
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """A webinar or other event of a challenge (or of one of its problem statements)."""
+
+    __tablename__ = "challenge_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(
+        ForeignKey("challenges.id", ondelete="CASCADE"), index=True
+    )
+    competition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("competitions.id", ondelete="CASCADE"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(32), default="webinar")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime]
+    link_url: Mapped[str] = mapped_column(String(500), default="")
+    recording_url: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,11 +3,13 @@
 from challenge.accounts.models import ApiToken, User
 from challenge.challenges.models import (
     Admission,
+    Announcement,
     Award,
     Certificate,
     Challenge,
     ChallengeProblem,
     Conditions,
+    Event,
     Finalist,
     FinalScore,
     JuryMember,
@@ -30,6 +32,7 @@ from mlfo.worker.presence import WorkerHeartbeat
 __all__ = [
     "Admission",
     "Annotation",
+    "Announcement",
     "ApiToken",
     "AuditEvent",
     "Award",
@@ -39,6 +42,7 @@ __all__ = [
     "Competition",
     "CompetitionStaff",
     "Conditions",
+    "Event",
     "FinalScore",
     "Finalist",
     "JuryMember",

@@ -1,10 +1,10 @@
 """challenges: organisations, challenges and their problem statements, registrations, admission,
 rubrics, team reports and rubric scores, the global round (finalists, jury, scores, awards),
-certificates and the model marketplace
+certificates, the model marketplace, announcements and events
 
 Revision ID: 0005_challenges
 Revises: 0004_staff
-Create Date: 2026-12-01 15:30:24.079563
+Create Date: 2026-12-01 15:32:05.296465
 """
 
 from collections.abc import Sequence
@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.Integer(), nullable=False),
         sa.Column("final_rubric", sa.JSON(), nullable=False),
         sa.Column("results_published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("data_guideline", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_challenges_owner_id_users")
@@ -108,6 +109,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_admissions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "announcements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["users.id"],
+            name=op.f("fk_announcements_author_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_announcements_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_announcements_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_announcements")),
+    )
+    with op.batch_alter_table("announcements", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_announcements_challenge_id"), ["challenge_id"], unique=False
+        )
+
+    op.create_table(
         "certificates",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -154,6 +189,37 @@ def upgrade() -> None:
             batch_op.f("ix_certificates_challenge_id"), ["challenge_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_certificates_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "challenge_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_id", sa.Integer(), nullable=False),
+        sa.Column("competition_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("link_url", sa.String(length=500), nullable=False),
+        sa.Column("recording_url", sa.String(length=500), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["challenge_id"],
+            ["challenges.id"],
+            name=op.f("fk_challenge_events_challenge_id_challenges"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["competition_id"],
+            ["competitions.id"],
+            name=op.f("fk_challenge_events_competition_id_competitions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_challenge_events")),
+    )
+    with op.batch_alter_table("challenge_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_challenge_events_challenge_id"), ["challenge_id"], unique=False
+        )
 
     op.create_table(
         "challenge_problems",
@@ -635,11 +701,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_challenge_problems_challenge_id"))
 
     op.drop_table("challenge_problems")
+    with op.batch_alter_table("challenge_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_challenge_events_challenge_id"))
+
+    op.drop_table("challenge_events")
     with op.batch_alter_table("certificates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_certificates_user_id"))
         batch_op.drop_index(batch_op.f("ix_certificates_challenge_id"))
 
     op.drop_table("certificates")
+    with op.batch_alter_table("announcements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_announcements_challenge_id"))
+
+    op.drop_table("announcements")
     with op.batch_alter_table("admissions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admissions_user_id"))
         batch_op.drop_index(batch_op.f("ix_admissions_competition_id"))
