@@ -84,7 +84,8 @@ def listed(session: Session) -> list[MarketModel]:
     )
 
 
-def _can_manage(session: Session, model: MarketModel, user: User | None) -> bool:
+def can_manage(session: Session, model: MarketModel, user: User | None) -> bool:
+    """The model's team and admins manage it."""
     return user is not None and (
         user.role is Role.ADMIN or teams.is_member(session, team_id=model.team_id, user_id=user.id)
     )
@@ -93,9 +94,7 @@ def _can_manage(session: Session, model: MarketModel, user: User | None) -> bool
 def get_or_raise(session: Session, *, model_id: int, user: User | None) -> MarketModel:
     """A published model (its team and admins also see it unpublished), or NotFound."""
     model = session.get(MarketModel, model_id)
-    if model is None or (
-        model.unpublished_at is not None and not _can_manage(session, model, user)
-    ):
+    if model is None or (model.unpublished_at is not None and not can_manage(session, model, user)):
         raise NotFound(
             f"model {model_id} is not in the marketplace; GET /api/v1/marketplace lists them"
         )
@@ -105,7 +104,7 @@ def get_or_raise(session: Session, *, model_id: int, user: User | None) -> Marke
 def unpublish(session: Session, *, model_id: int, user: User) -> MarketModel:
     """Take a model off the marketplace (its team, admins)."""
     model = get_or_raise(session, model_id=model_id, user=user)
-    if not _can_manage(session, model, user):
+    if not can_manage(session, model, user):
         raise Forbidden("only the model's team or an admin unpublishes it")
     model.unpublished_at = utcnow()
     session.flush()

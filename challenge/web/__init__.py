@@ -18,8 +18,10 @@ from challenge.web.competitions import router as competitions_router
 from challenge.web.headers import install_security_headers
 from challenge.web.host import router as host_router
 from challenge.web.judge import router as judge_router
+from challenge.web.marketplace import router as marketplace_router
 from challenge.web.mlflow_ui import router as mlflow_ui_router
 from challenge.web.routing import error_page
+from challenge.web.rubric import router as rubric_router
 from challenge.web.security import web_user
 from challenge.web.staff import router as staff_router
 from challenge.web.submissions import router as submissions_router
@@ -35,7 +37,9 @@ ROUTERS = (
     submissions_router,
     host_router,
     judge_router,
+    marketplace_router,
     staff_router,
+    rubric_router,
     mlflow_ui_router,
 )
 

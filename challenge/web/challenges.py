@@ -10,7 +10,15 @@ from starlette.responses import RedirectResponse, Response
 
 from challenge.accounts.models import User
 from challenge.api.deps import SessionDep
-from challenge.challenges import organisations, registration, service
+from challenge.challenges import (
+    admission,
+    certificates,
+    finals,
+    news,
+    organisations,
+    registration,
+    service,
+)
 from challenge.challenges.models import Challenge
 from challenge.challenges.schemas import RegistrationCreate
 from challenge.errors import PlatformError
@@ -36,11 +44,23 @@ def _page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    ranking = (
+        finals.ranking(session, challenge=challenge, user=user)
+        if finals.can_see_ranking(session, challenge=challenge, user=user)
+        else None
+    )
     return render(
         request,
         "challenge.html",
         user=user,
         overview=service.overview(session, challenge=challenge),
+        announcements=news.announcements(session, challenge=challenge),
+        events=news.events(session, challenge=challenge),
+        finalists=finals.finalists(session, challenge=challenge),
+        ranking=ranking,
+        certificates=[]
+        if user is None
+        else certificates.of_user(session, challenge=challenge, user_id=user.id),
         registration=None
         if user is None
         else registration.get(session, challenge=challenge, user=user),
@@ -90,3 +110,30 @@ def organisation_page(slug: str, request: Request, session: SessionDep, user: We
     """An organisation: where it is, its contacts, its members."""
     organisation = organisations.get_or_raise(session, slug=slug)
     return render(request, "organisation.html", user=user, organisation=organisation)
+
+
+@router.get("/challenges/{slug}/data-sharing")
+def guideline_page(slug: str, request: Request, session: SessionDep, user: WebUser) -> Response:
+    """The challenge's data-sharing guideline and each problem statement's terms."""
+    challenge = service.get_or_raise(session, slug=slug)
+    terms = []
+    for row in service.problems(session, challenge=challenge):
+        conditions = admission.conditions_of(session, competition=row.competition)
+        if admission.is_restricted(conditions):
+            terms.append((row, conditions))
+    return render(request, "data_sharing.html", user=user, challenge=challenge, terms=terms)
+
+
+@router.get("/certificates/{code}")
+def certificate_page(code: str, request: Request, session: SessionDep, user: WebUser) -> Response:
+    """Verify a certificate: who, what, which challenge, when."""
+    certificate = certificates.get_or_raise(session, code=code)
+    challenge = session.get(Challenge, certificate.challenge_id)
+    return render(
+        request,
+        "certificate.html",
+        user=user,
+        certificate=certificate,
+        challenge=challenge,
+        title=certificates.TITLES[certificate.kind],
+    )
