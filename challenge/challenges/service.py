@@ -20,6 +20,9 @@ from challenge.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from challenge.submissions.models import Submission
 from challenge.teams.models import Team, TeamMember
 
+LEVELS = tuple(f"L{n}" for n in range(6))
+"""The ITU-T Y.3173 levels of intelligence, L0 to L5."""
+
 
 def get(session: Session, *, slug: str) -> Challenge | None:
     """The challenge with this slug, if any."""
@@ -133,14 +136,29 @@ def attach(
     if organisation is not None:
         problem.organisation_id = organisation.id
     if level is not None:
+        if level not in LEVELS:
+            raise ValidationFailed(f"the Y.3173 level is one of {', '.join(LEVELS)}; got {level!r}")
         problem.level = level
     if data_profile is not None:
-        problem.data_profile = data_profile
+        problem.data_profile = _checked_profile(data_profile)
     if current is None:
         session.add(problem)
     session.flush()
     session.refresh(problem)
     return problem
+
+
+def _checked_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    """A Y.3174 data profile validated by its schema, or ValidationFailed saying what to fix."""
+    from pydantic import ValidationError
+
+    from challenge.challenges.schemas import DataProfile
+    from challenge.competitions.bundle import format_validation_error
+
+    try:
+        return DataProfile.model_validate(profile).model_dump()
+    except ValidationError as exc:
+        raise ValidationFailed(format_validation_error(exc, "data_handling")) from exc
 
 
 def _refuse_competing_members(

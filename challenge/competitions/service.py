@@ -81,14 +81,7 @@ def create_from_bundle(
     staged = data.stage(settings, bundle)
     try:
         competition = _insert(session, bundle, staged, owner, problem_id, slug, title)
-        _join_challenge(
-            session,
-            competition,
-            owner,
-            challenge or bundle.settings.challenge,
-            organisation or bundle.settings.organisation,
-            problem_id,
-        )
+        _join_challenge(session, competition, owner, bundle, challenge, organisation, problem_id)
         after_commit(session, lambda: staged.move_into_place(settings, slug))
         if staged.baseline is not None and with_baseline and bundle.settings.baseline:
             from challenge.submissions.service import create_baseline
@@ -111,10 +104,15 @@ def _join_challenge(
     session: Session,
     competition: Competition,
     owner: User,
+    bundle: Bundle,
     challenge: str | None,
     organisation: str | None,
     problem_id: str | None,
 ) -> None:
+    """Attach the new competition to its challenge (the argument's, else the bundle's), with the
+    Y.3173 level and Y.3174 profile the bundle declares, else those of its built-in problem."""
+    challenge = challenge or bundle.settings.challenge
+    organisation = organisation or bundle.settings.organisation
     if challenge is None:
         if organisation is not None:
             raise ValidationFailed("`organisation` needs a `challenge` to host the problem in")
@@ -123,6 +121,8 @@ def _join_challenge(
     from challenge.challenges.service import attach
 
     level, profile = declared_for(problem_id)
+    level = bundle.settings.intelligence_level or level
+    profile = bundle.settings.data_handling or profile
     attach(
         session,
         competition=competition,

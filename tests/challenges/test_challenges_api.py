@@ -202,3 +202,56 @@ def test_registration_window_is_enforced(client: TestClient, settings: Any) -> N
     challenge(client, host, slug="over", registration_closes_at="2001-01-01T00:00:00Z")
     late = register(client, alice, challenge="over")
     assert late.status_code == 403 and "closed" in late.json()["message"]
+
+
+def test_a_bundle_declares_its_level_and_data_profile(
+    client: TestClient, settings: Any, tmp_path: Path
+) -> None:
+    admin = admin_token(settings)
+    host = create_user(client, admin, "ana", "host")
+    assert challenge(client, host).status_code == 201
+    organisation(client, host, "acme", country="Brazil", region="Americas")
+    profile = {"source": "drive tests in Belem", "nature": "real", "sharing": "CC-BY-4.0"}
+    made = bundle_problem(
+        client,
+        host,
+        tmp_path,
+        "drive",
+        challenge="fiveg",
+        organisation="acme",
+        intelligence_level="L4",
+        data_handling=profile,
+    )
+    assert made.status_code == 201, made.text
+    problem = client.get("/api/v1/challenges/fiveg").json()["problems"][0]
+    assert problem["level"] == "L4" and problem["data_profile"] == profile
+    bad = bundle_problem(
+        client,
+        host,
+        tmp_path,
+        "vague",
+        challenge="fiveg",
+        organisation="acme",
+        data_handling={"source": "x", "nature": "imagined"},
+    )
+    assert bad.status_code == 422 and "nature" in bad.json()["message"]
+    level = bundle_problem(
+        client, host, tmp_path, "high", challenge="fiveg", intelligence_level="L9"
+    )
+    assert level.status_code == 422
+    # built in, JSON create: the problem declares its own
+    built_in = client.post(
+        "/api/v1/competitions",
+        json={
+            "problem": "network-delay",
+            "slug": "delay",
+            "size": 200,
+            "baseline": False,
+            "challenge": "fiveg",
+            "organisation": "acme",
+        },
+        headers=auth(host),
+    )
+    assert built_in.status_code == 201, built_in.text
+    rows = {p["competition"]: p for p in client.get("/api/v1/challenges/fiveg").json()["problems"]}
+    assert rows["delay"]["level"] == "L2" and rows["delay"]["data_profile"]["nature"] == "synthetic"
