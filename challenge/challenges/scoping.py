@@ -9,7 +9,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from challenge.challenges.models import ChallengeProblem, OrganisationMember
+from challenge.challenges.models import (
+    Challenge,
+    ChallengeProblem,
+    Organisation,
+    OrganisationMember,
+)
 from challenge.competitions.models import StaffRole
 
 
@@ -40,3 +45,17 @@ def organisation_competition_ids(session: Session, *, user_id: int) -> set[int]:
         .where(OrganisationMember.user_id == user_id)
     )
     return set(rows)
+
+
+def challenge_and_organisation(
+    session: Session, *, competition_id: int
+) -> tuple[str | None, str | None]:
+    """The slugs of the challenge a competition belongs to and of its hosting organisation."""
+    row = session.execute(
+        select(Challenge.slug, Organisation.slug)
+        .select_from(ChallengeProblem)
+        .join(Challenge, Challenge.id == ChallengeProblem.challenge_id)
+        .outerjoin(Organisation, Organisation.id == ChallengeProblem.organisation_id)
+        .where(ChallengeProblem.competition_id == competition_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)

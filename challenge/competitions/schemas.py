@@ -70,6 +70,10 @@ class CompetitionRead(CompetitionSummary):
     final_selection: int
     ranking: dict[str, Any]
     created_at: datetime
+    challenge: str | None = None
+    """the slug of the challenge this competition is a problem statement of"""
+    organisation: str | None = None
+    """the slug of the organisation hosting it"""
 
 
 def competition_summary(competition: Any) -> dict[str, Any]:
@@ -102,7 +106,21 @@ def competition_read(competition: Any) -> CompetitionRead:
         final_selection=competition.final_selection,
         ranking=intent.get("ranking", {}),
         created_at=competition.created_at,
+        **_challenge_of(competition),
     )
+
+
+def _challenge_of(competition: Any) -> dict[str, str | None]:
+    """The slugs of the competition's challenge and organisation (None outside a challenge)."""
+    from sqlalchemy.orm import object_session
+
+    from challenge.challenges.scoping import challenge_and_organisation
+
+    session = object_session(competition)
+    if session is None:
+        return {"challenge": None, "organisation": None}
+    challenge, organisation = challenge_and_organisation(session, competition_id=competition.id)
+    return {"challenge": challenge, "organisation": organisation}
 
 
 class StaffCreate(BaseModel):

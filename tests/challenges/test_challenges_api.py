@@ -52,6 +52,8 @@ def test_a_challenge_groups_problems_by_region_and_organisation(
     assert any("acme-beams" not in label and "main opens" in label for label in labels)
     assert body["statistics"]["problems"] == 2 and body["statistics"]["organisations"] == 2
     assert body["statistics"]["teams"] == 0
+    detail = client.get("/api/v1/competitions/acme-beams").json()
+    assert (detail["challenge"], detail["organisation"]) == ("fiveg", "acme")
     listed = client.get("/api/v1/challenges").json()
     assert [c["slug"] for c in listed] == ["fiveg"]
     # statistics follow the teams, people, countries and submissions
