@@ -11,9 +11,11 @@ from starlette.responses import RedirectResponse, Response
 from challenge.accounts.models import User
 from challenge.api.deps import RowId, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
-from challenge.challenges import reports, rubrics, standings
+from challenge.challenges import finals, reports, rubrics, standings
+from challenge.challenges import service as challenges
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
+from challenge.competitions.staff import can_manage
 from challenge.config import Settings
 from challenge.errors import NotFound, PlatformError, ValidationFailed
 from challenge.teams import service as teams
@@ -173,4 +175,37 @@ def standings_page(slug: str, request: Request, session: SessionDep, user: WebUs
         shown = standings.compute(session, competition=competition, user=user)
     except NotFound:
         shown = None
-    return render(request, "standings.html", user=user, competition=competition, standings=shown)
+    place = challenges.place_of(session, competition_id=competition.id)
+    nominated = (
+        set()
+        if place is None
+        else {f.team_id for f in finals.finalists(session, challenge=place.challenge)}
+    )
+    return render(
+        request,
+        "standings.html",
+        user=user,
+        competition=competition,
+        standings=shown,
+        place=place,
+        nominated=nominated,
+        manager=can_manage(user, competition),
+    )
+
+
+@router.post("/competitions/{slug}/nominate/{team_id}", dependencies=[CSRF])
+def nominate(slug: str, team_id: RowId, session: SessionDep, user: LoggedIn) -> Response:
+    """Nominate a team to the challenge's global round (its hosts)."""
+    competition = competitions.get_or_raise(session, slug=slug)
+    place = challenges.place_of(session, competition_id=competition.id)
+    if place is None:
+        raise NotFound(f"{slug!r} is in no challenge: there is no global round to nominate for")
+    finals.nominate(
+        session,
+        challenge=place.challenge,
+        actor=user,
+        competition=competition,
+        team_id=team_id,
+        presentation_url="",
+    )
+    return RedirectResponse(f"/competitions/{slug}/standings", status_code=303)

@@ -94,16 +94,24 @@ def test_the_journey_on_the_pages(
         follow_redirects=False,
     )
     assert refused.status_code == 403 and "conflict of interest" in refused.text
-    standings = browser(app, "ana").get("/competitions/tiny/standings")
+    host = browser(app, "ana")
+    standings = host.get("/competitions/tiny/standings")
     assert 'data-standing="Alpha"' in standings.text and 'data-standing="Beta"' in standings.text
+    assert "Nominate Beta" in standings.text
+    assert "Nominate" not in jo.get("/competitions/tiny/standings").text  # hosts only
+    nominated = host.post(
+        f"/competitions/tiny/nominate/{beta}",
+        data={"csrf_token": csrf_of(standings.text)},
+        follow_redirects=False,
+    )
+    assert nominated.status_code == 303
+    assert "data-nominated" in host.get("/competitions/tiny/standings").text
     # the host nominates, the jury ranks, the organiser publishes: ranking and certificates appear
     base = "/api/v1/challenges/fiveg"
     client.put(
         f"{base}/rubric", json={"criteria": [{"name": "talk", "weight": 1}]}, headers=auth(t["ana"])
     )
-    finalist = client.post(
-        f"{base}/finalists", json={"competition": "tiny", "team_id": beta}, headers=auth(t["ana"])
-    ).json()
+    finalist = client.get(f"{base}/finalists").json()[0]
     client.post(f"{base}/jury", json={"username": "jo"}, headers=auth(t["ana"]))
     body = {"finalist_id": finalist["id"], "scores": {"talk": 9}}
     assert client.post(f"{base}/final-scores", json=body, headers=auth(t["jo"])).status_code == 201
