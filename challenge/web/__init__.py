@@ -15,6 +15,7 @@ from challenge.web.account import router as account_router
 from challenge.web.admission import router as admission_router
 from challenge.web.challenges import router as challenges_router
 from challenge.web.competitions import router as competitions_router
+from challenge.web.finals import router as finals_router
 from challenge.web.headers import install_security_headers
 from challenge.web.host import router as host_router
 from challenge.web.judge import router as judge_router
@@ -36,6 +37,7 @@ ROUTERS = (
     teams_router,
     submissions_router,
     host_router,
+    finals_router,
     judge_router,
     marketplace_router,
     staff_router,

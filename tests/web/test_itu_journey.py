@@ -113,12 +113,27 @@ def test_the_journey_on_the_pages(
     )
     finalist = client.get(f"{base}/finalists").json()[0]
     client.post(f"{base}/jury", json={"username": "jo"}, headers=auth(t["ana"]))
-    body = {"finalist_id": finalist["id"], "scores": {"talk": 9}}
-    assert client.post(f"{base}/final-scores", json=body, headers=auth(t["jo"])).status_code == 201
-    award = {"name": "Best talk", "prize": "a trophy", "finalist_id": finalist["id"]}
-    assert client.post(f"{base}/awards", json=award, headers=auth(t["ana"])).status_code == 201
+    final = "/challenges/fiveg/final"
+    page = jo.get(final)
+    assert page.status_code == 200 and 'data-finalist-card="Beta"' in page.text
+    scored = jo.post(
+        f"{final}/score/{finalist['id']}",
+        data={"csrf_token": csrf_of(page.text), "c:talk": "9"},
+        follow_redirects=False,
+    )
+    assert scored.status_code == 303
+    assert "Give an award" not in jo.get(final).text  # the organiser's forms only
+    page = host.get(final)
+    award = {"finalist_id": finalist["id"], "name": "Best talk", "prize": "a trophy"}
+    given = host.post(
+        f"{final}/awards", data={"csrf_token": csrf_of(page.text), **award}, follow_redirects=False
+    )
+    assert given.status_code == 303
     assert 'data-finalist="Beta"' not in TestClient(app).get("/challenges/fiveg").text
-    assert client.post(f"{base}/results/publish", headers=auth(t["ana"])).status_code == 200
+    published = host.post(
+        f"{final}/publish", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert published.status_code == 303
     public = TestClient(app).get("/challenges/fiveg").text
     assert 'data-finalist="Beta"' in public and "Best talk: a trophy" in public
     carol_page = browser(app, "carol").get("/challenges/fiveg").text
