@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from challenge.challenges.models import AdmissionStatus, Category
 from challenge.competitions.bundle import SLUG_PATTERN
@@ -28,17 +29,31 @@ class DataProfile(BaseModel):
 
 
 class OrganisationCreate(BaseModel):
-    """A host organisation."""
+    """A host organisation (`slug` defaults to one made from the name)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    slug: str = Field(pattern=SLUG_PATTERN)
+    slug: str = Field(default="", pattern=f"({SLUG_PATTERN})|^$")
     name: str = Field(min_length=1, max_length=200)
     country: str = Field(default="", max_length=100)
     region: str = Field(default="", max_length=100)
-    logo_url: str = Field(default="", max_length=500, pattern=URL_PATTERN)
+    logo_url: str = Field(
+        default="",
+        max_length=500,
+        pattern=URL_PATTERN,
+        validation_alias=AliasChoices("logo_url", "logo"),
+    )
     website: str = Field(default="", max_length=500, pattern=URL_PATTERN)
     contact_email: str = Field(default="", max_length=320, pattern=r"^([^@\s]+@[^@\s]+)?$")
+
+    @model_validator(mode="after")
+    def _slug(self) -> OrganisationCreate:
+        if not self.slug:
+            made = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[:64].strip("-")
+            if not re.fullmatch(SLUG_PATTERN, made):
+                raise ValueError("give a `slug` (lower-case letters, digits and dashes)")
+            self.slug = made
+        return self
 
 
 class MemberCreate(BaseModel):

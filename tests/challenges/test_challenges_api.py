@@ -99,6 +99,15 @@ def test_bad_challenge_input_is_a_clear_4xx(
         headers=auth(host),
     )
     assert bad_logo.status_code == 422
+    named = client.post(
+        "/api/v1/organisations",
+        json={"name": "Demo Lab, Inc.", "country": "Brazil", "logo": "https://x.example/l.png"},
+        headers=auth(host),
+    )
+    assert named.status_code == 201, named.text
+    assert named.json()["slug"] == "demo-lab-inc" and named.json()["logo_url"].endswith("l.png")
+    unnamed = client.post("/api/v1/organisations", json={"name": "!!"}, headers=auth(host))
+    assert unnamed.status_code == 422 and "slug" in unnamed.json()["message"]
 
 
 def test_organisation_members_act_on_their_organisations_problems_only(
