@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.responses import RedirectResponse, Response
 
 from challenge.accounts.models import User
@@ -21,6 +22,7 @@ from challenge.challenges import (
 )
 from challenge.challenges.models import Challenge
 from challenge.challenges.schemas import RegistrationCreate
+from challenge.competitions.staff import can_manage
 from challenge.errors import PlatformError
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
@@ -65,9 +67,21 @@ def _page(
         if user is None
         else registration.get(session, challenge=challenge, user=user),
         registered=request.query_params.get("done") == "registered",
+        posts_to=_posts_to(session, user, challenge),
         error=error,
         status_code=status_code,
     )
+
+
+def _posts_to(session: SessionDep, user: User | None, challenge: Challenge) -> list[str] | None:
+    """Where the user may post: "" (the whole challenge) and problem slugs; None: nowhere."""
+    if user is None:
+        return None
+    places = [""] if service.is_organiser(user, challenge) else []
+    for row in service.problems(session, challenge=challenge):
+        if places or can_manage(user, row.competition):
+            places.append(row.competition.slug)
+    return places or None
 
 
 @router.get("/challenges/{slug}")
@@ -137,3 +151,90 @@ def certificate_page(code: str, request: Request, session: SessionDep, user: Web
         challenge=challenge,
         title=certificates.TITLES[certificate.kind],
     )
+
+
+@router.post("/challenges/{slug}/announce", dependencies=[CSRF])
+def announce(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    user: LoggedIn,
+    title: Annotated[str, Form(min_length=1, max_length=200)],
+    body: Annotated[str, Form(max_length=50_000)] = "",
+    competition: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Post an announcement (the organiser; a host for their problem statement)."""
+    challenge = service.get_or_raise(session, slug=slug)
+    try:
+        news.announce(
+            session,
+            challenge=challenge,
+            actor=user,
+            title=title.strip(),
+            body=body,
+            competition_slug=competition or None,
+        )
+    except PlatformError as exc:
+        page = _page(
+            request, session, user, challenge, error=exc.message, status_code=exc.status_code
+        )
+        raise PageError(page) from exc
+    return RedirectResponse(f"/challenges/{slug}#news-h", status_code=303)
+
+
+@router.post("/challenges/{slug}/events", dependencies=[CSRF])
+def add_event(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    user: LoggedIn,
+    title: Annotated[str, Form(min_length=1, max_length=200)],
+    starts_at: Annotated[str, Form(max_length=40)],
+    link_url: Annotated[str, Form(max_length=500)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "webinar",
+    competition: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Schedule an event; `starts_at` is a UTC date and time (the form's local input)."""
+    challenge = service.get_or_raise(session, slug=slug)
+    try:
+        fields = EventFields.model_validate(
+            {
+                "title": title.strip(),
+                "starts_at": starts_at,
+                "link_url": link_url.strip(),
+                "kind": kind,
+            }
+        )
+        news.add_event(
+            session,
+            challenge=challenge,
+            actor=user,
+            competition_slug=competition or None,
+            description="",
+            recording_url="",
+            **fields.model_dump(),
+        )
+    except ValidationError as exc:
+        message = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        page = _page(request, session, user, challenge, error=message, status_code=422)
+        raise PageError(page) from exc
+    except PlatformError as exc:
+        page = _page(
+            request, session, user, challenge, error=exc.message, status_code=exc.status_code
+        )
+        raise PageError(page) from exc
+    return RedirectResponse(f"/challenges/{slug}#events-h", status_code=303)
+
+
+class EventFields(BaseModel):
+    """The event form's fields, validated as the API validates them (times in UTC)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    starts_at: datetime
+    link_url: str = Field(default="", max_length=500, pattern=r"^(https?://\S+)?$")
+    kind: Literal["webinar", "workshop", "ceremony", "meeting"] = "webinar"
+
+    @field_validator("starts_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)

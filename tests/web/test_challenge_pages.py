@@ -121,3 +121,28 @@ def test_restricted_problem_request_and_approval_on_the_pages(site: Site) -> Non
     assert admit.status_code == 303
     assert 'data-decided="bob"' in host.get("/competitions/tiny/admissions").text
     assert "data-admitted" in bob.get(page).text
+
+
+def test_hosts_post_announcements_and_events_on_the_challenge_page(site: Site) -> None:
+    _challenge(site)
+    page = "/challenges/fiveg"
+    assert "Post the announcement" not in site.browser("bob").get(page).text
+    host = site.browser("host")
+    shown = host.get(page).text
+    assert '<option value="tiny">' in shown and '<option value="">' not in shown
+    posted = site.post_form(
+        host, page, "/challenges/fiveg/announce", {"title": "Data v2", "competition": "tiny"}
+    )
+    assert posted.status_code == 303
+    everyone = site.post_form(host, page, "/challenges/fiveg/announce", {"title": "All"})
+    assert everyone.status_code == 403 and "organiser" in everyone.text
+    event = {"title": "Intro webinar", "starts_at": "2027-01-10T15:00", "competition": "tiny"}
+    bad = site.post_form(host, page, "/challenges/fiveg/events", {**event, "link_url": "ftp://x"})
+    assert bad.status_code == 422 and "link_url" in bad.text
+    done = site.post_form(
+        host, page, "/challenges/fiveg/events", {**event, "link_url": "https://meet.example.org/i"}
+    )
+    assert done.status_code == 303
+    public = site.browser().get(page).text
+    assert "Data v2" in public and "Intro webinar" in public
+    assert 'href="https://meet.example.org/i"' in public
