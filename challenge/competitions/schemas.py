@@ -112,11 +112,12 @@ def competition_read(competition: Any) -> CompetitionRead:
 
 def _challenge_of(competition: Any) -> dict[str, str | None]:
     """The slugs of the competition's challenge and organisation (None outside a challenge)."""
-    from sqlalchemy.orm import object_session
+    from sqlalchemy import inspect
 
     from challenge.challenges.scoping import challenge_and_organisation
 
-    session = object_session(competition)
+    state = inspect(competition, raiseerr=False)  # None for a plain object
+    session = state.session if state is not None else None
     if session is None:
         return {"challenge": None, "organisation": None}
     challenge, organisation = challenge_and_organisation(session, competition_id=competition.id)

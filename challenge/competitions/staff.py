@@ -8,8 +8,8 @@ competition never compete in it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from challenge.accounts import service as accounts
 from challenge.accounts.models import Role, User
@@ -28,7 +28,8 @@ def role_in(user: User, competition: Competition) -> StaffRole | None:
     for member in competition.staff:
         if member.user_id == user.id:
             return member.role
-    session = object_session(competition)
+    state = inspect(competition, raiseerr=False)  # None for a plain object (unit tests)
+    session = state.session if state is not None else None
     if session is None or competition.id is None:
         return None
     return organisation_role(session, user_id=user.id, competition_id=competition.id)
