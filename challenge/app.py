@@ -8,6 +8,11 @@ from challenge.accounts.routes import router as accounts_router
 from challenge.api.bodies import BodyLimits
 from challenge.api.errors import install_error_handlers
 from challenge.api.ratelimit import install_rate_limits
+from challenge.challenges.finals_routes import router as finals_router
+from challenge.challenges.market_routes import router as market_router
+from challenge.challenges.news_routes import router as news_router
+from challenge.challenges.routes import router as challenges_router
+from challenge.challenges.rubric_routes import router as rubric_router
 from challenge.competitions.routes import router as competitions_router
 from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
@@ -45,6 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leaderboards_router,
         judging_router,
         judging_public_router,
+        challenges_router,
+        rubric_router,
+        finals_router,
+        market_router,
+        news_router,
     ):
         app.include_router(router)
     install_web(app)

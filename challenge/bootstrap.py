@@ -1,4 +1,5 @@
-"""Preparing a data directory: migrations, the admin account, built-in problems as competitions."""
+"""Preparing a data directory: migrations, the admin account, built-in problems as competitions
+grouped in the demo challenge."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from challenge.accounts import service as accounts
+from challenge.challenges import demo
 from challenge.competitions import service as competitions
 from challenge.config import Settings
 from challenge.db.migrate import upgrade
@@ -21,6 +23,8 @@ class Bootstrapped:
 
     admin_token: str
     seeded: list[str]
+    challenge: str | None = None
+    """the slug of the demo challenge grouping the built-in problems, when any were asked for"""
 
 
 def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrapped:
@@ -47,4 +51,9 @@ def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrap
             log.warning("not seeding %s: %s", problem_id, exc.message)
             continue
         seeded.append(problem_id)
-    return Bootstrapped(admin_token=token, seeded=seeded)
+    challenge = None
+    if seed_problems:
+        with transaction(settings.database_url) as session:
+            owner = accounts.get_or_raise(session, user_id=admin.id)
+            challenge = demo.seed(session, admin=owner).slug
+    return Bootstrapped(admin_token=token, seeded=seeded, challenge=challenge)

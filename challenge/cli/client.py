@@ -343,6 +343,53 @@ def team_join(
     )
 
 
+@click.command()
+@click.argument("challenge")
+@click.option("--affiliation", required=True, help="your university or company")
+@click.option("--country", required=True, help="the country you take part from")
+@click.option(
+    "--category", type=click.Choice(["student", "professional"]), required=True, help="who you are"
+)
+@_common
+def register(
+    ctx: click.Context,
+    challenge: str,
+    affiliation: str,
+    country: str,
+    category: str,
+    server: str,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Register to a challenge, once for all its problem statements (or update the profile)."""
+    data = _setup(ctx, server, token).request(
+        "POST",
+        f"/api/v1/challenges/{quote(challenge)}/registrations",
+        json={"affiliation": affiliation, "country": country, "category": category},
+    )
+    click.echo(
+        json.dumps(data, indent=2)
+        if as_json
+        else f"registered to {data['challenge']} as {data['category']} "
+        f"({data['affiliation']}, {data['country']})"
+    )
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--accept-terms", is_flag=True, help="accept the problem's data-sharing terms")
+@_common
+def admission(
+    ctx: click.Context, slug: str, accept_terms: bool, server: str, token: str | None, as_json: bool
+) -> None:
+    """Ask to take part in a restricted problem statement; prints where the request stands."""
+    data = _setup(ctx, server, token).request(
+        "POST", f"/api/v1/competitions/{quote(slug)}/admission", json={"accept_terms": accept_terms}
+    )
+    reason = f": {data['reason']}" if data["reason"] else ""
+    click.echo(json.dumps(data, indent=2) if as_json else f"{data['status']}{reason}")
+
+
 def client_commands() -> list[click.Command]:
     """The participant commands, added to the top-level group."""
-    return [competitions, download, submit, status, logs, leaderboard, team]
+    return [competitions, download, submit, status, logs, leaderboard, team, register, admission]

@@ -46,6 +46,7 @@ def cli() -> None:
 def serve(host: str, port: int, concurrency: int, problems: str, mlflow_ui: bool) -> None:
     """Everything in one command on the embedded default (SQLite, local files, one worker)."""
     from challenge.bootstrap import prepare
+    from challenge.challenges.demo import TITLE
     from challenge.cli.supervisor import Child, Supervisor
     from challenge.config import get_settings
     from challenge.observability import multiproc
@@ -63,6 +64,11 @@ def serve(host: str, port: int, concurrency: int, problems: str, mlflow_ui: bool
     result = prepare(settings, seed_problems=wanted)
     for problem_id in result.seeded:
         click.echo(f"mlchallenge: created competition {problem_id!r} from its simulator")
+    if result.challenge is not None:
+        click.echo(
+            f"mlchallenge: the built-in problems form the challenge {TITLE!r} at "
+            f"http://{host}:{port}/challenges/{result.challenge}"
+        )
     click.echo(f"mlchallenge: admin token {result.admin_token}")
     click.echo(f"mlchallenge: (also written to {settings.home / 'admin-token'})")
     env = {**os.environ, "MLCHALLENGE_HOME": str(settings.home)}

@@ -134,6 +134,14 @@ class CompetitionSettings(BaseModel):
     scoring: ScoringSettings | None = None
     fact_sheet: list[dict[str, Any]] | None = None
     """Questions asked with every submission (docs/migrating.md: Codabench fact sheets)."""
+    challenge: str | None = Field(default=None, pattern=SLUG_PATTERN)
+    """the slug of the challenge this competition is a problem statement of"""
+    organisation: str | None = Field(default=None, pattern=SLUG_PATTERN)
+    """the slug of the organisation hosting it (within the challenge)"""
+    intelligence_level: str | None = Field(default=None, pattern=r"^L[0-5]$")
+    """the ITU-T Y.3173 level (L0 to L5) a solution would reach"""
+    data_handling: dict[str, str] | None = None
+    """the ITU-T Y.3174 data-handling profile: source, nature (synthetic, real, mixed), sharing"""
 
     @model_validator(mode="after")
     def _phases(self) -> CompetitionSettings:

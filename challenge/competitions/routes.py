@@ -11,6 +11,7 @@ from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
 from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
+from challenge.challenges import admission
 from challenge.competitions import service, staff
 from challenge.competitions.bundle import format_validation_error
 from challenge.competitions.schemas import (
@@ -100,6 +101,8 @@ async def create_competition(
         seed=body.seed,
         size=body.size,
         with_baseline=body.baseline,
+        challenge=body.challenge,
+        organisation=body.organisation,
     )
     return competition_read(competition)
 
@@ -116,6 +119,7 @@ def download_data(
 ) -> FileResponse:
     """A public data file (train, test features, sample submission)."""
     competition = service.get_or_raise(session, slug=slug)
+    admission.require_admitted(session, competition=competition, user=user)
     path = service.data_file(settings, competition, name=name)
     return FileResponse(path, filename=name)
 

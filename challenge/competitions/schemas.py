@@ -22,6 +22,12 @@ class CompetitionCreate(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     size: int | None = Field(default=None, ge=100, le=1_000_000)
     baseline: bool = True
+    challenge: str | None = Field(
+        default=None, pattern=SLUG_PATTERN, description="join this challenge as a problem statement"
+    )
+    organisation: str | None = Field(
+        default=None, pattern=SLUG_PATTERN, description="the organisation hosting it"
+    )
 
 
 class PhaseRead(BaseModel):
@@ -64,6 +70,10 @@ class CompetitionRead(CompetitionSummary):
     final_selection: int
     ranking: dict[str, Any]
     created_at: datetime
+    challenge: str | None = None
+    """the slug of the challenge this competition is a problem statement of"""
+    organisation: str | None = None
+    """the slug of the organisation hosting it"""
 
 
 def competition_summary(competition: Any) -> dict[str, Any]:
@@ -96,7 +106,22 @@ def competition_read(competition: Any) -> CompetitionRead:
         final_selection=competition.final_selection,
         ranking=intent.get("ranking", {}),
         created_at=competition.created_at,
+        **_challenge_of(competition),
     )
+
+
+def _challenge_of(competition: Any) -> dict[str, str | None]:
+    """The slugs of the competition's challenge and organisation (None outside a challenge)."""
+    from sqlalchemy import inspect
+
+    from challenge.challenges.scoping import challenge_and_organisation
+
+    state = inspect(competition, raiseerr=False)  # None for a plain object
+    session = state.session if state is not None else None
+    if session is None:
+        return {"challenge": None, "organisation": None}
+    challenge, organisation = challenge_and_organisation(session, competition_id=competition.id)
+    return {"challenge": challenge, "organisation": organisation}
 
 
 class StaffCreate(BaseModel):

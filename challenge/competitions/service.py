@@ -63,10 +63,14 @@ def create_from_bundle(
     title: str | None = None,
     with_baseline: bool = True,
     dry_run: bool = False,
+    challenge: str | None = None,
+    organisation: str | None = None,
 ) -> tuple[Competition, Bundle]:
     """Validate a bundle folder, stage its data, reserve the slug; the data moves after commit.
 
     `dry_run`: first run the bundle's own programs on its sample submission (`dry_run.py`).
+    With a `challenge` (argument, else the bundle's), the competition joins that challenge as a
+    problem statement of `organisation` (`challenge.challenges.service.attach`).
 
     Concurrent creations of one slug: the database's unique index picks one winner; the others
     get Conflict and their staged files are removed (`challenge.competitions.data`).
@@ -83,6 +87,7 @@ def create_from_bundle(
 
             try_programs(bundle, staged, backend=settings.sandbox_backend)
         competition = _insert(session, bundle, staged, owner, problem_id, slug, title)
+        _join_challenge(session, competition, owner, bundle, challenge, organisation, problem_id)
         after_commit(session, lambda: staged.move_into_place(settings, slug))
         if staged.baseline is not None and with_baseline and bundle.settings.baseline:
             from challenge.submissions.service import create_baseline
@@ -99,6 +104,40 @@ def create_from_bundle(
         staged.discard()
         raise
     return competition, bundle
+
+
+def _join_challenge(
+    session: Session,
+    competition: Competition,
+    owner: User,
+    bundle: Bundle,
+    challenge: str | None,
+    organisation: str | None,
+    problem_id: str | None,
+) -> None:
+    """Attach the new competition to its challenge (the argument's, else the bundle's), with the
+    Y.3173 level and Y.3174 profile the bundle declares, else those of its built-in problem."""
+    challenge = challenge or bundle.settings.challenge
+    organisation = organisation or bundle.settings.organisation
+    if challenge is None:
+        if organisation is not None:
+            raise ValidationFailed("`organisation` needs a `challenge` to host the problem in")
+        return
+    from challenge.challenges.declarations import declared_for
+    from challenge.challenges.service import attach
+
+    level, profile = declared_for(problem_id)
+    level = bundle.settings.intelligence_level or level
+    profile = bundle.settings.data_handling or profile
+    attach(
+        session,
+        competition=competition,
+        actor=owner,
+        challenge_slug=challenge,
+        organisation_slug=organisation,
+        level=level,
+        data_profile=profile,
+    )
 
 
 def _insert(
@@ -157,6 +196,8 @@ def create_from_zip(
     upload: BinaryIO,
     with_baseline: bool = True,
     dry_run: bool = False,
+    challenge: str | None = None,
+    organisation: str | None = None,
 ) -> tuple[Competition, Bundle]:
     """Create a competition from an uploaded bundle zip (checked before extraction): ours, a
     Codabench v2 bundle, recognised by its content (docs/migrating.md)."""
@@ -175,6 +216,8 @@ def create_from_zip(
             bundle_dir=root,
             with_baseline=with_baseline,
             dry_run=dry_run,
+            challenge=challenge,
+            organisation=organisation,
         )
 
 
@@ -189,6 +232,8 @@ def create_from_problem(
     seed: int = 0,
     size: int | None = None,
     with_baseline: bool = True,
+    challenge: str | None = None,
+    organisation: str | None = None,
 ) -> tuple[Competition, Bundle]:
     """Generate a built-in problem's bundle with its simulator and create the competition."""
     from challenge.problems import UnknownProblemError, get_problem
@@ -210,6 +255,8 @@ def create_from_problem(
             slug=slug,
             title=title,
             with_baseline=with_baseline,
+            challenge=challenge,
+            organisation=organisation,
         )
 
 

@@ -8,22 +8,31 @@ competition never compete in it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from challenge.accounts import service as accounts
 from challenge.accounts.models import Role, User
+from challenge.challenges.scoping import organisation_competition_ids, organisation_role
 from challenge.competitions.models import Competition, CompetitionStaff, StaffRole
 from challenge.errors import Conflict, Forbidden, NotFound
 from challenge.teams.models import Team, TeamMember
 
 
 def role_in(user: User, competition: Competition) -> StaffRole | None:
-    """The user's staff role on this competition, if assigned (admins need none)."""
+    """The user's staff role on this competition, if assigned (admins need none).
+
+    An assignment to the competition comes first; else a member of the organisation hosting it
+    (`challenge.challenges`) holds their organisation role here.
+    """
     for member in competition.staff:
         if member.user_id == user.id:
             return member.role
-    return None
+    state = inspect(competition, raiseerr=False)  # None for a plain object (unit tests)
+    session = state.session if state is not None else None
+    if session is None or competition.id is None:
+        return None
+    return organisation_role(session, user_id=user.id, competition_id=competition.id)
 
 
 def is_staff(user: User | None, competition: Competition) -> bool:
@@ -61,11 +70,12 @@ def get_all(competition: Competition) -> list[CompetitionStaff]:
 
 
 def staffed_competition_ids(session: Session, *, user: User) -> set[int]:
-    """The ids of the competitions the user is assigned to (admins: see `is_staff`)."""
+    """The ids of the competitions the user is assigned to, directly or through their
+    organisation (admins: see `is_staff`)."""
     rows = session.scalars(
         select(CompetitionStaff.competition_id).where(CompetitionStaff.user_id == user.id)
     )
-    return set(rows)
+    return set(rows) | organisation_competition_ids(session, user_id=user.id)
 
 
 def add(

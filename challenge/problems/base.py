@@ -66,6 +66,11 @@ class Problem:
     """The participants' page, in Markdown."""
     write_baseline: Callable[[pd.DataFrame, Path], tuple[str, str]]
     """(train table, bundle dir) -> (relative path, format) of a baseline model trained on train."""
+    intelligence_level: str = ""
+    """The ITU-T Y.3173 level (L0 to L5) a solution of this problem would reach."""
+    data_handling: dict[str, str] = field(default_factory=dict)
+    """The ITU-T Y.3174 data-handling profile: `source`, `nature` (synthetic, real or mixed) and
+    `sharing` (the terms it is shared under)."""
 
     def generate(self, seed: int = 0, size: int | None = None) -> GeneratedData:
         """Simulate the data for a seed; `size` is the number of test rows (default per problem)."""

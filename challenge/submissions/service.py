@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
+from challenge.challenges.admission import require_team_admitted
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
 from challenge.competitions.staff import is_staff
@@ -132,6 +133,7 @@ def create(
         )
     if team.disqualified_reason:
         raise Forbidden(f"your team was disqualified: {team.disqualified_reason}")
+    require_team_admitted(session, competition=competition, team=team)
     if format not in intent.model.formats:
         raise ValidationFailed(
             f"format {format!r} is not accepted by {competition.slug!r}; "

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
+from challenge.challenges.registration import require_registered
 from challenge.competitions.models import Competition
 from challenge.competitions.staff import refuse_competing
 from challenge.errors import Conflict, Forbidden, NotFound
@@ -49,6 +50,7 @@ def create(
     platform's entry, which `user` only sets up)."""
     if not is_baseline:
         refuse_competing(user, competition)
+        require_registered(session, competition=competition, user=user)
     if not is_baseline and team_of(session, competition_id=competition.id, user_id=user.id):
         raise Conflict(
             f"you are already in a team of {competition.slug!r}; leave it before creating another"
@@ -77,6 +79,7 @@ def join(session: Session, *, team: Team, user: User, invite_code: str, max_size
     competition = session.get(Competition, team.competition_id)
     assert competition is not None
     refuse_competing(user, competition)
+    require_registered(session, competition=competition, user=user)
     if team.is_baseline:
         raise Forbidden("the baseline is the platform's entry; nobody can join it")
     if not secrets.compare_digest(team.invite_code.encode(), invite_code.encode()):

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from challenge.api.deps import SessionDep
+from challenge.challenges import admission
+from challenge.challenges import service as challenges
 from challenge.competitions import service as competitions
 from challenge.competitions import staff as staff_rules
 from challenge.competitions.schemas import competition_read, competition_summary
@@ -49,6 +51,9 @@ def competition_page(slug: str, request: Request, session: SessionDep, user: Web
         current=competitions.current_phase(competition),
         staff=staff_rules.is_staff(user, competition),
         manager=staff_rules.can_manage(user, competition),
+        place=challenges.place_of(session, competition_id=competition.id),
+        access=admission.access_of(session, competition=competition, user=user),
+        admission_error=request.query_params.get("admission_error"),
     )
 
 

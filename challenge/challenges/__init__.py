@@ -1,0 +1,1 @@
+"""Challenges: an umbrella over problem statements (competitions) from several organisations."""
