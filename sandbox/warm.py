@@ -160,6 +160,7 @@ class WarmJail:
         tail = [str(runtime.interpreter), "-I", "-S", "-B", "-u", "-c", WARM_BOOTSTRAP]
         tail += ["/runner", ticket, *sites]
         fds: tuple[int, ...] = ()
+        spawning = False
         try:
             argv, fds = bwrap_command(
                 self.key.view,
@@ -170,6 +171,7 @@ class WarmJail:
                 chdir=None,
                 tail=tail,
             )
+            spawning = True  # from here on spawn closes the pipes itself when it fails
             spawned = spawn(
                 argv,
                 env=dict(HOST_ENV),
@@ -177,6 +179,12 @@ class WarmJail:
                 status_pipe=status_pipe,
                 info_pipe=info_pipe,
             )
+        except BaseException:
+            if not spawning:
+                for fd in (*status_pipe, *info_pipe):
+                    os.close(fd)
+            self._close_go()
+            raise
         finally:
             for fd in (*fds, go_r):
                 os.close(fd)
