@@ -16,7 +16,7 @@ from challenge.config import Settings
 from challenge.db.session import transaction
 from challenge.errors import Unauthenticated
 
-__all__ = ["TOKEN_COOKIE", "CurrentUser", "OptionalUser", "SessionDep", "SettingsDep"]
+__all__ = ["TOKEN_COOKIE", "BaseUrl", "CurrentUser", "OptionalUser", "SessionDep", "SettingsDep"]
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -26,6 +26,14 @@ def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def public_base(request: Request, settings: SettingsDep) -> str:
+    """The site's address for links sent to people: `MLCHALLENGE_PUBLIC_URL`, else the request's."""
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+BaseUrl = Annotated[str, Depends(public_base)]
 
 
 def get_db(settings: SettingsDep) -> Iterator[Session]:

@@ -1,6 +1,6 @@
 """Every model, imported once so that metadata and migrations see all tables."""
 
-from challenge.accounts.models import ApiToken, User
+from challenge.accounts.models import ApiToken, OneTimeLink, User
 from challenge.competitions.models import Competition, CompetitionStaff, Phase
 from challenge.judging.models import Annotation, AuditEvent, Reproduction, ReproductionResult
 from challenge.submissions.models import ScoreRecord, Submission
@@ -16,6 +16,7 @@ __all__ = [
     "CompetitionStaff",
     "LeaderboardEntry",
     "LeaderboardSnapshot",
+    "OneTimeLink",
     "Phase",
     "Reproduction",
     "ReproductionResult",

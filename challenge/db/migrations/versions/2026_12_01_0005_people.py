@@ -1,0 +1,68 @@
+"""people: one-time links (login, password reset, invitation) and token expiry
+
+Revision ID: 0005_people
+Revises: 0004_staff
+Create Date: 2026-12-01 15:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005_people"
+down_revision: str | None = "0004_staff"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "one_time_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("login", "reset", "invite", name="linkkind", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("email", sa.String(length=254), nullable=True),
+        sa.Column(
+            "role",
+            sa.Enum(
+                "admin", "host", "judge", "participant", name="role", native_enum=False, length=16
+            ),
+            nullable=True,
+        ),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_one_time_links_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_one_time_links_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_one_time_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_one_time_links_token_hash")),
+    )
+    with op.batch_alter_table("one_time_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_one_time_links_user_id"), ["user_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("one_time_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_one_time_links_user_id"))
+    op.drop_table("one_time_links")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_column("expires_at")
