@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
+from challenge.accounts import links
 from challenge.accounts import service as accounts
 from challenge.competitions import service as competitions
 from challenge.config import Settings
@@ -21,6 +23,8 @@ class Bootstrapped:
 
     admin_token: str
     seeded: list[str]
+    login_secret: str
+    """The secret of a one-time link that logs the admin in on the web."""
 
 
 def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrapped:
@@ -29,6 +33,9 @@ def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrap
     upgrade(settings.database_url)
     with transaction(settings.database_url) as session:
         admin, token = accounts.ensure_admin(session)
+        _, login_secret = links.login_link(
+            session, user=admin, lifetime=timedelta(minutes=settings.login_link_minutes)
+        )
     token_file = settings.home / "admin-token"
     token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
@@ -47,4 +54,4 @@ def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrap
             log.warning("not seeding %s: %s", problem_id, exc.message)
             continue
         seeded.append(problem_id)
-    return Bootstrapped(admin_token=token, seeded=seeded)
+    return Bootstrapped(admin_token=token, seeded=seeded, login_secret=login_secret)

@@ -96,3 +96,19 @@ def use(session: Session, *, kind: LinkKind, secret: str) -> OneTimeLink:
         raise NotFound(f"this {_WHAT[kind]} is unknown, used or expired; {_NEXT[kind]}")
     session.refresh(link)
     return link
+
+
+def login_link(session: Session, *, user: User, lifetime: timedelta) -> tuple[OneTimeLink, str]:
+    """A link that logs `user` in on the web once (what `mlchallenge serve` prints)."""
+    return issue(session, kind=LinkKind.LOGIN, lifetime=lifetime, user=user)
+
+
+def log_in(session: Session, *, secret: str) -> tuple[User, str]:
+    """Use a login link: its active user and a new web token."""
+    from challenge.accounts import service as accounts
+
+    link = use(session, kind=LinkKind.LOGIN, secret=secret)
+    user = accounts.get_or_raise(session, user_id=link.user_id or 0)
+    if not user.is_active:
+        raise NotFound("this account is deactivated; ask an admin to reactivate it")
+    return user, accounts.issue_token(session, user=user, name="web")

@@ -19,7 +19,8 @@ from challenge.mail import send_after_commit
 MIN_LENGTH = 8
 
 
-def _check_new(password: str) -> None:
+def check_new(password: str) -> None:
+    """Refuse a password that is too short."""
     if len(password) < MIN_LENGTH:
         raise BadRequest(f"the new password is too short; use at least {MIN_LENGTH} characters")
 
@@ -28,7 +29,14 @@ def change(session: Session, *, user: User, current: str, new: str) -> None:
     """Set a new password after checking the current one."""
     if not verify_password(user.password_hash, current):
         raise BadRequest("the current password is wrong; type it again")
-    _check_new(new)
+    check_new(new)
+    user.password_hash = hash_password(new)
+    session.flush()
+
+
+def set_password(session: Session, *, user: User, new: str) -> None:
+    """Set a password without the current one (right after a one-time login link)."""
+    check_new(new)
     user.password_hash = hash_password(new)
     session.flush()
 
@@ -83,7 +91,7 @@ def reset_link(
 
 def reset(session: Session, *, secret: str, new: str) -> User:
     """Set the password of a reset link's user and revoke every token of theirs."""
-    _check_new(new)
+    check_new(new)
     link = links.use(session, kind=LinkKind.RESET, secret=secret)
     user = accounts.get_or_raise(session, user_id=link.user_id or 0)
     user.password_hash = hash_password(new)

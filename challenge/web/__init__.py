@@ -17,15 +17,21 @@ from challenge.web.headers import install_security_headers
 from challenge.web.host import router as host_router
 from challenge.web.judge import router as judge_router
 from challenge.web.mlflow_ui import router as mlflow_ui_router
+from challenge.web.people import router as people_router
+from challenge.web.profile import router as profile_router
 from challenge.web.routing import error_page
 from challenge.web.security import web_user
 from challenge.web.staff import router as staff_router
 from challenge.web.submissions import router as submissions_router
 from challenge.web.teams import router as teams_router
+from challenge.web.users_admin import router as users_admin_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 ROUTERS = (
     account_router,
+    people_router,
+    profile_router,
+    users_admin_router,
     competitions_router,
     teams_router,
     submissions_router,
