@@ -12,6 +12,7 @@ from urllib.parse import quote
 import click
 import httpx
 
+from challenge.cli import credentials
 from sandbox import SubmissionFormat
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -50,19 +51,29 @@ def _client(ctx: click.Context) -> Client:
 
 def _common(func: Any) -> Any:
     func = click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")(func)
-    func = click.option("--token", envvar="MLCHALLENGE_TOKEN", help="API token")(func)
+    func = click.option(
+        "--token",
+        envvar="MLCHALLENGE_TOKEN",
+        help="API token [default: the one `mlchallenge login` stored for the server]",
+    )(func)
     func = click.option(
         "--server",
         envvar="MLCHALLENGE_SERVER",
-        default=DEFAULT_SERVER,
-        show_default=True,
-        help="server URL",
+        default=None,
+        help=f"server URL [default: the last `mlchallenge login`, else {DEFAULT_SERVER}]",
     )(func)
     return click.pass_context(func)
 
 
-def _setup(ctx: click.Context, server: str, token: str | None) -> Client:
+def resolve(server: str | None, token: str | None) -> tuple[str, str | None]:
+    """The server and token to use: given ones first, then those `mlchallenge login` stored."""
+    chosen = server or credentials.default_server() or DEFAULT_SERVER
+    return chosen, token or credentials.token_for(chosen)
+
+
+def _setup(ctx: click.Context, server: str | None, token: str | None) -> Client:
     ctx.ensure_object(dict)
+    server, token = resolve(server, token)
     ctx.obj.update(server=server, token=token)
     return _client(ctx)
 
@@ -81,7 +92,7 @@ def _fmt(value: Any) -> str:
 
 @click.command()
 @_common
-def competitions(ctx: click.Context, server: str, token: str | None, as_json: bool) -> None:
+def competitions(ctx: click.Context, server: str | None, token: str | None, as_json: bool) -> None:
     """List competitions."""
     data = _setup(ctx, server, token).request("GET", "/api/v1/competitions")
     if as_json:
@@ -98,7 +109,12 @@ def competitions(ctx: click.Context, server: str, token: str | None, as_json: bo
 )
 @_common
 def download(
-    ctx: click.Context, slug: str, out: Path | None, server: str, token: str | None, as_json: bool
+    ctx: click.Context,
+    slug: str,
+    out: Path | None,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
 ) -> None:
     """Download a competition's public data files."""
     client = _setup(ctx, server, token)
@@ -138,7 +154,7 @@ def submit(
     note: str,
     wait: bool,
     timeout: int,
-    server: str,
+    server: str | None,
     token: str | None,
     as_json: bool,
 ) -> None:
@@ -243,7 +259,7 @@ def _describe(data: dict[str, Any]) -> str:
 @click.argument("submission_id", type=int)
 @_common
 def status(
-    ctx: click.Context, submission_id: int, server: str, token: str | None, as_json: bool
+    ctx: click.Context, submission_id: int, server: str | None, token: str | None, as_json: bool
 ) -> None:
     """Show a submission's status and scores."""
     data = _setup(ctx, server, token).request("GET", f"/api/v1/submissions/{submission_id}")
@@ -254,7 +270,7 @@ def status(
 @click.argument("submission_id", type=int)
 @_common
 def logs(
-    ctx: click.Context, submission_id: int, server: str, token: str | None, as_json: bool
+    ctx: click.Context, submission_id: int, server: str | None, token: str | None, as_json: bool
 ) -> None:
     """Print a submission's captured logs."""
     data = _setup(ctx, server, token).request("GET", f"/api/v1/submissions/{submission_id}/logs")
@@ -266,7 +282,7 @@ def logs(
 @click.option("--board", type=click.Choice(["public", "private"]), default="public")
 @_common
 def leaderboard(
-    ctx: click.Context, slug: str, board: str, server: str, token: str | None, as_json: bool
+    ctx: click.Context, slug: str, board: str, server: str | None, token: str | None, as_json: bool
 ) -> None:
     """Show a competition's leaderboard."""
     data = _setup(ctx, server, token).request(
@@ -300,7 +316,7 @@ def team() -> None:
 @click.argument("name")
 @_common
 def team_create(
-    ctx: click.Context, slug: str, name: str, server: str, token: str | None, as_json: bool
+    ctx: click.Context, slug: str, name: str, server: str | None, token: str | None, as_json: bool
 ) -> None:
     """Create a team in a competition and print its invite code."""
     data = _setup(ctx, server, token).request(
@@ -321,7 +337,7 @@ def team_join(
     ctx: click.Context,
     team_id: int,
     invite_code: str,
-    server: str,
+    server: str | None,
     token: str | None,
     as_json: bool,
 ) -> None:

@@ -11,6 +11,7 @@ import click
 
 from challenge.cli.admin import admin_commands
 from challenge.cli.client import client_commands
+from challenge.cli.session import session_commands
 
 if TYPE_CHECKING:
     from challenge.config import Settings
@@ -302,7 +303,7 @@ def intent_schema() -> None:
     click.echo(json_schema_text())
 
 
-for command in [*client_commands(), *admin_commands()]:
+for command in [*client_commands(), *session_commands(), *admin_commands()]:
     cli.add_command(command)
 
 
