@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 
 from challenge.api.deps import OptionalUser, SessionDep
+from challenge.competitions import lifecycle
 from challenge.competitions import service as competitions
 from leaderboards import service
 
@@ -24,7 +25,7 @@ def get_leaderboard(
     limit: int = Query(default=100, ge=1, le=5_000),
 ) -> dict[str, Any]:
     """The ranked board: one row per team, missing scores last, baselines unranked (paged)."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     chosen = competitions.get_phase_or_raise(competition, name=phase)
     result = service.get_board(
         session,
@@ -49,9 +50,12 @@ def get_leaderboard(
 
 @router.get("/{slug}/leaderboard/history")
 def get_history(
-    slug: str, session: SessionDep, phase: str | None = Query(default=None, max_length=64)
+    slug: str,
+    session: SessionDep,
+    user: OptionalUser,
+    phase: str | None = Query(default=None, max_length=64),
 ) -> dict[str, Any]:
     """Each team's best public score over time."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     chosen = competitions.get_phase_or_raise(competition, name=phase)
     return {"phase": chosen.name, "points": service.history(session, phase=chosen)}

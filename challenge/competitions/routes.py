@@ -9,14 +9,15 @@ from pydantic import ValidationError
 
 from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
-from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
+from challenge.api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
 from challenge.api.forms import form_file, upload_form
-from challenge.competitions import service, staff
+from challenge.competitions import lifecycle, service, staff
 from challenge.competitions.bundle import format_validation_error
 from challenge.competitions.schemas import (
     CompetitionCreate,
     CompetitionRead,
     CompetitionSummary,
+    CompetitionUpdate,
     StaffCreate,
     StaffRead,
     competition_read,
@@ -45,9 +46,10 @@ CREATE_BODY = {
 
 
 @router.get("", response_model=list[CompetitionSummary])
-def list_competitions(session: SessionDep) -> list[CompetitionSummary]:
-    """Every competition."""
-    return [CompetitionSummary(**competition_summary(c)) for c in service.get_all(session)]
+def list_competitions(session: SessionDep, user: OptionalUser) -> list[CompetitionSummary]:
+    """Every competition the caller may see (drafts: their staff only)."""
+    shown = lifecycle.get_all_visible(session, user=user)
+    return [CompetitionSummary(**competition_summary(c)) for c in shown]
 
 
 @router.post("", response_model=CompetitionRead, status_code=201, openapi_extra=CREATE_BODY)
@@ -90,9 +92,21 @@ async def create_competition(
 
 
 @router.get("/{slug}", response_model=CompetitionRead)
-def get_competition(slug: str, session: SessionDep) -> CompetitionRead:
+def get_competition(slug: str, session: SessionDep, user: OptionalUser) -> CompetitionRead:
     """A competition's description, phases, metrics, formats and data files."""
-    return competition_read(service.get_or_raise(session, slug=slug))
+    return competition_read(lifecycle.get_visible_or_raise(session, slug=slug, user=user))
+
+
+@router.patch("/{slug}", response_model=CompetitionRead)
+def update_competition(
+    slug: str, body: CompetitionUpdate, session: SessionDep, user: CurrentUser
+) -> CompetitionRead:
+    """Change the title, description, status (draft, published, archived), team size, limits
+    or phases (add, change, or delete one without submissions); its hosts and admins."""
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
+    return competition_read(
+        lifecycle.update(session, competition=competition, actor=user, change=body)
+    )
 
 
 @router.get("/{slug}/data/{name}", response_class=FileResponse)
@@ -100,7 +114,7 @@ def download_data(
     slug: str, name: str, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
     """A public data file (train, test features, sample submission)."""
-    competition = service.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     path = service.data_file(settings, competition, name=name)
     return FileResponse(path, filename=name)
 

@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
-from challenge.competitions import service as competitions
+from challenge.competitions import lifecycle
 from challenge.competitions.staff import is_staff
 from challenge.errors import NotFound, ValidationFailed
 from challenge.submissions import service
@@ -59,7 +59,9 @@ async def create_submission(
 
     The caller is authenticated, and the competition found, before the upload is read.
     """
-    competition = await run_in_threadpool(competitions.get_or_raise, session, slug=slug)
+    competition = await run_in_threadpool(
+        lifecycle.get_visible_or_raise, session, slug=slug, user=user
+    )
     async with upload_form(request, file_field="file") as form:
         upload = form_file(form, "file")
         if upload is None:
@@ -83,7 +85,7 @@ async def create_submission(
 @router.get("/competitions/{slug}/submissions", response_model=list[SubmissionRead])
 def list_submissions(slug: str, session: SessionDep, user: CurrentUser) -> list[SubmissionRead]:
     """The caller's team's submissions (every submission for hosts and judges)."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     if is_staff(user, competition):
         rows = service.get_all_for_competition(session, competition_id=competition.id)
     else:

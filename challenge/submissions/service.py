@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
+from challenge.competitions import lifecycle as competition_lifecycle
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
 from challenge.competitions.staff import is_staff
@@ -107,6 +108,7 @@ def create(
     note: str = "",
 ) -> Submission:
     """Accept an upload: phase open, team, format, size, archive, then the limits (atomically)."""
+    competition_lifecycle.require_entries_open(competition)
     intent = Intent.model_validate(competition.intent)
     phase = competitions.current_phase(competition)
     if phase is None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from challenge.api.deps import SessionDep
+from challenge.competitions import lifecycle
 from challenge.competitions import service as competitions
 from challenge.competitions import staff as staff_rules
 from challenge.competitions.schemas import competition_read, competition_summary
@@ -26,14 +27,14 @@ PAGE_ROWS = 100
 @router.get("/")
 def index(request: Request, session: SessionDep, user: WebUser) -> Response:
     """Every competition, with its current phase."""
-    rows = [(c, competition_summary(c)) for c in competitions.get_all(session)]
+    rows = [(c, competition_summary(c)) for c in lifecycle.get_all_visible(session, user=user)]
     return render(request, "index.html", user=user, competitions=rows)
 
 
 @router.get("/competitions/{slug}")
 def competition_page(slug: str, request: Request, session: SessionDep, user: WebUser) -> Response:
     """Description, data downloads, rules, phases with time left and accepted formats."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     team = (
         None
         if user is None
@@ -63,7 +64,7 @@ def leaderboard_page(
     offset: int = Query(default=0, ge=0, le=1_000_000),
 ) -> Response:
     """The public board (private too for hosts and judges, or after finalization) and a chart."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     chosen = competitions.get_phase_or_raise(competition, name=phase)
     shown = boards.get_board(
         session,

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from challenge.accounts.models import User
 from challenge.api.deps import RowId, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
+from challenge.competitions import lifecycle
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
 from challenge.competitions.staff import is_staff
@@ -64,7 +65,7 @@ def submit_page(
     slug: str, request: Request, session: SessionDep, settings: SettingsDep, user: LoggedIn
 ) -> Response:
     """The upload form: file, format and a note."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     return _submit_page(request, session, settings, user, competition)
 
 
@@ -76,7 +77,9 @@ async def submit(
 
     The login cookie is checked before the upload is read, the CSRF token right after.
     """
-    competition = await run_in_threadpool(competitions.get_or_raise, session, slug=slug)
+    competition = await run_in_threadpool(
+        lifecycle.get_visible_or_raise, session, slug=slug, user=user
+    )
     async with upload_form(request, file_field="file") as form:
         check_form_token(request, settings, form_text(form, CSRF_FIELD, max_length=128))
         fields = {
@@ -129,7 +132,7 @@ def _store(
 @router.get("/competitions/{slug}/submissions")
 def my_submissions(slug: str, request: Request, session: SessionDep, user: LoggedIn) -> Response:
     """The team's submissions (every submission for hosts and judges), with live status."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     staff = is_staff(user, competition)
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
     if staff:

@@ -1,4 +1,6 @@
-"""people: one-time links (login, password reset, invitation) and token expiry
+"""people: one-time links (login, password reset, invitation), token expiry, competition status
+
+Existing competitions are published.
 
 Revision ID: 0005_people
 Revises: 0004_staff
@@ -17,6 +19,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("competitions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "status",
+                sa.Enum(
+                    "draft",
+                    "published",
+                    "archived",
+                    name="competitionstatus",
+                    native_enum=False,
+                    length=16,
+                ),
+                server_default="published",
+                nullable=False,
+            )
+        )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
@@ -66,3 +84,5 @@ def downgrade() -> None:
     op.drop_table("one_time_links")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
+    with op.batch_alter_table("competitions", schema=None) as batch_op:
+        batch_op.drop_column("status")
