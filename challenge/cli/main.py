@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from challenge.cli.admin import admin_commands
+from challenge.cli.choices import choice_commands
 from challenge.cli.client import client_commands
 from challenge.cli.session import session_commands
 
@@ -303,7 +304,7 @@ def intent_schema() -> None:
     click.echo(json_schema_text())
 
 
-for command in [*client_commands(), *session_commands(), *admin_commands()]:
+for command in [*client_commands(), *choice_commands(), *session_commands(), *admin_commands()]:
     cli.add_command(command)
 
 

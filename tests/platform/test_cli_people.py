@@ -1,4 +1,4 @@
-"""`mlchallenge login` against a real HTTP server: the token kept 0600, used by later commands."""
+"""`mlchallenge login`, `select`, `unselect`, `cancel` against a real HTTP server."""
 
 from __future__ import annotations
 
@@ -61,3 +61,37 @@ def test_login_keeps_a_token_that_later_commands_use(
     assert out.exit_code == 0 and "logged out" in out.output
     again = run(config, "status", "999", "--server", live)
     assert "401" in again.output
+
+
+def test_select_unselect_and_cancel_from_the_cli(
+    live: str, client: TestClient, settings: Any, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    from challenge.db.session import transaction
+    from challenge.submissions.models import Submission, SubmissionStatus
+    from tests.arena import make_arena
+    from tests.platform.helpers import regression_settings, truth_predictions
+
+    arena = make_arena(
+        client, settings, tmp_path, regression_settings(leaderboard={"final_selection": 2})
+    )
+    config = tmp_path / "config"
+    assert (
+        run(config, "login", "--server", live, given="alice\ncorrect horse battery\n").exit_code
+        == 0
+    )
+    queued = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    cancelled = run(config, "cancel", str(queued))
+    assert cancelled.exit_code == 0 and "cancelled" in cancelled.output, cancelled.output
+    done = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    not_yet = run(config, "select", str(done))
+    assert not_yet.exit_code != 0 and "only finished submissions" in not_yet.output
+    with transaction(settings.database_url) as session:
+        session.execute(
+            update(Submission).where(Submission.id == done).values(status=SubmissionStatus.FINISHED)
+        )
+    chosen = run(config, "select", str(done), "--json")
+    assert chosen.exit_code == 0 and '"selected_final": true' in chosen.output
+    dropped = run(config, "unselect", str(done))
+    assert dropped.exit_code == 0 and "no longer selected" in dropped.output
