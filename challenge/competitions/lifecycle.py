@@ -10,15 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from challenge.accounts.models import User
+from challenge.accounts.models import Role, User
+from challenge.accounts.service import require_role
+from challenge.competitions import data, service
 from challenge.competitions import phases as phase_rules
-from challenge.competitions import service
 from challenge.competitions.models import Competition, CompetitionStatus, Phase
 from challenge.competitions.schemas import CompetitionUpdate, PhaseEdit
-from challenge.competitions.staff import is_staff, require_manager
+from challenge.competitions.staff import add_creator, is_staff, require_manager
+from challenge.config import Settings
 from challenge.db.base import utcnow
+from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
 
@@ -157,3 +161,63 @@ def _delete_phase(session: Session, competition: Competition, phase: Phase) -> N
     if len(competition.phases) == 1:
         raise Conflict("a competition keeps at least one phase")
     competition.phases.remove(phase)
+
+
+def clone(
+    session: Session,
+    *,
+    settings: Settings,
+    competition: Competition,
+    actor: User,
+    slug: str,
+    title: str | None = None,
+) -> Competition:
+    """A new draft with the same data, labels, intent, description and phases (no teams, no
+    submissions); the actor becomes its first host. Its files move into place after commit."""
+    require_manager(actor, competition)
+    require_role(actor, Role.HOST)
+    if service.get(session, slug=slug) is not None:
+        raise Conflict(f"a competition with slug {slug!r} exists; choose another slug")
+    data.ensure_free(settings, slug)
+    staged = data.stage_copy(settings, competition.slug)
+    try:
+        copy = Competition(
+            slug=slug,
+            title=title or f"{competition.title} (copy)",
+            description=competition.description,
+            problem_id=competition.problem_id,
+            owner_id=actor.id,
+            settings=dict(competition.settings),
+            intent=dict(competition.intent),
+            data_files=staged.files,
+            test_sha256=staged.test_sha256,
+            labels_sha256=staged.labels_sha256,
+            max_team_size=competition.max_team_size,
+            final_selection=competition.final_selection,
+            status=CompetitionStatus.DRAFT,
+        )
+        for phase in competition.phases:
+            copy.phases.append(
+                Phase(
+                    position=phase.position,
+                    name=phase.name,
+                    start_at=phase.start_at,
+                    end_at=phase.end_at,
+                    max_per_day=phase.max_per_day,
+                    max_total=phase.max_total,
+                    max_pending=phase.max_pending,
+                )
+            )
+        add_creator(copy, creator=actor)
+        session.add(copy)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise Conflict(
+                f"a competition with slug {slug!r} was created at the same moment; choose another"
+            ) from exc
+        after_commit(session, lambda: staged.move_into_place(settings, slug))
+    except BaseException:
+        staged.discard()
+        raise
+    return copy

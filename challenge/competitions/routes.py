@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
@@ -10,10 +12,11 @@ from pydantic import ValidationError
 from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
 from challenge.api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
-from challenge.api.forms import form_file, upload_form
+from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import lifecycle, service, staff
-from challenge.competitions.bundle import format_validation_error
+from challenge.competitions.bundle import SLUG_PATTERN, format_validation_error
 from challenge.competitions.schemas import (
+    CompetitionClone,
     CompetitionCreate,
     CompetitionRead,
     CompetitionSummary,
@@ -66,8 +69,19 @@ async def create_competition(
                 raise BadRequest(
                     "multipart upload needs a file field `bundle` (a zip of the bundle)"
                 )
+            slug = form_text(form, "slug", max_length=64) or None
+            if slug is not None and not re.fullmatch(SLUG_PATTERN, slug):
+                raise ValidationFailed(
+                    f"slug {slug!r}: 3 to 64 lowercase letters, digits and dashes, not starting "
+                    "or ending with a dash"
+                )
             competition, _ = await run_in_threadpool(
-                service.create_from_zip, session, settings=settings, owner=user, upload=bundle.file
+                service.create_from_zip,
+                session,
+                settings=settings,
+                owner=user,
+                upload=bundle.file,
+                slug=slug,
             )
         return competition_read(competition)
     if not content_type.startswith("application/json"):
@@ -107,6 +121,24 @@ def update_competition(
     return competition_read(
         lifecycle.update(session, competition=competition, actor=user, change=body)
     )
+
+
+@router.post("/{slug}/clone", response_model=CompetitionRead, status_code=201)
+def clone_competition(
+    slug: str, body: CompetitionClone, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> CompetitionRead:
+    """Copy a competition (data, labels, intent, description, phases) as a new draft under a
+    new slug; the caller becomes its host. Its hosts and admins."""
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
+    copy = lifecycle.clone(
+        session,
+        settings=settings,
+        competition=competition,
+        actor=user,
+        slug=body.slug,
+        title=body.title,
+    )
+    return competition_read(copy)
 
 
 @router.get("/{slug}/data/{name}", response_class=FileResponse)

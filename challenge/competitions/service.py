@@ -149,8 +149,10 @@ def create_from_zip(
     owner: User,
     upload: BinaryIO,
     with_baseline: bool = True,
+    slug: str | None = None,
 ) -> tuple[Competition, Bundle]:
-    """Create a competition from an uploaded bundle zip (checked before extraction)."""
+    """Create a competition from an uploaded bundle zip (checked before extraction); `slug`
+    replaces the bundle's own."""
     max_bytes = settings.max_bundle_mb * 1024**2
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         archive, _ = storage.save_stream(upload, Path(tmp), suffix=".zip", max_bytes=max_bytes)
@@ -160,7 +162,12 @@ def create_from_zip(
         except ArchiveRefused as exc:
             raise ValidationFailed(str(exc)) from None
         return create_from_bundle(
-            session, settings=settings, owner=owner, bundle_dir=root, with_baseline=with_baseline
+            session,
+            settings=settings,
+            owner=owner,
+            bundle_dir=root,
+            with_baseline=with_baseline,
+            slug=slug,
         )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
 
 from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
+from challenge.api.downloads import attachment
 from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import lifecycle
 from challenge.competitions.staff import is_staff
@@ -106,6 +108,17 @@ def get_logs(submission_id: RowId, session: SessionDep, user: CurrentUser) -> Su
     """The model's captured stdout and stderr (capped)."""
     submission = service.get_visible(session, submission_id=submission_id, user=user)
     return SubmissionLogs(id=submission.id, status=submission.status, logs=submission.logs)
+
+
+@router.get("/submissions/{submission_id}/file", response_class=FileResponse)
+def download_file(submission_id: RowId, session: SessionDep, user: CurrentUser) -> FileResponse:
+    """The file the team uploaded: for its members and the competition's staff (judges)."""
+    path, name = service.stored_file(session, submission_id=submission_id, user=user)
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": attachment(name), "Cache-Control": "private"},
+    )
 
 
 @router.post("/submissions/{submission_id}/cancel", response_model=SubmissionRead)

@@ -61,6 +61,15 @@ def get_visible(session: Session, *, submission_id: int, user: User) -> Submissi
     raise NotFound(f"submission {submission_id} does not exist")
 
 
+def stored_file(session: Session, *, submission_id: int, user: User) -> tuple[Path, str]:
+    """The uploaded file of a submission and its name: for the owner team and the staff."""
+    submission = get_visible(session, submission_id=submission_id, user=user)
+    path = Path(submission.file_path)
+    if not path.is_file():
+        raise NotFound(f"the file of submission {submission_id} is no longer stored")
+    return path, submission.file_name
+
+
 def may_see_private(session: Session, *, submission: Submission, user: User) -> bool:
     """Private-split figures (scores, plots): the competition's staff always, the rest once the
     submission's phase is finalized."""

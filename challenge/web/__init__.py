@@ -12,9 +12,11 @@ from starlette.responses import Response
 from challenge.api.errors import http_error_response
 from challenge.db.session import transaction
 from challenge.web.account import router as account_router
+from challenge.web.choices import router as choices_router
 from challenge.web.competitions import router as competitions_router
 from challenge.web.headers import install_security_headers
 from challenge.web.host import router as host_router
+from challenge.web.host_edit import router as host_edit_router
 from challenge.web.judge import router as judge_router
 from challenge.web.mlflow_ui import router as mlflow_ui_router
 from challenge.web.people import router as people_router
@@ -35,7 +37,9 @@ ROUTERS = (
     competitions_router,
     teams_router,
     submissions_router,
+    choices_router,
     host_router,
+    host_edit_router,
     judge_router,
     staff_router,
     mlflow_ui_router,

@@ -176,6 +176,12 @@ def submission_page(
         mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id) if staff else None,
         mlflow_ui=settings.mlflow_ui_url if staff else "",
         plot_pending=diagnostics_pending(settings, submission.id),
+        member=not submission.is_baseline
+        and teams.is_member(session, team_id=submission.team_id, user_id=user.id),
+        final_selection=competition.final_selection,
+        done={"selected": "Saved.", "cancelled": "Cancelled."}.get(
+            request.query_params.get("done", "")
+        ),
     )
 
 

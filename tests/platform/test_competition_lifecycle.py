@@ -92,3 +92,33 @@ def test_only_its_hosts_and_admins_patch_and_bad_input_is_4xx(arena: Arena) -> N
         response = patch(arena, bad)
         assert 400 <= response.status_code < 500, (bad, response.text)
         assert response.json()["message"]
+
+
+def test_clone_api_and_bundle_slug_override(arena: Arena) -> None:
+    from tests.platform.helpers import zip_folder
+
+    client = arena.client
+    cloned = client.post(
+        f"/api/v1/competitions/{arena.slug}/clone",
+        json={"slug": "tiny-next", "title": "Tiny next"},
+        headers=auth(arena.host),
+    )
+    assert cloned.status_code == 201, cloned.text
+    assert cloned.json()["status"] == "draft" and cloned.json()["title"] == "Tiny next"
+    refused = client.post(
+        f"/api/v1/competitions/{arena.slug}/clone",
+        json={"slug": "x-by-alice"},
+        headers=auth(arena.participant),
+    )
+    assert refused.status_code == 403
+    bad = client.post(
+        f"/api/v1/competitions/{arena.slug}/clone", json={"slug": "No"}, headers=auth(arena.host)
+    )
+    assert bad.status_code == 422
+    upload = client.post(
+        "/api/v1/competitions",
+        headers=auth(arena.host),
+        data={"slug": "tiny-upload"},
+        files={"bundle": ("b.zip", zip_folder(arena.bundle), "application/zip")},
+    )
+    assert upload.status_code == 201 and upload.json()["slug"] == "tiny-upload"
