@@ -27,8 +27,21 @@ from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
 from challenge.web.security import CSRF_FIELD, LoggedIn, check_form_token
 from sandbox import FORMATS, SubmissionFormat
+from sandbox.formats import format_of_file
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+
+
+def _inferred(filename: str, competition: Competition) -> str:
+    """The format a file name implies (as `mlchallenge submit` infers it), or a message."""
+    accepted = competition.intent["model"]["formats"]
+    guessed = format_of_file(filename)
+    if guessed is None:
+        raise ValidationFailed(
+            f"cannot tell the format of {filename!r} from its name; choose the format "
+            f"({', '.join(accepted)})"
+        )
+    return str(guessed)
 
 
 def _submit_page(
@@ -52,7 +65,7 @@ def _submit_page(
         team=teams.team_of(session, competition_id=competition.id, user_id=user.id),
         phase=competitions.current_phase(competition),
         formats=[(f, FORMATS[SubmissionFormat(f)]) for f in formats],
-        chosen=chosen or formats[0],
+        chosen=chosen,
         note=note,
         max_mb=min(settings.max_upload_mb, competition.intent["model"].get("max_upload_mb", 100)),
         error=error,
@@ -83,7 +96,7 @@ async def submit(
     async with upload_form(request, file_field="file") as form:
         check_form_token(request, settings, form_text(form, CSRF_FIELD, max_length=128))
         fields = {
-            "format": form_text(form, "format", default="predictions", max_length=32),
+            "format": form_text(form, "format", max_length=32),
             "note": form_text(form, "note", max_length=500),
         }
         created = await run_in_threadpool(
@@ -104,6 +117,8 @@ def _store(
     try:
         if file is None:
             raise ValidationFailed("choose a file to upload")
+        if not fields["format"]:
+            fields["format"] = _inferred(file.filename or "", competition)
         return submissions.create(
             session,
             settings=settings,

@@ -124,3 +124,18 @@ def test_team_cancels_and_downloads_on_the_submission_page(site: Site) -> None:
         ]
         == "cancelled"
     )
+
+
+def test_web_upload_infers_the_format_from_the_file_name(site: Site) -> None:
+    alice = site.browser("alice")
+    page = "/competitions/tiny/submit"
+    assert 'name="format" value="" checked' in alice.get(page).text
+    inferred = site.post_form(
+        alice, page, page, {}, files={"file": ("pred.csv", truth_predictions(site.bundle))}
+    )
+    assert inferred.status_code == 303
+    sid = inferred.headers["location"].rsplit("/", 1)[1]
+    view = site.api.get(f"/api/v1/submissions/{sid}", headers=auth(site.tokens["alice"])).json()
+    assert view["format"] == "predictions"
+    unknown = site.post_form(alice, page, page, {}, files={"file": ("model.zip", b"PK")})
+    assert unknown.status_code == 422 and "choose the format" in unknown.text
