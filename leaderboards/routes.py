@@ -23,6 +23,9 @@ def get_leaderboard(
     phase: str | None = Query(default=None, max_length=64),
     offset: int = Query(default=0, ge=0, le=1_000_000),
     limit: int = Query(default=100, ge=1, le=5_000),
+    methods: bool = Query(
+        default=False, description="add each row's method (name, description, code or paper URL)"
+    ),
 ) -> dict[str, Any]:
     """The ranked board: one row per team, missing scores last, baselines unranked (paged)."""
     competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
@@ -35,6 +38,7 @@ def get_leaderboard(
         user=user,
         offset=offset,
         limit=limit,
+        methods=methods,
     )
     return {
         "board": result.board,

@@ -14,9 +14,11 @@ from challenge.competitions.staff import is_staff
 from challenge.errors import NotFound, ValidationFailed
 from challenge.submissions import service
 from challenge.submissions.schemas import (
+    METHOD_FIELDS,
     SelectFinal,
     SubmissionLogs,
     SubmissionRead,
+    method_info,
     submission_read,
 )
 from challenge.teams import service as teams
@@ -38,6 +40,17 @@ SUBMISSION_BODY = {
                         },
                         "format": {"type": "string", "default": "predictions", "maxLength": 32},
                         "note": {"type": "string", "default": "", "maxLength": 500},
+                        "method_name": {"type": "string", "maxLength": 100},
+                        "method_description": {"type": "string", "maxLength": 2000},
+                        "method_url": {
+                            "type": "string",
+                            "maxLength": 500,
+                            "description": "the code or paper (http:// or https://)",
+                        },
+                        "method_public": {
+                            "type": "boolean",
+                            "description": "show the method on the leaderboard",
+                        },
                     },
                     "required": ["file"],
                 }
@@ -80,6 +93,9 @@ async def create_submission(
             filename=upload.filename or "upload",
             format=form_text(form, "format", default="predictions", max_length=32) or "predictions",
             note=form_text(form, "note", max_length=500),
+            method=method_info(
+                {name: form_text(form, name, max_length=2000) for name in METHOD_FIELDS}
+            ),
         )
     return await run_in_threadpool(submission_read, session, submission, user)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -115,8 +115,11 @@ def create(
     filename: str,
     format: str,
     note: str = "",
+    method: dict[str, Any] | None = None,
 ) -> Submission:
-    """Accept an upload: phase open, team, format, size, archive, then the limits (atomically)."""
+    """Accept an upload: phase open, team, format, size, archive, then the limits (atomically).
+
+    `method` is the validated `MethodInfo` of the upload (name, description, URL, public)."""
     competition_lifecycle.require_entries_open(competition)
     intent = Intent.model_validate(competition.intent)
     phase = competitions.current_phase(competition)
@@ -165,6 +168,7 @@ def create(
             filename=filename,
             format=format,
             note=note,
+            method=method,
         )
     except BaseException:
         path.unlink(missing_ok=True)
@@ -218,6 +222,7 @@ def _insert_within_limits(
     format: str,
     note: str,
     is_baseline: bool = False,
+    method: dict[str, Any] | None = None,
 ) -> Submission:
     # The row lock on the team serialises concurrent uploads of one team (SQLite: the write lock);
     # joining and leaving take the same lock, so the members counted below cannot change.
@@ -240,6 +245,7 @@ def _insert_within_limits(
         file_sha256=storage.sha256_file(path),
         size_bytes=path.stat().st_size,
         is_baseline=is_baseline,
+        method=method or None,
     )
     session.add(submission)
     session.flush()

@@ -62,6 +62,7 @@ def leaderboard_page(
     phase: str | None = Query(default=None, max_length=64),
     board: Literal["public", "private"] = "public",
     offset: int = Query(default=0, ge=0, le=1_000_000),
+    methods: bool = False,
 ) -> Response:
     """The public board (private too for hosts and judges, or after finalization) and a chart."""
     competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
@@ -74,6 +75,7 @@ def leaderboard_page(
         user=user,
         offset=offset,
         limit=PAGE_ROWS,
+        methods=methods,
     )
     private_allowed = boards.can_see_private(user, competition, chosen)
     chart = best_score_chart(
@@ -92,4 +94,5 @@ def leaderboard_page(
         chart=chart,
         offset=offset,
         page_rows=PAGE_ROWS,
+        show_methods=methods,
     )

@@ -20,7 +20,7 @@ from challenge.config import Settings
 from challenge.errors import NotFound, PlatformError, ValidationFailed
 from challenge.submissions import service as submissions
 from challenge.submissions.models import Submission
-from challenge.submissions.schemas import submission_read
+from challenge.submissions.schemas import METHOD_FIELDS, method_info, submission_read
 from challenge.teams import service as teams
 from challenge.web.artifacts import diagnostics_path, diagnostics_pending, mlflow_run_url
 from challenge.web.rendering import PageError, render
@@ -98,6 +98,7 @@ async def submit(
         fields = {
             "format": form_text(form, "format", max_length=32),
             "note": form_text(form, "note", max_length=500),
+            **{name: form_text(form, name, max_length=2000) for name in METHOD_FIELDS},
         }
         created = await run_in_threadpool(
             _store, request, session, settings, user, competition, form_file(form, "file"), fields
@@ -128,6 +129,7 @@ def _store(
             filename=file.filename or "upload",
             format=fields["format"],
             note=fields["note"],
+            method=method_info(fields),
         )
     except PlatformError as exc:
         page = _submit_page(

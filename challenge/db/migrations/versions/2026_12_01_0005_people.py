@@ -1,4 +1,4 @@
-"""people: one-time links (login, password reset, invitation), token expiry, competition status
+"""people: one-time links, token expiry, competition status, submission method
 
 Existing competitions are published.
 
@@ -35,6 +35,8 @@ def upgrade() -> None:
                 nullable=False,
             )
         )
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("method", sa.JSON(), nullable=True))
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
@@ -86,3 +88,5 @@ def downgrade() -> None:
         batch_op.drop_column("expires_at")
     with op.batch_alter_table("competitions", schema=None) as batch_op:
         batch_op.drop_column("status")
+    with op.batch_alter_table("submissions", schema=None) as batch_op:
+        batch_op.drop_column("method")
