@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from challenge.accounts import service as accounts
 from challenge.accounts.models import Role, User
+from challenge.db.search import contains
 from challenge.errors import BadRequest
 
 
@@ -16,14 +17,9 @@ def search(
     """Users whose username or email contains `query` (any case), by username; and the total."""
     accounts.require_role(admin, Role.ADMIN)
     condition = None
-    needle = query.strip().lower()
+    needle = query.strip()
     if needle:
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        condition = or_(
-            func.lower(User.username).like(pattern, escape="\\"),
-            func.lower(User.email).like(pattern, escape="\\"),
-        )
+        condition = or_(contains(User.username, needle), contains(User.email, needle))
     counted = select(func.count()).select_from(User)
     listed = select(User).order_by(User.username).offset(offset).limit(limit)
     if condition is not None:

@@ -47,6 +47,20 @@ def get_all_visible(session: Session, *, user: User | None) -> list[Competition]
     return [c for c in service.get_all(session) if visible(user, c)]
 
 
+def search_visible(
+    session: Session, *, user: User | None, query: str = "", offset: int = 0, limit: int = 100
+) -> tuple[list[Competition], int]:
+    """One page of the competitions the user may see whose slug or title contains `query`
+    (any case), newest first; and how many match."""
+    needle = query.strip().lower()
+    shown = [
+        c
+        for c in get_all_visible(session, user=user)
+        if not needle or needle in c.slug.lower() or needle in c.title.lower()
+    ]
+    return shown[offset : offset + limit], len(shown)
+
+
 def require_entries_open(competition: Competition) -> None:
     """Raise Conflict when the competition takes no new teams or submissions (archived, draft)."""
     if competition.status is CompetitionStatus.ARCHIVED:

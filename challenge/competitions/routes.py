@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
-from challenge.api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep
+from challenge.api.deps import CurrentUser, OptionalUser, PageDep, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import lifecycle, service, staff
 from challenge.competitions.bundle import SLUG_PATTERN, format_validation_error
@@ -48,10 +49,24 @@ CREATE_BODY = {
 }
 
 
-@router.get("", response_model=list[CompetitionSummary])
-def list_competitions(session: SessionDep, user: OptionalUser) -> list[CompetitionSummary]:
-    """Every competition the caller may see (drafts: their staff only)."""
-    shown = lifecycle.get_all_visible(session, user=user)
+@router.get(
+    "",
+    response_model=list[CompetitionSummary],
+    responses={200: {"headers": {"X-Total-Count": {"description": "competitions that match"}}}},
+)
+def list_competitions(
+    session: SessionDep,
+    user: OptionalUser,
+    paging: PageDep,
+    response: Response,
+    q: Annotated[str, Query(max_length=100, description="part of the slug or title")] = "",
+) -> list[CompetitionSummary]:
+    """The competitions the caller may see (drafts: their staff only), newest first, one page;
+    the `X-Total-Count` header says how many match."""
+    shown, total = lifecycle.search_visible(
+        session, user=user, query=q, offset=paging.offset, limit=paging.per_page
+    )
+    paging.headers(response, total)
     return [CompetitionSummary(**competition_summary(c)) for c in shown]
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from challenge.api.deps import CurrentUser, RowId, SessionDep, SettingsDep
+from challenge.api.deps import CurrentUser, PageDep, RowId, SessionDep, SettingsDep
 from challenge.api.downloads import attachment
 from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import lifecycle
 from challenge.competitions.staff import is_staff
 from challenge.errors import NotFound, ValidationFailed
 from challenge.submissions import service
+from challenge.submissions.models import SubmissionStatus
 from challenge.submissions.schemas import (
     METHOD_FIELDS,
     SelectFinal,
@@ -101,14 +104,37 @@ async def create_submission(
 
 
 @router.get("/competitions/{slug}/submissions", response_model=list[SubmissionRead])
-def list_submissions(slug: str, session: SessionDep, user: CurrentUser) -> list[SubmissionRead]:
-    """The caller's team's submissions (every submission for hosts and judges)."""
+def list_submissions(
+    slug: str,
+    session: SessionDep,
+    user: CurrentUser,
+    paging: PageDep,
+    response: Response,
+    q: Annotated[
+        str, Query(max_length=100, description="part of the file name, note or team, or an id")
+    ] = "",
+    status: SubmissionStatus | None = None,
+) -> list[SubmissionRead]:
+    """The caller's team's submissions (every submission for hosts and judges), newest first,
+    one page; the `X-Total-Count` header says how many match."""
     competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
-    if is_staff(user, competition):
-        rows = service.get_all_for_competition(session, competition_id=competition.id)
-    else:
+    team_id: int | None = None
+    if not is_staff(user, competition):
         team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
-        rows = [] if team is None else service.get_all_for_team(session, team_id=team.id)
+        if team is None:
+            paging.headers(response, 0)
+            return []
+        team_id = team.id
+    rows, total = service.search(
+        session,
+        competition_id=competition.id,
+        team_id=team_id,
+        query=q,
+        status=status,
+        offset=paging.offset,
+        limit=paging.per_page,
+    )
+    paging.headers(response, total)
     return [submission_read(session, s, user) for s in rows]
 
 

@@ -16,6 +16,7 @@ from challenge.competitions.models import Competition, Phase
 from challenge.competitions.staff import is_staff
 from challenge.config import Settings
 from challenge.db.base import utcnow
+from challenge.db.search import contains
 from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
 from challenge.files import storage
@@ -103,6 +104,43 @@ def get_all_for_competition(
             .limit(limit)
         )
     )
+
+
+def search(
+    session: Session,
+    *,
+    competition_id: int,
+    team_id: int | None = None,
+    query: str = "",
+    status: SubmissionStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Submission], int]:
+    """One page of a competition's submissions (a team's, with `team_id`), newest first, whose
+    file name, note, team name or id contains `query`, in `status`; and how many match."""
+    condition = Submission.competition_id == competition_id
+    if team_id is not None:
+        condition = condition & (Submission.team_id == team_id)
+    if status is not None:
+        condition = condition & (Submission.status == status)
+    needle = query.strip()
+    if needle:
+        matches = (
+            contains(Submission.file_name, needle)
+            | contains(Submission.note, needle)
+            | contains(Team.name, needle)
+        )
+        if needle.isdigit():
+            matches = matches | (Submission.id == int(needle))
+        condition = condition & matches
+    joined = select(Submission).join(Team, Team.id == Submission.team_id).where(condition)
+    total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
+    rows = session.scalars(
+        joined.order_by(Submission.created_at.desc(), Submission.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), int(total)
 
 
 def create(

@@ -22,13 +22,35 @@ from leaderboards import service as boards
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 PAGE_ROWS = 100
+COMPETITIONS_PER_PAGE = 25
 
 
 @router.get("/")
-def index(request: Request, session: SessionDep, user: WebUser) -> Response:
-    """Every competition, with its current phase."""
-    rows = [(c, competition_summary(c)) for c in lifecycle.get_all_visible(session, user=user)]
-    return render(request, "index.html", user=user, competitions=rows)
+def index(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    q: str = Query(default="", max_length=100),
+    page: int = Query(default=1, ge=1, le=1_000_000),
+) -> Response:
+    """The competitions the visitor may see, with their current phase; searchable, 25 a page."""
+    shown, total = lifecycle.search_visible(
+        session,
+        user=user,
+        query=q,
+        offset=(page - 1) * COMPETITIONS_PER_PAGE,
+        limit=COMPETITIONS_PER_PAGE,
+    )
+    return render(
+        request,
+        "index.html",
+        user=user,
+        competitions=[(c, competition_summary(c)) for c in shown],
+        q=q,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // COMPETITIONS_PER_PAGE)),
+    )
 
 
 @router.get("/competitions/{slug}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
@@ -29,6 +31,7 @@ from challenge.web.security import CSRF_FIELD, LoggedIn, check_form_token
 from sandbox import FORMATS, SubmissionFormat
 from sandbox.formats import format_of_file
 
+SUBMISSIONS_PER_PAGE = 50
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 
 
@@ -147,15 +150,30 @@ def _store(
 
 
 @router.get("/competitions/{slug}/submissions")
-def my_submissions(slug: str, request: Request, session: SessionDep, user: LoggedIn) -> Response:
-    """The team's submissions (every submission for hosts and judges), with live status."""
+def my_submissions(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    user: LoggedIn,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The team's submissions (every submission for hosts and judges), with live status, 50 a
+    page, searchable by file name, note, team or id."""
     competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     staff = is_staff(user, competition)
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
-    if staff:
-        rows = submissions.get_all_for_competition(session, competition_id=competition.id)
-    else:
-        rows = [] if team is None else submissions.get_all_for_team(session, team_id=team.id)
+    rows: list[Submission] = []
+    total = 0
+    if staff or team is not None:
+        rows, total = submissions.search(
+            session,
+            competition_id=competition.id,
+            team_id=None if staff else team.id if team else None,
+            query=q,
+            offset=(page - 1) * SUBMISSIONS_PER_PAGE,
+            limit=SUBMISSIONS_PER_PAGE,
+        )
     return render(
         request,
         "submissions.html",
@@ -164,6 +182,10 @@ def my_submissions(slug: str, request: Request, session: SessionDep, user: Logge
         team=team,
         staff=staff,
         rows=[submission_read(session, s, user) for s in rows],
+        q=q,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // SUBMISSIONS_PER_PAGE)),
     )
 
 
