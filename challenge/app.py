@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from challenge.accounts.routes import router as accounts_router
 from challenge.api.bodies import BodyLimits
@@ -19,16 +20,22 @@ from challenge.teams.routes import router as teams_router
 from challenge.web import install_web
 from leaderboards.routes import router as leaderboards_router
 
+DOCS_ASSETS = "/docs/assets"
+"""Where Swagger UI's and ReDoc's files are served (from the `fastapi-offline` package): /docs
+works without internet."""
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for these settings (default: the environment's)."""
     settings = settings or get_settings()
     settings.ensure_dirs()
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served from the package
         title="mlchallenge",
         version=_version(),
         description="ML challenges and model evaluation: host problems, submit models, judge.",
         docs_url="/docs",
+        redoc_url="/redoc",
+        static_url=DOCS_ASSETS,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings

@@ -26,7 +26,7 @@ def test_competitions_are_paged_and_searched(arena: Arena) -> None:
     assert client.get("/api/v1/competitions", params={"per_page": 0}).status_code == 422
     page = client.get("/?q=radio-t")
     assert "1 competition matching" in page.text and "/competitions/radio-two" in page.text
-    assert "/competitions/tiny\"" not in page.text
+    assert '/competitions/tiny"' not in page.text
 
 
 def test_submissions_are_paged_searched_and_filtered(arena: Arena) -> None:
