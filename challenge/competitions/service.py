@@ -37,7 +37,10 @@ def get_or_raise(session: Session, *, slug: str) -> Competition:
     """The competition with this slug, or NotFound."""
     competition = get(session, slug=slug)
     if competition is None:
-        raise NotFound(f"competition {slug!r} does not exist; GET /api/v1/competitions lists them")
+        raise NotFound(
+            f"competition {slug!r} does not exist; `mlchallenge competitions` or the front page "
+            "lists them"
+        )
     return competition
 
 

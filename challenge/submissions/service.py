@@ -175,7 +175,8 @@ def create(
     if team is None:
         raise Forbidden(
             f"join or create a team in {competition.slug!r} before submitting "
-            f"(POST /api/v1/competitions/{competition.slug}/teams)"
+            f"(`mlchallenge team create {competition.slug} NAME`, or the page "
+            f"/competitions/{competition.slug}/team)"
         )
     if team.disqualified_reason:
         raise Forbidden(f"your team was disqualified: {team.disqualified_reason}")
