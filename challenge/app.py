@@ -14,6 +14,7 @@ from challenge.config import Settings, get_settings
 from challenge.health import router as health_router
 from challenge.judging.routes import public_router as judging_public_router
 from challenge.judging.routes import router as judging_router
+from challenge.notifications.routes import router as notifications_router
 from challenge.observability.http import install_metrics
 from challenge.submissions.routes import router as submissions_router
 from challenge.teams.routes import router as teams_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leaderboards_router,
         judging_router,
         judging_public_router,
+        notifications_router,
     ):
         app.include_router(router)
     install_web(app)

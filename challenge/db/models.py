@@ -3,6 +3,7 @@
 from challenge.accounts.models import ApiToken, OneTimeLink, User
 from challenge.competitions.models import Competition, CompetitionStaff, Phase
 from challenge.judging.models import Annotation, AuditEvent, Reproduction, ReproductionResult
+from challenge.notifications.models import EmailOptOut, Notification
 from challenge.submissions.models import ScoreRecord, Submission
 from challenge.teams.models import Team, TeamMember
 from leaderboards.models import LeaderboardEntry, LeaderboardSnapshot, ScoreHistory
@@ -14,8 +15,10 @@ __all__ = [
     "AuditEvent",
     "Competition",
     "CompetitionStaff",
+    "EmailOptOut",
     "LeaderboardEntry",
     "LeaderboardSnapshot",
+    "Notification",
     "OneTimeLink",
     "Phase",
     "Reproduction",

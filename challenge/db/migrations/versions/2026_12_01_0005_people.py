@@ -1,4 +1,4 @@
-"""people: one-time links, token expiry, competition status, submission method
+"""people: one-time links, token expiry, competition status, submission method, notifications
 
 Existing competitions are published.
 
@@ -78,9 +78,54 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("one_time_links", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_one_time_links_user_id"), ["user_id"], unique=False)
+    kinds = sa.Enum(
+        "submission_finished",
+        "submission_failed",
+        "phase_finalized",
+        "announcement",
+        name="notificationkind",
+        native_enum=False,
+        length=32,
+    )
+    op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("kind", kinds, nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("link", sa.String(length=500), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notifications_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notifications_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "email_opt_outs",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("kind", kinds, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_email_opt_outs_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "kind", name=op.f("pk_email_opt_outs")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("email_opt_outs")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
+    op.drop_table("notifications")
     with op.batch_alter_table("one_time_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_one_time_links_user_id"))
     op.drop_table("one_time_links")
