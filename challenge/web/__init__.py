@@ -19,6 +19,7 @@ from challenge.web.host import router as host_router
 from challenge.web.host_edit import router as host_edit_router
 from challenge.web.judge import router as judge_router
 from challenge.web.mlflow_ui import router as mlflow_ui_router
+from challenge.web.notifications import router as notifications_router
 from challenge.web.people import router as people_router
 from challenge.web.profile import router as profile_router
 from challenge.web.routing import error_page
@@ -33,6 +34,7 @@ ROUTERS = (
     account_router,
     people_router,
     profile_router,
+    notifications_router,
     users_admin_router,
     competitions_router,
     teams_router,

@@ -52,6 +52,7 @@ def _page(
         statuses=[s.value for s in CompetitionStatus],
         preview=preview,
         saved=request.query_params.get("saved") == "1",
+        announced=request.query_params.get("announced") == "1",
         error=error,
         status_code=status_code,
     )

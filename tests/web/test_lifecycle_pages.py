@@ -139,3 +139,30 @@ def test_web_upload_infers_the_format_from_the_file_name(site: Site) -> None:
     assert view["format"] == "predictions"
     unknown = site.post_form(alice, page, page, {}, files={"file": ("model.zip", b"PK")})
     assert unknown.status_code == 422 and "choose the format" in unknown.text
+
+
+def test_announcement_reaches_the_notifications_page(site: Site) -> None:
+    host = site.browser("host")
+    sent = site.post_form(
+        host,
+        "/competitions/tiny/edit",
+        "/competitions/tiny/announce",
+        {"title": "Deadline moved", "body": "One more week."},
+    )
+    assert sent.status_code == 303 and sent.headers["location"].endswith("announced=1")
+    alice = site.browser("alice")
+    page = alice.get("/notifications").text
+    assert "Deadline moved" in page and "1 unread" in page
+    assert site.post_form(alice, "/notifications", "/notifications/read", {}).status_code == 303
+    assert "0 unread" in alice.get("/notifications").text
+    kept = [k for k in ("submission_finished", "submission_failed", "phase_finalized")]
+    saved = site.post_form(alice, "/notifications", "/notifications/email", {"email": kept})
+    assert saved.status_code == 303
+    muted = site.api.get("/api/v1/users/me/email-settings", headers=auth(site.tokens["alice"]))
+    assert muted.json() == {"muted": ["announcement"]}
+    assert (
+        site.post_form(
+            alice, "/competitions/tiny", "/competitions/tiny/announce", {"title": "spam"}
+        ).status_code
+        == 403
+    )
