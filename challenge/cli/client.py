@@ -143,6 +143,12 @@ def download(
     help=f"{', '.join(SubmissionFormat)} (default: from the file's ending)",
 )
 @click.option("--note", default="", help="a note for your team")
+@click.option("--method-name", default="", help="the method's name (shown on the board if public)")
+@click.option("--method-description", default="", help="how the model was made")
+@click.option("--method-url", default="", help="the code or paper (http:// or https://)")
+@click.option(
+    "--public-method", is_flag=True, help="show the method on the leaderboard (`--methods`)"
+)
 @click.option("--wait", is_flag=True, help="wait for the result; exit 1 if it fails")
 @click.option("--timeout", default=1800, show_default=True, type=int, help="seconds to wait")
 @_common
@@ -152,6 +158,10 @@ def submit(
     path: Path,
     fmt: str | None,
     note: str,
+    method_name: str,
+    method_description: str,
+    method_url: str,
+    public_method: bool,
     wait: bool,
     timeout: int,
     server: str | None,
@@ -166,7 +176,14 @@ def submit(
             "POST",
             f"/api/v1/competitions/{slug}/submissions",
             files={"file": (path.name, handle)},
-            data={"format": fmt, "note": note},
+            data={
+                "format": fmt,
+                "note": note,
+                "method_name": method_name,
+                "method_description": method_description,
+                "method_url": method_url,
+                "method_public": "true" if public_method else "false",
+            },
         )
     if not wait:
         click.echo(
@@ -280,13 +297,21 @@ def logs(
 @click.command()
 @click.argument("slug")
 @click.option("--board", type=click.Choice(["public", "private"]), default="public")
+@click.option("--methods", is_flag=True, help="add the methods teams made public")
 @_common
 def leaderboard(
-    ctx: click.Context, slug: str, board: str, server: str | None, token: str | None, as_json: bool
+    ctx: click.Context,
+    slug: str,
+    board: str,
+    methods: bool,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
 ) -> None:
     """Show a competition's leaderboard."""
+    params = {"board": board, "methods": "true" if methods else "false"}
     data = _setup(ctx, server, token).request(
-        "GET", f"/api/v1/competitions/{slug}/leaderboard", params={"board": board}
+        "GET", f"/api/v1/competitions/{slug}/leaderboard", params=params
     )
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -299,11 +324,19 @@ def leaderboard(
             "" if not r["interval"] else f"[{_fmt(r['interval'][0])}, {_fmt(r['interval'][1])}]",
             "=" if r.get("tied_with_previous") else "",
             r["submission_id"],
+            *([_method(r.get("method"))] if methods else []),
         ]
         for r in data["rows"]
     ]
+    headers = ["rank", "team", "score", "interval", "tie", "submission"]
     click.echo(f"{slug} {data['board']} board, metric {data['metric']}")
-    click.echo(_table(rows, ["rank", "team", "score", "interval", "tie", "submission"]))
+    click.echo(_table(rows, [*headers, *(["method"] if methods else [])]))
+
+
+def _method(method: dict[str, Any] | None) -> str:
+    if not method:
+        return ""
+    return " ".join(part for part in (method.get("name"), method.get("url")) if part)
 
 
 @click.group()

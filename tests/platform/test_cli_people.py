@@ -95,3 +95,41 @@ def test_select_unselect_and_cancel_from_the_cli(
     assert chosen.exit_code == 0 and '"selected_final": true' in chosen.output
     dropped = run(config, "unselect", str(done))
     assert dropped.exit_code == 0 and "no longer selected" in dropped.output
+
+
+def test_submit_with_a_method_and_show_methods(
+    live: str, client: TestClient, settings: Any, tmp_path: Path
+) -> None:
+    import json
+
+    from tests.arena import make_arena
+    from tests.platform.helpers import regression_settings, truth_predictions
+
+    arena = make_arena(client, settings, tmp_path, regression_settings())
+    predictions = tmp_path / "pred.csv"
+    predictions.write_bytes(truth_predictions(arena.bundle))
+    config = tmp_path / "config"
+    login = run(config, "login", "--server", live, given="alice\ncorrect horse battery\n")
+    assert login.exit_code == 0
+    made = run(
+        config,
+        "submit",
+        "tiny",
+        str(predictions),
+        "--method-name",
+        "GBM",
+        "--method-url",
+        "https://example.org/code",
+        "--public-method",
+        "--json",
+    )
+    assert made.exit_code == 0, made.output
+    method = json.loads(made.output)["method"]
+    assert method == {
+        "name": "GBM",
+        "description": "",
+        "url": "https://example.org/code",
+        "public": True,
+    }
+    board = run(config, "leaderboard", "tiny", "--methods")
+    assert board.exit_code == 0 and "method" in board.output
