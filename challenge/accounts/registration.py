@@ -10,7 +10,7 @@ from challenge.accounts import links
 from challenge.accounts import service as accounts
 from challenge.accounts.models import LinkKind, OneTimeLink, Role, User
 from challenge.config import Registration, Settings
-from challenge.errors import BadRequest, Forbidden
+from challenge.errors import BadRequest, Conflict, Forbidden
 from challenge.mail import send_after_commit
 
 
@@ -64,6 +64,11 @@ def invite(
     Returns the link, its URL and whether an email is on its way.
     """
     accounts.require_role(inviter, Role.ADMIN)
+    if settings.sign_up is Registration.CLOSED:
+        raise Conflict(
+            "registration is closed on this server, so an invitation could not be used; set "
+            "MLCHALLENGE_REGISTRATION=invite, or make the account with `mlchallenge users create`"
+        )
     link, secret = links.issue(
         session,
         kind=LinkKind.INVITE,

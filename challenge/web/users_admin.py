@@ -48,6 +48,7 @@ def _page(
         page=page,
         pages=max(1, math.ceil(total / PER_PAGE)),
         roles=[role.value for role in Role],
+        registration=request.app.state.settings.sign_up.value,
         link=link,
         done=request.query_params.get("done") == "1",
         error=error,

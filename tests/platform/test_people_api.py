@@ -67,6 +67,10 @@ def test_closed_and_invite_only_say_why(client: TestClient, settings: Any) -> No
     settings.registration = Registration.INVITE
     invite_only = register(client, "shut")
     assert invite_only.status_code == 403 and "invitation" in invite_only.json()["message"]
+    settings.registration = Registration.CLOSED
+    admin = admin_token(settings)
+    no_invites = client.post("/api/v1/invitations", json={}, headers=auth(admin))
+    assert no_invites.status_code == 409 and "users create" in no_invites.json()["message"]
 
 
 def test_invitation_sets_the_role_and_works_once(client: TestClient, settings: Any) -> None:
