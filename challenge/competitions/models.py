@@ -80,6 +80,9 @@ class Phase(Base):
     max_total: Mapped[int] = mapped_column(default=100)
     max_pending: Mapped[int] = mapped_column(default=2)
     finalized_at: Mapped[datetime | None] = mapped_column(default=None)
+    opened_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When competitors were told that the phase opened (set once, by the first worker)."""
+    closed_notified_at: Mapped[datetime | None] = mapped_column(default=None)
 
     competition: Mapped[Competition] = relationship(back_populates="phases")
 

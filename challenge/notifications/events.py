@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
-from challenge.competitions.models import Competition, Phase
+from challenge.competitions.models import Competition, CompetitionStatus, Phase
 from challenge.competitions.staff import require_manager
 from challenge.config import Settings
+from challenge.db.base import utcnow
 from challenge.notifications.models import NotificationKind
 from challenge.notifications.service import competitors, notify, team_members
 from challenge.submissions.models import Submission, SubmissionStatus
@@ -76,3 +78,50 @@ def announce(
         body=body,
         link=f"/competitions/{competition.slug}",
     )
+
+
+def phase_changes(session: Session, *, settings: Settings) -> int:
+    """Tell competitors of published competitions that a phase opened or closed, once per phase
+    and change (a conditional update claims it, so several workers send it once); returns how
+    many changes were announced."""
+    now = utcnow()
+    announced = 0
+    checks = (
+        (Phase.opened_notified_at, Phase.start_at, NotificationKind.PHASE_OPENED, "is open"),
+        (Phase.closed_notified_at, Phase.end_at, NotificationKind.PHASE_CLOSED, "has closed"),
+    )
+    for marker, moment, kind, what in checks:
+        due = session.execute(
+            select(Phase, Competition)
+            .join(Competition, Competition.id == Phase.competition_id)
+            .where(
+                marker.is_(None),
+                moment.is_not(None),
+                moment <= now,
+                Competition.status == CompetitionStatus.PUBLISHED,
+            )
+        ).all()
+        for phase, competition in due:
+            claimed = session.execute(
+                update(Phase)
+                .where(Phase.id == phase.id, marker.is_(None))
+                .values({marker.key: now})
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                continue
+            notify(
+                session,
+                settings=settings,
+                user_ids=competitors(session, competition=competition),
+                kind=kind,
+                title=f"{competition.title}: phase {phase.name} {what}",
+                body=(
+                    "Submit on the competition's page or with `mlchallenge submit`."
+                    if kind is NotificationKind.PHASE_OPENED
+                    else "It takes no more submissions; the judges finalize it next."
+                ),
+                link=f"/competitions/{competition.slug}",
+            )
+            announced += 1
+    return announced

@@ -16,6 +16,8 @@ class NotificationKind(StrEnum):
 
     SUBMISSION_FINISHED = "submission_finished"
     SUBMISSION_FAILED = "submission_failed"
+    PHASE_OPENED = "phase_opened"
+    PHASE_CLOSED = "phase_closed"
     PHASE_FINALIZED = "phase_finalized"
     ANNOUNCEMENT = "announcement"
 

@@ -82,3 +82,23 @@ def test_result_finalization_and_announcement(arena: Arena, settings: Any, mailb
         "/api/v1/users/me/email-settings", json={"muted": ["spam"]}, headers=auth(arena.host)
     )
     assert bad_kind.status_code == 422
+
+
+def test_phase_opened_and_closed_are_announced_once(arena: Arena, settings: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from challenge.competitions.models import Phase
+    from challenge.db.base import utcnow
+    from challenge.notifications.events import phase_changes
+
+    with transaction(settings.database_url) as session:
+        assert phase_changes(session, settings=settings) == 1  # "main" has started
+    with transaction(settings.database_url) as session:
+        assert phase_changes(session, settings=settings) == 0  # once
+        session.execute(update(Phase).values(end_at=utcnow() - timedelta(minutes=1)))
+    with transaction(settings.database_url) as session:
+        assert phase_changes(session, settings=settings) == 1
+    kinds = [item["kind"] for item in inbox(arena, arena.participant)["items"]]
+    assert kinds == ["phase_closed", "phase_opened"]

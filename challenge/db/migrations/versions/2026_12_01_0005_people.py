@@ -8,6 +8,7 @@ Create Date: 2026-12-01 15:00:00.000000
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -81,6 +82,8 @@ def upgrade() -> None:
     kinds = sa.Enum(
         "submission_finished",
         "submission_failed",
+        "phase_opened",
+        "phase_closed",
         "phase_finalized",
         "announcement",
         name="notificationkind",
@@ -120,8 +123,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "kind", name=op.f("pk_email_opt_outs")),
     )
 
+    with op.batch_alter_table("phases", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("opened_notified_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("closed_notified_at", sa.DateTime(timezone=True), nullable=True)
+        )
+    phases = sa.table(
+        "phases",
+        sa.column("start_at", sa.DateTime(timezone=True)),
+        sa.column("end_at", sa.DateTime(timezone=True)),
+        sa.column("opened_notified_at", sa.DateTime(timezone=True)),
+        sa.column("closed_notified_at", sa.DateTime(timezone=True)),
+    )
+    now = datetime.now(UTC)  # what happened before this version is not announced now
+    op.execute(phases.update().where(phases.c.start_at <= now).values(opened_notified_at=now))
+    op.execute(phases.update().where(phases.c.end_at <= now).values(closed_notified_at=now))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("phases", schema=None) as batch_op:
+        batch_op.drop_column("closed_notified_at")
+        batch_op.drop_column("opened_notified_at")
     op.drop_table("email_opt_outs")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
