@@ -82,7 +82,10 @@ def optional_user(request: Request, session: SessionDep, settings: SettingsDep) 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     """The caller; a token is required."""
     if user is None:
-        raise Unauthenticated("this needs an API token: `Authorization: Bearer <token>`")
+        raise Unauthenticated(
+            "this needs you to log in: `mlchallenge login` (the CLI keeps the token), the page "
+            "/login, or an API token in `Authorization: Bearer <token>` (make one on /account)"
+        )
     return user
 
 
