@@ -155,7 +155,9 @@ def test_announcement_reaches_the_notifications_page(site: Site) -> None:
     assert "Deadline moved" in page and "1 unread" in page
     assert site.post_form(alice, "/notifications", "/notifications/read", {}).status_code == 303
     assert "0 unread" in alice.get("/notifications").text
-    kept = [k for k in ("submission_finished", "submission_failed", "phase_finalized")]
+    from challenge.notifications.models import NotificationKind
+
+    kept = [k.value for k in NotificationKind if k is not NotificationKind.ANNOUNCEMENT]
     saved = site.post_form(alice, "/notifications", "/notifications/email", {"email": kept})
     assert saved.status_code == 303
     muted = site.api.get("/api/v1/users/me/email-settings", headers=auth(site.tokens["alice"]))
