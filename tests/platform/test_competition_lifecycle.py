@@ -122,3 +122,10 @@ def test_clone_api_and_bundle_slug_override(arena: Arena) -> None:
         files={"bundle": ("b.zip", zip_folder(arena.bundle), "application/zip")},
     )
     assert upload.status_code == 201 and upload.json()["slug"] == "tiny-upload"
+
+
+def test_a_drafts_board_export_is_hidden_too(arena: Arena) -> None:
+    assert patch(arena, {"status": "draft"}).status_code == 200
+    url = f"/api/v1/competitions/{arena.slug}/leaderboard/export"
+    assert arena.client.get(url).status_code == 404
+    assert arena.client.get(url, headers=auth(arena.host)).status_code == 200
