@@ -85,6 +85,18 @@ def search(
     return list(rows), int(total), int(unread_count)
 
 
+def unread_count(session: Session, *, user: User) -> int:
+    """How many of the user's notifications are unread."""
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
 def mark_read(session: Session, *, user: User, ids: list[int] | None = None) -> int:
     """Mark the user's notifications read (those ids, or all); returns how many changed."""
     statement = update(Notification).where(

@@ -153,6 +153,7 @@ def test_announcement_reaches_the_notifications_page(site: Site) -> None:
     alice = site.browser("alice")
     page = alice.get("/notifications").text
     assert "Deadline moved" in page and "1 unread" in page
+    assert "data-unread>1</span>" in alice.get("/").text  # the header counts them
     assert site.post_form(alice, "/notifications", "/notifications/read", {}).status_code == 303
     assert "0 unread" in alice.get("/notifications").text
     from challenge.notifications.models import NotificationKind
