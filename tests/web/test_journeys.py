@@ -227,4 +227,11 @@ def test_judge_downloads_annotates_and_finalizes_with_confirmation(
         judge.click("button:has-text('Finalize phase main')")
     assert "Phase finalized" in judge.locator("[role=status]").inner_text()
     shot(judge, "08-judge-finalized")
+    judge.set_viewport_size({"width": 390, "height": 844})  # a phone
+    for path in ("/competitions/journey/judge", "/competitions/journey/leaderboard?board=private"):
+        judge.goto(f"{live.url}{path}")
+        width = judge.evaluate("document.documentElement.scrollWidth")
+        shot(judge, "09-phone" + path.replace("/", "-").split("?")[0])
+        assert width <= 390, (path, width)  # tables scroll inside their box
+    shot(judge, "09-private-board-phone")
     assert violations == []
