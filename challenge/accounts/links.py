@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from challenge.accounts.models import LinkKind, OneTimeLink, Role, User
 from challenge.accounts.security import hash_token, new_token
 from challenge.db.base import utcnow
-from challenge.errors import NotFound
+from challenge.errors import Forbidden, NotFound
 
 PATHS = {
     LinkKind.LOGIN: "/login/link/",
@@ -110,5 +110,5 @@ def log_in(session: Session, *, secret: str) -> tuple[User, str]:
     link = use(session, kind=LinkKind.LOGIN, secret=secret)
     user = accounts.get_or_raise(session, user_id=link.user_id or 0)
     if not user.is_active:
-        raise NotFound("this account is deactivated; ask an admin to reactivate it")
+        raise Forbidden("this account is deactivated; ask an admin to reactivate it")
     return user, accounts.issue_token(session, user=user, name="web")
