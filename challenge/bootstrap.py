@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
+from challenge.accounts import links
 from challenge.accounts import service as accounts
 from challenge.challenges import demo
 from challenge.competitions import service as competitions
@@ -23,6 +25,8 @@ class Bootstrapped:
 
     admin_token: str
     seeded: list[str]
+    login_secret: str
+    """The secret of a one-time link that logs the admin in on the web."""
     challenge: str | None = None
     """the slug of the demo challenge grouping the built-in problems, when any were asked for"""
 
@@ -33,6 +37,9 @@ def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrap
     upgrade(settings.database_url)
     with transaction(settings.database_url) as session:
         admin, token = accounts.ensure_admin(session)
+        _, login_secret = links.login_link(
+            session, user=admin, lifetime=timedelta(minutes=settings.login_link_minutes)
+        )
     token_file = settings.home / "admin-token"
     token_file.write_text(token + "\n", encoding="utf-8")
     token_file.chmod(0o600)
@@ -56,4 +63,6 @@ def prepare(settings: Settings, *, seed_problems: list[str] | None) -> Bootstrap
         with transaction(settings.database_url) as session:
             owner = accounts.get_or_raise(session, user_id=admin.id)
             challenge = demo.seed(session, admin=owner).slug
-    return Bootstrapped(admin_token=token, seeded=seeded, challenge=challenge)
+    return Bootstrapped(
+        admin_token=token, seeded=seeded, login_secret=login_secret, challenge=challenge
+    )

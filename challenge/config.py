@@ -28,6 +28,22 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+class Registration(StrEnum):
+    """Who may make an account on their own (`POST /api/v1/auth/register`, the sign-up page)."""
+
+    OPEN = "open"
+    INVITE = "invite"
+    CLOSED = "closed"
+
+
+class SmtpSecurity(StrEnum):
+    """How the connection to the SMTP server is protected."""
+
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
 class Settings(BaseSettings):
     """Everything the platform reads from its environment, in one place."""
 
@@ -114,6 +130,25 @@ class Settings(BaseSettings):
     rate_limit_login_user: str = Field(default="30/hour", description="per username")
     rate_limit_register: str = Field(default="5/hour;20/day", description="per client address")
     rate_limit_tokens: str = Field(default="30/minute", description="per client address")
+    registration: Registration | None = Field(
+        default=None,
+        description="open, invite or closed; default: open on the embedded default and in dev, "
+        "closed in production",
+    )
+    public_url: str = Field(
+        default="",
+        description="the address people reach the site at (links in emails); default: the "
+        "address of the request",
+    )
+    smtp_host: str = Field(default="", description="SMTP server for emails; empty: no emails")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = Field(default="mlchallenge@localhost", description="the emails' sender")
+    login_link_minutes: int = Field(default=15, ge=1, le=1440)
+    reset_link_minutes: int = Field(default=60, ge=1, le=10_080)
+    invite_days: int = Field(default=7, ge=1, le=90)
     broker_polling_interval_s: float = Field(
         default=0.1,
         gt=0,
@@ -136,6 +171,9 @@ class Settings(BaseSettings):
             self.storage_root = self.home / "storage"
         if self.labels_root is None:
             self.labels_root = self.home / "labels"
+        if self.registration is None:
+            closed = self.mode is Mode.PRODUCTION
+            self.registration = Registration.CLOSED if closed else Registration.OPEN
         if self.mlflow_ui_upstream and not self.mlflow_ui_url:
             self.mlflow_ui_url = "/mlflow"
         if self.mode is Mode.PRODUCTION and self.secret_key == DEFAULT_SECRET:
@@ -145,6 +183,17 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
+
+    @property
+    def sign_up(self) -> Registration:
+        """The registration policy, resolved for the mode."""
+        assert self.registration is not None
+        return self.registration
+
+    @property
+    def mail_enabled(self) -> bool:
+        """True when an SMTP server is configured."""
+        return bool(self.smtp_host)
 
     @property
     def storage(self) -> Path:

@@ -147,9 +147,10 @@ def export(
     fmt: ExportFormat,
 ) -> Exported:
     """A competition's board as a CSV or JSON download."""
+    from challenge.competitions import lifecycle
     from challenge.competitions import service as competitions
 
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     phase = competitions.get_phase_or_raise(competition, name=phase_name)
     chosen = board_for_export(
         session, competition=competition, phase=phase, board=board, user=user, source=source

@@ -62,8 +62,10 @@ def get_board(
     user: User | None,
     offset: int = 0,
     limit: int | None = None,
+    methods: bool = False,
 ) -> Board:
-    """The ranked rows of a board, as the caller may see them (a page of them with `limit`)."""
+    """The ranked rows of a board, as the caller may see them (a page of them with `limit`);
+    with `methods`, each row carries the method its team made public (else None)."""
     if board not in BOARDS:
         raise BadRequest(f"board must be one of {', '.join(BOARDS)}; got {board!r}")
     if board == "private" and not can_see_private(user, competition, phase):
@@ -95,11 +97,30 @@ def get_board(
         metric=metric,
         greater_is_better=higher,
         finalized=phase.finalized_at is not None,
-        rows=rows,
+        rows=_with_methods(session, rows) if methods else rows,
         total=len(ranked),
         columns=columns,
         interval_note="no interval" if layout is not None else None,
     )
+
+
+def _with_methods(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of the rows with `method`: the public method of each row's submission, or None."""
+    from challenge.submissions.models import Submission
+
+    ids = [row["submission_id"] for row in rows if row["submission_id"] is not None]
+    found: dict[int, dict[str, Any] | None] = {
+        sid: method
+        for sid, method in session.execute(
+            select(Submission.id, Submission.method).where(Submission.id.in_(ids))
+        )
+    }
+    shown = []
+    for row in rows:
+        method = found.get(row["submission_id"])
+        public = method if method and method.get("public") else None
+        shown.append({**row, "method": public})
+    return shown
 
 
 def _ranked_rows(

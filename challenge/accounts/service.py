@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,10 +51,14 @@ def create(
     return user, issue_token(session, user=user)
 
 
-def issue_token(session: Session, *, user: User, name: str = "default") -> str:
-    """A new API token for the user."""
+def issue_token(
+    session: Session, *, user: User, name: str = "default", expires_at: datetime | None = None
+) -> str:
+    """A new API token for the user (optionally expiring)."""
     token = new_token()
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name))
+    session.add(
+        ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, expires_at=expires_at)
+    )
     session.flush()
     return token
 
@@ -67,7 +72,13 @@ def authenticate_token(session: Session, *, token: str) -> User:
     )
     if row is None or not row.user.is_active:
         raise Unauthenticated(
-            "unknown or revoked API token; log in again or ask an admin for a token"
+            "unknown or revoked API token; log in again (`mlchallenge login`, or the page "
+            "/login) or ask an admin for a token"
+        )
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise Unauthenticated(
+            f"this API token ({row.name!r}) expired on {row.expires_at:%Y-%m-%d %H:%M} UTC; "
+            "make a new one on the page /account or with `mlchallenge login`"
         )
     return row.user
 
@@ -80,13 +91,17 @@ def revoke_token(session: Session, *, token: str) -> None:
         session.flush()
 
 
-def login(session: Session, *, username: str, password: str) -> tuple[User, str]:
-    """Check a password and issue a token for the web session."""
+def login(
+    session: Session, *, username: str, password: str, token_name: str = "web"
+) -> tuple[User, str]:
+    """Check a password and issue a token (named `web` for the web session)."""
     user = get_by_username(session, username=username)
     matches = verify_password_or_dummy(user.password_hash if user else None, password)
-    if user is None or not matches or not user.is_active:
+    if user is None or not matches:
         raise Unauthenticated("wrong username or password")
-    return user, issue_token(session, user=user, name="web")
+    if not user.is_active:
+        raise Forbidden("this account is deactivated; ask an admin to reactivate it")
+    return user, issue_token(session, user=user, name=token_name)
 
 
 def require_role(user: User, *roles: Role) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from challenge.accounts import service as accounts
@@ -16,7 +16,15 @@ from challenge.config import Settings
 from challenge.db.session import transaction
 from challenge.errors import Unauthenticated
 
-__all__ = ["TOKEN_COOKIE", "CurrentUser", "OptionalUser", "SessionDep", "SettingsDep"]
+__all__ = [
+    "TOKEN_COOKIE",
+    "BaseUrl",
+    "CurrentUser",
+    "OptionalUser",
+    "PageDep",
+    "SessionDep",
+    "SettingsDep",
+]
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -26,6 +34,14 @@ def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def public_base(request: Request, settings: SettingsDep) -> str:
+    """The site's address for links sent to people: `MLCHALLENGE_PUBLIC_URL`, else the request's."""
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+BaseUrl = Annotated[str, Depends(public_base)]
 
 
 def get_db(settings: SettingsDep) -> Iterator[Session]:
@@ -66,7 +82,10 @@ def optional_user(request: Request, session: SessionDep, settings: SettingsDep) 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     """The caller; a token is required."""
     if user is None:
-        raise Unauthenticated("this needs an API token: `Authorization: Bearer <token>`")
+        raise Unauthenticated(
+            "this needs you to log in: `mlchallenge login` (the CLI keeps the token), the page "
+            "/login, or an API token in `Authorization: Bearer <token>` (make one on /account)"
+        )
     return user
 
 
@@ -75,3 +94,29 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a numeric id")]
+
+
+class Paging:
+    """`page` and `per_page` query parameters, and the headers that tell the total."""
+
+    def __init__(
+        self,
+        page: Annotated[int, Query(ge=1, le=1_000_000, description="page number, from 1")] = 1,
+        per_page: Annotated[int, Query(ge=1, le=500, description="rows per page")] = 100,
+    ) -> None:
+        self.page = page
+        self.per_page = per_page
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.page - 1) * self.per_page
+
+    def headers(self, response: Response, total: int) -> None:
+        """`X-Total-Count`, and `X-Page`/`X-Per-Page`, on a list response."""
+        response.headers["X-Total-Count"] = str(total)
+        response.headers["X-Page"] = str(self.page)
+        response.headers["X-Per-Page"] = str(self.per_page)
+
+
+PageDep = Annotated[Paging, Depends()]

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import click
 import httpx
 
+from challenge.cli import credentials
 from sandbox import SubmissionFormat
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -50,19 +51,29 @@ def _client(ctx: click.Context) -> Client:
 
 def _common(func: Any) -> Any:
     func = click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")(func)
-    func = click.option("--token", envvar="MLCHALLENGE_TOKEN", help="API token")(func)
+    func = click.option(
+        "--token",
+        envvar="MLCHALLENGE_TOKEN",
+        help="API token [default: the one `mlchallenge login` stored for the server]",
+    )(func)
     func = click.option(
         "--server",
         envvar="MLCHALLENGE_SERVER",
-        default=DEFAULT_SERVER,
-        show_default=True,
-        help="server URL",
+        default=None,
+        help=f"server URL [default: the last `mlchallenge login`, else {DEFAULT_SERVER}]",
     )(func)
     return click.pass_context(func)
 
 
-def _setup(ctx: click.Context, server: str, token: str | None) -> Client:
+def resolve(server: str | None, token: str | None) -> tuple[str, str | None]:
+    """The server and token to use: given ones first, then those `mlchallenge login` stored."""
+    chosen = server or credentials.default_server() or DEFAULT_SERVER
+    return chosen, token or credentials.token_for(chosen)
+
+
+def _setup(ctx: click.Context, server: str | None, token: str | None) -> Client:
     ctx.ensure_object(dict)
+    server, token = resolve(server, token)
     ctx.obj.update(server=server, token=token)
     return _client(ctx)
 
@@ -81,7 +92,7 @@ def _fmt(value: Any) -> str:
 
 @click.command()
 @_common
-def competitions(ctx: click.Context, server: str, token: str | None, as_json: bool) -> None:
+def competitions(ctx: click.Context, server: str | None, token: str | None, as_json: bool) -> None:
     """List competitions."""
     data = _setup(ctx, server, token).request("GET", "/api/v1/competitions")
     if as_json:
@@ -98,7 +109,12 @@ def competitions(ctx: click.Context, server: str, token: str | None, as_json: bo
 )
 @_common
 def download(
-    ctx: click.Context, slug: str, out: Path | None, server: str, token: str | None, as_json: bool
+    ctx: click.Context,
+    slug: str,
+    out: Path | None,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
 ) -> None:
     """Download a competition's public data files."""
     client = _setup(ctx, server, token)
@@ -133,6 +149,12 @@ def download(
     default="",
     help='JSON answers to the competition\'s fact-sheet questions, e.g. \'{"method": "trees"}\'',
 )
+@click.option("--method-name", default="", help="the method's name (shown on the board if public)")
+@click.option("--method-description", default="", help="how the model was made")
+@click.option("--method-url", default="", help="the code or paper (http:// or https://)")
+@click.option(
+    "--public-method", is_flag=True, help="show the method on the leaderboard (`--methods`)"
+)
 @click.option("--wait", is_flag=True, help="wait for the result; exit 1 if it fails")
 @click.option("--timeout", default=1800, show_default=True, type=int, help="seconds to wait")
 @_common
@@ -143,9 +165,13 @@ def submit(
     fmt: str | None,
     note: str,
     fact_sheet: str,
+    method_name: str,
+    method_description: str,
+    method_url: str,
+    public_method: bool,
     wait: bool,
     timeout: int,
-    server: str,
+    server: str | None,
     token: str | None,
     as_json: bool,
 ) -> None:
@@ -157,7 +183,15 @@ def submit(
             "POST",
             f"/api/v1/competitions/{slug}/submissions",
             files={"file": (path.name, handle)},
-            data={"format": fmt, "note": note, "fact_sheet": fact_sheet},
+            data={
+                "format": fmt,
+                "note": note,
+                "fact_sheet": fact_sheet,
+                "method_name": method_name,
+                "method_description": method_description,
+                "method_url": method_url,
+                "method_public": "true" if public_method else "false",
+            },
         )
     if not wait:
         click.echo(
@@ -250,7 +284,7 @@ def _describe(data: dict[str, Any]) -> str:
 @click.argument("submission_id", type=int)
 @_common
 def status(
-    ctx: click.Context, submission_id: int, server: str, token: str | None, as_json: bool
+    ctx: click.Context, submission_id: int, server: str | None, token: str | None, as_json: bool
 ) -> None:
     """Show a submission's status and scores."""
     data = _setup(ctx, server, token).request("GET", f"/api/v1/submissions/{submission_id}")
@@ -261,7 +295,7 @@ def status(
 @click.argument("submission_id", type=int)
 @_common
 def logs(
-    ctx: click.Context, submission_id: int, server: str, token: str | None, as_json: bool
+    ctx: click.Context, submission_id: int, server: str | None, token: str | None, as_json: bool
 ) -> None:
     """Print a submission's captured logs."""
     data = _setup(ctx, server, token).request("GET", f"/api/v1/submissions/{submission_id}/logs")
@@ -271,13 +305,21 @@ def logs(
 @click.command()
 @click.argument("slug")
 @click.option("--board", type=click.Choice(["public", "private"]), default="public")
+@click.option("--methods", is_flag=True, help="add the methods teams made public")
 @_common
 def leaderboard(
-    ctx: click.Context, slug: str, board: str, server: str, token: str | None, as_json: bool
+    ctx: click.Context,
+    slug: str,
+    board: str,
+    methods: bool,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
 ) -> None:
     """Show a competition's leaderboard."""
+    params = {"board": board, "methods": "true" if methods else "false"}
     data = _setup(ctx, server, token).request(
-        "GET", f"/api/v1/competitions/{slug}/leaderboard", params={"board": board}
+        "GET", f"/api/v1/competitions/{slug}/leaderboard", params=params
     )
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -290,11 +332,19 @@ def leaderboard(
             "" if not r["interval"] else f"[{_fmt(r['interval'][0])}, {_fmt(r['interval'][1])}]",
             "=" if r.get("tied_with_previous") else "",
             r["submission_id"],
+            *([_method(r.get("method"))] if methods else []),
         ]
         for r in data["rows"]
     ]
+    headers = ["rank", "team", "score", "interval", "tie", "submission"]
     click.echo(f"{slug} {data['board']} board, metric {data['metric']}")
-    click.echo(_table(rows, ["rank", "team", "score", "interval", "tie", "submission"]))
+    click.echo(_table(rows, [*headers, *(["method"] if methods else [])]))
+
+
+def _method(method: dict[str, Any] | None) -> str:
+    if not method:
+        return ""
+    return " ".join(part for part in (method.get("name"), method.get("url")) if part)
 
 
 @click.group()
@@ -307,7 +357,7 @@ def team() -> None:
 @click.argument("name")
 @_common
 def team_create(
-    ctx: click.Context, slug: str, name: str, server: str, token: str | None, as_json: bool
+    ctx: click.Context, slug: str, name: str, server: str | None, token: str | None, as_json: bool
 ) -> None:
     """Create a team in a competition and print its invite code."""
     data = _setup(ctx, server, token).request(
@@ -328,7 +378,7 @@ def team_join(
     ctx: click.Context,
     team_id: int,
     invite_code: str,
-    server: str,
+    server: str | None,
     token: str | None,
     as_json: bool,
 ) -> None:

@@ -11,7 +11,9 @@ import click
 
 from challenge.cli.admin import admin_commands
 from challenge.cli.bundle import bundle
+from challenge.cli.choices import choice_commands
 from challenge.cli.client import client_commands
+from challenge.cli.session import session_commands
 
 if TYPE_CHECKING:
     from challenge.config import Settings
@@ -71,6 +73,12 @@ def serve(host: str, port: int, concurrency: int, problems: str, mlflow_ui: bool
         )
     click.echo(f"mlchallenge: admin token {result.admin_token}")
     click.echo(f"mlchallenge: (also written to {settings.home / 'admin-token'})")
+    site = settings.public_url or f"http://{_reachable(host)}:{port}"
+    click.echo(
+        f"mlchallenge: log in on the web as admin: {login_url(site, result.login_secret)} "
+        f"(works once, for {settings.login_link_minutes} minutes; then set a password on the "
+        "page /account)"
+    )
     env = {**os.environ, "MLCHALLENGE_HOME": str(settings.home)}
     if multiproc.ENV not in env:  # api and worker write to one folder: /metrics shows both
         env[multiproc.ENV] = str(multiproc.fresh_dir("serve"))
@@ -99,6 +107,18 @@ def serve(host: str, port: int, concurrency: int, problems: str, mlflow_ui: bool
     click.echo(f"mlchallenge: web and API on http://{host}:{port} (Ctrl-C stops everything)")
     click.echo(f"mlchallenge: metrics of the api and the worker on http://{host}:{port}/metrics")
     raise SystemExit(Supervisor(children, env).run())
+
+
+def _reachable(host: str) -> str:
+    """An address a browser on this machine can open for a listening address."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def login_url(site: str, secret: str) -> str:
+    """The web address of a one-time login link."""
+    from challenge.accounts.links import LinkKind, url
+
+    return url(site, LinkKind.LOGIN, secret)
 
 
 @cli.command()
@@ -291,7 +311,13 @@ def intent_schema() -> None:
     click.echo(json_schema_text())
 
 
-for command in [*client_commands(), *admin_commands(), bundle]:
+for command in [
+    *client_commands(),
+    *choice_commands(),
+    *session_commands(),
+    *admin_commands(),
+    bundle,
+]:
     cli.add_command(command)
 
 

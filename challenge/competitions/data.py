@@ -156,6 +156,28 @@ def _stage_programs(
     )
 
 
+def stage_copy(settings: Settings, slug: str) -> StagedData:
+    """Copy a stored competition's public files and labels to fresh folders (for a clone)."""
+    token = uuid.uuid4().hex
+    competition = _fresh(settings.storage / INCOMING, token)
+    labels = _fresh(settings.labels / INCOMING, token)
+    try:
+        shutil.copytree(storage.public_data_dir(settings.storage, slug), competition / "data")
+        labels_file = labels / "test_labels.parquet"
+        shutil.copy2(storage.labels_path(settings.labels, slug), labels_file)
+        data_dir = competition / "data"
+        files = {
+            p.name: {"size": p.stat().st_size, "sha256": storage.sha256_file(p)}
+            for p in sorted(data_dir.iterdir())
+            if p.is_file()
+        }
+        return StagedData(competition, labels, files, storage.sha256_file(labels_file))
+    except BaseException:
+        shutil.rmtree(competition, ignore_errors=True)
+        shutil.rmtree(labels, ignore_errors=True)
+        raise
+
+
 def _write_labels(bundle: Bundle, path: Path) -> None:
     assert bundle.labels is not None
     labels = read_table(bundle.labels)

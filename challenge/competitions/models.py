@@ -13,6 +13,15 @@ from challenge.accounts.models import User
 from challenge.db.base import Base, utcnow
 
 
+class CompetitionStatus(StrEnum):
+    """Where a competition is in its life: drafts are seen by their staff only; archived ones
+    are read-only."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
 class Competition(Base):
     """A problem statement with data, an ML intent, phases and rules."""
 
@@ -33,6 +42,16 @@ class Competition(Base):
     data_version: Mapped[int] = mapped_column(default=1)
     max_team_size: Mapped[int] = mapped_column(default=4)
     final_selection: Mapped[int] = mapped_column(default=0)
+    status: Mapped[CompetitionStatus] = mapped_column(
+        Enum(
+            CompetitionStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=CompetitionStatus.PUBLISHED,
+        server_default=CompetitionStatus.PUBLISHED.value,
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     phases: Mapped[list[Phase]] = relationship(
@@ -61,6 +80,9 @@ class Phase(Base):
     max_total: Mapped[int] = mapped_column(default=100)
     max_pending: Mapped[int] = mapped_column(default=2)
     finalized_at: Mapped[datetime | None] = mapped_column(default=None)
+    opened_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When competitors were told that the phase opened (set once, by the first worker)."""
+    closed_notified_at: Mapped[datetime | None] = mapped_column(default=None)
 
     competition: Mapped[Competition] = relationship(back_populates="phases")
 

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
 from challenge.accounts.models import Role
 from challenge.accounts.service import require_role
-from challenge.api.deps import CurrentUser, SessionDep, SettingsDep
+from challenge.api.deps import CurrentUser, OptionalUser, PageDep, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
 from challenge.challenges import admission
-from challenge.competitions import service, staff
-from challenge.competitions.bundle import format_validation_error
+from challenge.competitions import lifecycle, service, staff
+from challenge.competitions.bundle import SLUG_PATTERN, format_validation_error
 from challenge.competitions.schemas import (
+    CompetitionClone,
     CompetitionCreate,
     CompetitionRead,
     CompetitionSummary,
+    CompetitionUpdate,
     StaffCreate,
     StaffRead,
     competition_read,
@@ -52,10 +57,25 @@ CREATE_BODY = {
 }
 
 
-@router.get("", response_model=list[CompetitionSummary])
-def list_competitions(session: SessionDep) -> list[CompetitionSummary]:
-    """Every competition."""
-    return [CompetitionSummary(**competition_summary(c)) for c in service.get_all(session)]
+@router.get(
+    "",
+    response_model=list[CompetitionSummary],
+    responses={200: {"headers": {"X-Total-Count": {"description": "competitions that match"}}}},
+)
+def list_competitions(
+    session: SessionDep,
+    user: OptionalUser,
+    paging: PageDep,
+    response: Response,
+    q: Annotated[str, Query(max_length=100, description="part of the slug or title")] = "",
+) -> list[CompetitionSummary]:
+    """The competitions the caller may see (drafts: their staff only), newest first, one page;
+    the `X-Total-Count` header says how many match."""
+    shown, total = lifecycle.search_visible(
+        session, user=user, query=q, offset=paging.offset, limit=paging.per_page
+    )
+    paging.headers(response, total)
+    return [CompetitionSummary(**competition_summary(c)) for c in shown]
 
 
 @router.post("", response_model=CompetitionRead, status_code=201, openapi_extra=CREATE_BODY)
@@ -75,6 +95,12 @@ async def create_competition(
             dry_run = form_text(form, "dry_run", default="false", max_length=8).lower()
             if dry_run not in ("true", "false", "1", "0", "on", ""):
                 raise ValidationFailed("dry_run: expected true or false")
+            slug = form_text(form, "slug", max_length=64) or None
+            if slug is not None and not re.fullmatch(SLUG_PATTERN, slug):
+                raise ValidationFailed(
+                    f"slug {slug!r}: 3 to 64 lowercase letters, digits and dashes, not starting "
+                    "or ending with a dash"
+                )
             competition, _ = await run_in_threadpool(
                 service.create_from_zip,
                 session,
@@ -82,6 +108,7 @@ async def create_competition(
                 owner=user,
                 upload=bundle.file,
                 dry_run=dry_run in ("true", "1", "on"),
+                slug=slug,
             )
         return competition_read(competition)
     if not content_type.startswith("application/json"):
@@ -108,9 +135,39 @@ async def create_competition(
 
 
 @router.get("/{slug}", response_model=CompetitionRead)
-def get_competition(slug: str, session: SessionDep) -> CompetitionRead:
+def get_competition(slug: str, session: SessionDep, user: OptionalUser) -> CompetitionRead:
     """A competition's description, phases, metrics, formats and data files."""
-    return competition_read(service.get_or_raise(session, slug=slug))
+    return competition_read(lifecycle.get_visible_or_raise(session, slug=slug, user=user))
+
+
+@router.patch("/{slug}", response_model=CompetitionRead)
+def update_competition(
+    slug: str, body: CompetitionUpdate, session: SessionDep, user: CurrentUser
+) -> CompetitionRead:
+    """Change the title, description, status (draft, published, archived), team size, limits
+    or phases (add, change, or delete one without submissions); its hosts and admins."""
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
+    return competition_read(
+        lifecycle.update(session, competition=competition, actor=user, change=body)
+    )
+
+
+@router.post("/{slug}/clone", response_model=CompetitionRead, status_code=201)
+def clone_competition(
+    slug: str, body: CompetitionClone, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> CompetitionRead:
+    """Copy a competition (data, labels, intent, description, phases) as a new draft under a
+    new slug; the caller becomes its host. Its hosts and admins."""
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
+    copy = lifecycle.clone(
+        session,
+        settings=settings,
+        competition=competition,
+        actor=user,
+        slug=body.slug,
+        title=body.title,
+    )
+    return competition_read(copy)
 
 
 @router.get("/{slug}/data/{name}", response_class=FileResponse)
@@ -118,7 +175,7 @@ def download_data(
     slug: str, name: str, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
     """A public data file (train, test features, sample submission)."""
-    competition = service.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     admission.require_admitted(session, competition=competition, user=user)
     path = service.data_file(settings, competition, name=name)
     return FileResponse(path, filename=name)

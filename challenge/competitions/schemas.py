@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from challenge.competitions.bundle import SLUG_PATTERN
-from challenge.competitions.models import StaffRole
+from challenge.competitions.models import CompetitionStatus, StaffRole
 
 
 class CompetitionCreate(BaseModel):
@@ -54,6 +54,7 @@ class CompetitionSummary(BaseModel):
     metric: str
     formats: list[str]
     phases: list[PhaseRead]
+    status: CompetitionStatus
 
 
 class CompetitionRead(CompetitionSummary):
@@ -87,6 +88,7 @@ def competition_summary(competition: Any) -> dict[str, Any]:
         "metric": intent["metrics"][0]["name"],
         "formats": intent["model"]["formats"],
         "phases": [PhaseRead.model_validate(p) for p in competition.phases],
+        "status": competition.status,
     }
 
 
@@ -152,3 +154,49 @@ def staff_read(member: Any) -> StaffRead:
         added_by=member.added_by.username if member.added_by is not None else None,
         created_at=member.created_at,
     )
+
+
+class PhaseEdit(BaseModel):
+    """A phase to change (by name), add (a new name) or delete (`delete: true`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    max_per_day: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_total: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_pending: int | None = Field(default=None, ge=1, le=1_000_000)
+    delete: bool = False
+
+
+class LimitsEdit(BaseModel):
+    """The model's resource limits to change (the rest stay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_s: float | None = Field(default=None, gt=0, le=86_400)
+    train_time_s: float | None = Field(default=None, gt=0, le=86_400)
+    memory_mb: int | None = Field(default=None, ge=64, le=1_048_576)
+
+
+class CompetitionUpdate(BaseModel):
+    """What its hosts (and admins) may change; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=200_000)
+    status: CompetitionStatus | None = None
+    max_team_size: int | None = Field(default=None, ge=1, le=1000)
+    limits: LimitsEdit | None = None
+    phases: list[PhaseEdit] | None = Field(default=None, max_length=50)
+
+
+class CompetitionClone(BaseModel):
+    """A copy of a competition as a new draft: same data, intent, phases and description."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field(pattern=SLUG_PATTERN)
+    title: str | None = Field(default=None, min_length=1, max_length=200)

@@ -37,7 +37,10 @@ def get_or_raise(session: Session, *, slug: str) -> Competition:
     """The competition with this slug, or NotFound."""
     competition = get(session, slug=slug)
     if competition is None:
-        raise NotFound(f"competition {slug!r} does not exist; GET /api/v1/competitions lists them")
+        raise NotFound(
+            f"competition {slug!r} does not exist; `mlchallenge competitions` or the front page "
+            "lists them"
+        )
     return competition
 
 
@@ -198,9 +201,11 @@ def create_from_zip(
     dry_run: bool = False,
     challenge: str | None = None,
     organisation: str | None = None,
+    slug: str | None = None,
 ) -> tuple[Competition, Bundle]:
     """Create a competition from an uploaded bundle zip (checked before extraction): ours, a
-    Codabench v2 bundle, recognised by its content (docs/migrating.md)."""
+    Codabench v2 bundle, recognised by its content (docs/migrating.md); `slug` replaces the
+    bundle's own."""
     max_bytes = settings.max_bundle_mb * 1024**2
     with tempfile.TemporaryDirectory(prefix="bundle-") as tmp:
         archive, _ = storage.save_stream(upload, Path(tmp), suffix=".zip", max_bytes=max_bytes)
@@ -218,6 +223,7 @@ def create_from_zip(
             dry_run=dry_run,
             challenge=challenge,
             organisation=organisation,
+            slug=slug,
         )
 
 

@@ -54,7 +54,7 @@ def require_staff(user: User, competition: Competition) -> None:
     if not is_staff(user, competition):
         raise Forbidden(
             f"this needs a host or judge assigned to {competition.slug!r} (or an admin); "
-            f"its hosts assign staff with POST /api/v1/competitions/{competition.slug}/staff"
+            f"its hosts assign staff on the page /competitions/{competition.slug}/staff"
         )
 
 

@@ -1,6 +1,6 @@
 """Every model, imported once so that metadata and migrations see all tables."""
 
-from challenge.accounts.models import ApiToken, User
+from challenge.accounts.models import ApiToken, OneTimeLink, User
 from challenge.challenges.models import (
     Admission,
     Announcement,
@@ -24,6 +24,7 @@ from challenge.challenges.models import (
 )
 from challenge.competitions.models import Competition, CompetitionStaff, Phase
 from challenge.judging.models import Annotation, AuditEvent, Reproduction, ReproductionResult
+from challenge.notifications.models import EmailOptOut, Notification
 from challenge.submissions.models import ScoreRecord, Submission
 from challenge.teams.models import Team, TeamMember
 from leaderboards.models import LeaderboardEntry, LeaderboardSnapshot, ScoreHistory
@@ -42,6 +43,7 @@ __all__ = [
     "Competition",
     "CompetitionStaff",
     "Conditions",
+    "EmailOptOut",
     "Event",
     "FinalScore",
     "Finalist",
@@ -49,6 +51,8 @@ __all__ = [
     "LeaderboardEntry",
     "LeaderboardSnapshot",
     "MarketModel",
+    "Notification",
+    "OneTimeLink",
     "Organisation",
     "OrganisationMember",
     "Phase",

@@ -18,6 +18,7 @@ from challenge.db.base import utcnow
 from challenge.db.session import after_commit
 from challenge.errors import Conflict
 from challenge.judging import audit
+from challenge.notifications.events import phase_finalized
 from challenge.submissions.models import PENDING_STATUSES, Submission
 from leaderboards import snapshots
 from leaderboards.entries import BOARDS
@@ -77,6 +78,7 @@ def finalize(
         target=f"phase:{phase.name}",
         reason=reason,
     )
+    phase_finalized(session, settings=settings, competition=competition, phase=phase)
     result.final_models = final_models(session, snapshot=result.snapshots[-1], top=register_top)
     if result.final_models:
         uri, slug, entries = settings.mlflow_tracking_uri, competition.slug, result.final_models

@@ -83,6 +83,9 @@ class Submission(Base):
     counts_toward_quota: Mapped[bool] = mapped_column(default=True)
     is_baseline: Mapped[bool] = mapped_column(default=False)
     selected_final: Mapped[bool] = mapped_column(default=False)
+    method: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """EvalAI-style description: {"name", "description", "url", "public"}; on the board when
+    `public` and the reader asks for methods."""
     flagged: Mapped[bool] = mapped_column(default=False)
     disqualified_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
     rescore_reason: Mapped[str | None] = mapped_column(String(200), default=None)

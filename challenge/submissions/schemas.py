@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
 from challenge.competitions.models import Competition, Phase
+from challenge.errors import ValidationFailed
 from challenge.submissions import service
 from challenge.submissions.models import FailureReason, Submission, SubmissionStatus
 from challenge.teams.models import Team
@@ -31,6 +32,48 @@ def team_scores(scores: dict[str, Any]) -> dict[str, Any]:
         else:
             shown.pop("errors")
     return shown
+
+
+class MethodInfo(BaseModel):
+    """How a submission was made (EvalAI style); shown on the board when `public`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=100)
+    description: str = Field(default="", max_length=2000)
+    url: str = Field(
+        default="", max_length=500, pattern=r"^(https?://\S+)?$", description="code or paper"
+    )
+    public: bool = False
+
+
+METHOD_FIELDS = {
+    "method_name": "name",
+    "method_description": "description",
+    "method_url": "url",
+    "method_public": "public",
+}
+"""Upload form field -> MethodInfo field."""
+
+
+def method_info(fields: dict[str, str]) -> dict[str, Any] | None:
+    """The MethodInfo of an upload's form fields (None when none is given); ValidationFailed
+    names the bad field."""
+    given: dict[str, Any] = {
+        METHOD_FIELDS[k]: v.strip() for k, v in fields.items() if k in METHOD_FIELDS
+    }
+    given["public"] = str(given.get("public", "")).lower() in ("1", "true", "yes", "on")
+    if not any(given.get(k) for k in ("name", "description", "url")):
+        return None
+    try:
+        return MethodInfo.model_validate(given).model_dump()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"method_{e['loc'][0]}: "
+            + ("a http:// or https:// address" if e["loc"][0] == "url" else str(e["msg"]))
+            for e in exc.errors()
+        )
+        raise ValidationFailed(problems) from exc
 
 
 class SubmissionRead(BaseModel):
@@ -56,6 +99,7 @@ class SubmissionRead(BaseModel):
     mlflow_run_id: str | None
     is_baseline: bool
     selected_final: bool
+    method: MethodInfo | None = None
     flagged: bool
     disqualified_reason: str | None
     attempts: int
@@ -118,6 +162,7 @@ def submission_read(session: Session, submission: Submission, viewer: User) -> S
         mlflow_run_id=submission.mlflow_run_id,
         is_baseline=submission.is_baseline,
         selected_final=submission.selected_final,
+        method=MethodInfo.model_validate(submission.method) if submission.method else None,
         flagged=submission.flagged,
         disqualified_reason=submission.disqualified_reason,
         attempts=submission.attempts,

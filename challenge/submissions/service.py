@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
 from challenge.challenges.admission import require_team_admitted
+from challenge.competitions import lifecycle as competition_lifecycle
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition, Phase
 from challenge.competitions.staff import is_staff
 from challenge.config import Settings
 from challenge.db.base import utcnow
+from challenge.db.search import contains
 from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
 from challenge.files import storage
@@ -62,6 +64,15 @@ def get_visible(session: Session, *, submission_id: int, user: User) -> Submissi
     raise NotFound(f"submission {submission_id} does not exist")
 
 
+def stored_file(session: Session, *, submission_id: int, user: User) -> tuple[Path, str]:
+    """The uploaded file of a submission and its name: for the owner team and the staff."""
+    submission = get_visible(session, submission_id=submission_id, user=user)
+    path = Path(submission.file_path)
+    if not path.is_file():
+        raise NotFound(f"the file of submission {submission_id} is no longer stored")
+    return path, submission.file_name
+
+
 def may_see_private(session: Session, *, submission: Submission, user: User) -> bool:
     """Private-split figures (scores, plots): the competition's staff always, the rest once the
     submission's phase is finalized."""
@@ -97,6 +108,43 @@ def get_all_for_competition(
     )
 
 
+def search(
+    session: Session,
+    *,
+    competition_id: int,
+    team_id: int | None = None,
+    query: str = "",
+    status: SubmissionStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Submission], int]:
+    """One page of a competition's submissions (a team's, with `team_id`), newest first, whose
+    file name, note, team name or id contains `query`, in `status`; and how many match."""
+    condition = Submission.competition_id == competition_id
+    if team_id is not None:
+        condition = condition & (Submission.team_id == team_id)
+    if status is not None:
+        condition = condition & (Submission.status == status)
+    needle = query.strip()
+    if needle:
+        matches = (
+            contains(Submission.file_name, needle)
+            | contains(Submission.note, needle)
+            | contains(Team.name, needle)
+        )
+        if needle.isdigit():
+            matches = matches | (Submission.id == int(needle))
+        condition = condition & matches
+    joined = select(Submission).join(Team, Team.id == Submission.team_id).where(condition)
+    total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
+    rows = session.scalars(
+        joined.order_by(Submission.created_at.desc(), Submission.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), int(total)
+
+
 def create(
     session: Session,
     *,
@@ -108,10 +156,13 @@ def create(
     format: str,
     note: str = "",
     fact_sheet: str = "",
+    method: dict[str, Any] | None = None,
 ) -> Submission:
     """Accept an upload: phase open, team, format, size, archive, then the limits (atomically).
 
-    `fact_sheet`: the JSON answers to the competition's fact-sheet questions, if it asks any."""
+    `fact_sheet`: the JSON answers to the competition's fact-sheet questions, if it asks any;
+    `method` is the validated `MethodInfo` of the upload (name, description, URL, public)."""
+    competition_lifecycle.require_entries_open(competition)
     intent = Intent.model_validate(competition.intent)
     answers = check_answers(questions_of(competition.settings or {}), fact_sheet)
     phase = competitions.current_phase(competition)
@@ -129,7 +180,8 @@ def create(
     if team is None:
         raise Forbidden(
             f"join or create a team in {competition.slug!r} before submitting "
-            f"(POST /api/v1/competitions/{competition.slug}/teams)"
+            f"(`mlchallenge team create {competition.slug} NAME`, or the page "
+            f"/competitions/{competition.slug}/team)"
         )
     if team.disqualified_reason:
         raise Forbidden(f"your team was disqualified: {team.disqualified_reason}")
@@ -161,6 +213,7 @@ def create(
             filename=filename,
             format=format,
             note=note,
+            method=method,
         )
         submission.fact_sheet = answers
     except BaseException:
@@ -215,6 +268,7 @@ def _insert_within_limits(
     format: str,
     note: str,
     is_baseline: bool = False,
+    method: dict[str, Any] | None = None,
 ) -> Submission:
     # The row lock on the team serialises concurrent uploads of one team (SQLite: the write lock);
     # joining and leaving take the same lock, so the members counted below cannot change.
@@ -237,6 +291,7 @@ def _insert_within_limits(
         file_sha256=storage.sha256_file(path),
         size_bytes=path.stat().st_size,
         is_baseline=is_baseline,
+        method=method or None,
     )
     session.add(submission)
     session.flush()

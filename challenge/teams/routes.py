@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from challenge.accounts.models import Role, User
 from challenge.api.deps import CurrentUser, RowId, SessionDep
-from challenge.competitions import service as competitions
+from challenge.competitions import lifecycle
 from challenge.competitions.models import Competition
 from challenge.errors import NotFound
 from challenge.teams import service
@@ -35,7 +35,7 @@ def team_read(team: Team, competition: Competition, viewer: User) -> TeamRead:
 @router.post("/competitions/{slug}/teams", response_model=TeamRead, status_code=201)
 def create_team(slug: str, body: TeamCreate, session: SessionDep, user: CurrentUser) -> TeamRead:
     """Create a team in a competition; the response holds its invite code."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     team = service.create(session, competition=competition, user=user, name=body.name)
     return team_read(team, competition, user)
 
@@ -43,7 +43,7 @@ def create_team(slug: str, body: TeamCreate, session: SessionDep, user: CurrentU
 @router.get("/competitions/{slug}/team", response_model=TeamRead)
 def my_team(slug: str, session: SessionDep, user: CurrentUser) -> TeamRead:
     """The caller's team in a competition."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     team = service.team_of(session, competition_id=competition.id, user_id=user.id)
     if team is None:
         raise NotFound(f"you have no team in {slug!r}; create one or join one with an invite code")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from challenge.accounts.models import User
 from challenge.challenges.registration import require_registered
+from challenge.competitions import lifecycle
 from challenge.competitions.models import Competition
 from challenge.competitions.staff import refuse_competing
 from challenge.errors import Conflict, Forbidden, NotFound
@@ -49,6 +50,7 @@ def create(
     """Create a team with the user as its first member (a baseline team has none: it is the
     platform's entry, which `user` only sets up)."""
     if not is_baseline:
+        lifecycle.require_entries_open(competition)
         refuse_competing(user, competition)
         require_registered(session, competition=competition, user=user)
     if not is_baseline and team_of(session, competition_id=competition.id, user_id=user.id):
@@ -78,6 +80,7 @@ def join(session: Session, *, team: Team, user: User, invite_code: str, max_size
     """Join a team with its invite code (never the baseline, never as staff of the competition)."""
     competition = session.get(Competition, team.competition_id)
     assert competition is not None
+    lifecycle.require_entries_open(competition)
     refuse_competing(user, competition)
     require_registered(session, competition=competition, user=user)
     if team.is_baseline:

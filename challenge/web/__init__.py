@@ -14,30 +14,42 @@ from challenge.db.session import transaction
 from challenge.web.account import router as account_router
 from challenge.web.admission import router as admission_router
 from challenge.web.challenges import router as challenges_router
+from challenge.web.choices import router as choices_router
 from challenge.web.competitions import router as competitions_router
 from challenge.web.finals import router as finals_router
 from challenge.web.headers import install_security_headers
 from challenge.web.host import router as host_router
+from challenge.web.host_edit import router as host_edit_router
 from challenge.web.judge import router as judge_router
 from challenge.web.marketplace import router as marketplace_router
 from challenge.web.mlflow_ui import router as mlflow_ui_router
+from challenge.web.notifications import router as notifications_router
+from challenge.web.people import router as people_router
+from challenge.web.profile import router as profile_router
 from challenge.web.routing import error_page
 from challenge.web.rubric import router as rubric_router
 from challenge.web.security import web_user
 from challenge.web.staff import router as staff_router
 from challenge.web.submissions import router as submissions_router
 from challenge.web.teams import router as teams_router
+from challenge.web.users_admin import router as users_admin_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 ROUTERS = (
     account_router,
     admission_router,
     challenges_router,
+    people_router,
+    profile_router,
+    notifications_router,
+    users_admin_router,
     competitions_router,
     teams_router,
     submissions_router,
+    choices_router,
     host_router,
     finals_router,
+    host_edit_router,
     judge_router,
     marketplace_router,
     staff_router,

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from challenge.api.deps import SessionDep
 from challenge.challenges import admission
 from challenge.challenges import service as challenges
+from challenge.competitions import lifecycle
 from challenge.competitions import service as competitions
 from challenge.competitions import staff as staff_rules
 from challenge.competitions.schemas import competition_read, competition_summary
@@ -23,19 +24,41 @@ from leaderboards import service as boards
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
 PAGE_ROWS = 100
+COMPETITIONS_PER_PAGE = 25
 
 
 @router.get("/")
-def index(request: Request, session: SessionDep, user: WebUser) -> Response:
-    """Every competition, with its current phase."""
-    rows = [(c, competition_summary(c)) for c in competitions.get_all(session)]
-    return render(request, "index.html", user=user, competitions=rows)
+def index(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    q: str = Query(default="", max_length=100),
+    page: int = Query(default=1, ge=1, le=1_000_000),
+) -> Response:
+    """The competitions the visitor may see, with their current phase; searchable, 25 a page."""
+    shown, total = lifecycle.search_visible(
+        session,
+        user=user,
+        query=q,
+        offset=(page - 1) * COMPETITIONS_PER_PAGE,
+        limit=COMPETITIONS_PER_PAGE,
+    )
+    return render(
+        request,
+        "index.html",
+        user=user,
+        competitions=[(c, competition_summary(c)) for c in shown],
+        q=q,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // COMPETITIONS_PER_PAGE)),
+    )
 
 
 @router.get("/competitions/{slug}")
 def competition_page(slug: str, request: Request, session: SessionDep, user: WebUser) -> Response:
     """Description, data downloads, rules, phases with time left and accepted formats."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     team = (
         None
         if user is None
@@ -66,9 +89,10 @@ def leaderboard_page(
     phase: str | None = Query(default=None, max_length=64),
     board: Literal["public", "private"] = "public",
     offset: int = Query(default=0, ge=0, le=1_000_000),
+    methods: bool = False,
 ) -> Response:
     """The public board (private too for hosts and judges, or after finalization) and a chart."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     chosen = competitions.get_phase_or_raise(competition, name=phase)
     shown = boards.get_board(
         session,
@@ -78,6 +102,7 @@ def leaderboard_page(
         user=user,
         offset=offset,
         limit=PAGE_ROWS,
+        methods=methods,
     )
     private_allowed = boards.can_see_private(user, competition, chosen)
     chart = best_score_chart(
@@ -96,4 +121,5 @@ def leaderboard_page(
         chart=chart,
         offset=offset,
         page_rows=PAGE_ROWS,
+        show_methods=methods,
     )

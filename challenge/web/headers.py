@@ -1,9 +1,9 @@
 """Security headers on every response: a strict CSP on the platform's pages, no framing, nosniff.
 
 The pages carry no inline script or style (scripts and styles are files under /static), so the
-policy allows only the platform's own origin. `/docs` (Swagger UI loads its assets from a CDN
-with an inline bootstrap) keeps only the framing rule, and the proxied MLflow UI frames its own
-artifact previews, so it may be framed by this origin.
+policy allows only the platform's own origin. `/docs` and `/redoc` (Swagger UI and ReDoc, whose
+files are served from `/docs/assets`, start with an inline script) keep only the framing rule,
+and the proxied MLflow UI frames its own artifact previews, so it may be framed by this origin.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from challenge.api.deps import RowId, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
 from challenge.competitions import phases as phase_rules
 from challenge.competitions import service as competitions
-from challenge.competitions.bundle import format_validation_error
+from challenge.competitions.bundle import SLUG_PATTERN, format_validation_error
 from challenge.competitions.models import Competition
 from challenge.competitions.schemas import CompetitionCreate
 from challenge.competitions.staff import require_manager
@@ -103,8 +104,9 @@ async def create_from_bundle(
         check_form_token(request, settings, form_text(form, CSRF_FIELD, max_length=128))
         bundle = form_file(form, "bundle")
         dry_run = form_text(form, "dry_run", default="", max_length=8) == "true"
+        slug = form_text(form, "slug", max_length=64).strip() or None
         competition = await run_in_threadpool(
-            _create_from_zip, request, session, settings, user, bundle, dry_run
+            _create_from_zip, request, session, settings, user, bundle, slug, dry_run
         )
     return RedirectResponse(f"/competitions/{competition.slug}", status_code=303)
 
@@ -115,13 +117,24 @@ def _create_from_zip(
     settings: Settings,
     user: User,
     bundle: UploadFile | None,
+    slug: str | None,
     dry_run: bool = False,
 ) -> Competition:
     try:
         if bundle is None:
             raise ValidationFailed("choose the bundle zip to upload")
+        if slug is not None and not re.fullmatch(SLUG_PATTERN, slug):
+            raise ValidationFailed(
+                f"slug {slug!r}: 3 to 64 lowercase letters, digits and dashes, not starting or "
+                "ending with a dash"
+            )
         competition, _ = competitions.create_from_zip(
-            session, settings=settings, owner=user, upload=bundle.file, dry_run=dry_run
+            session,
+            settings=settings,
+            owner=user,
+            upload=bundle.file,
+            slug=slug,
+            dry_run=dry_run,
         )
     except PlatformError as exc:
         page = _new_page(request, user, error=exc.message, status_code=exc.status_code)

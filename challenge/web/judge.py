@@ -18,7 +18,7 @@ from challenge.competitions import service as competitions
 from challenge.competitions import staff
 from challenge.competitions.models import Competition
 from challenge.config import Settings
-from challenge.errors import NotFound, PlatformError
+from challenge.errors import BadRequest, NotFound, PlatformError
 from challenge.judging import audit, finalization, reproduction, rescoring, service
 from challenge.judging.schemas import (
     AnnotationCreate,
@@ -307,10 +307,18 @@ def finalize(
     phase: Annotated[str, Form(max_length=64)],
     reason: Annotated[str, Form(max_length=1000)] = "",
     register_top: Annotated[int, Form(ge=0, le=100)] = 3,
+    confirm: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Freeze both boards of the phase, publish the private one and close the phase."""
+    """Freeze both boards of the phase, publish the private one and close the phase (after the
+    judge confirms it and gives a reason: it cannot be undone)."""
 
     def action(competition: Competition) -> str:
+        if confirm != "yes":
+            raise BadRequest(
+                "finalizing cannot be undone: tick the box that confirms it, then finalize again"
+            )
+        if not reason.strip():
+            raise BadRequest("give the reason for finalizing (it goes into the audit log)")
         body = FinalizeBody(phase=phase, reason=reason.strip(), register_top=register_top)
         finalization.finalize(
             session,

@@ -13,6 +13,7 @@ from challenge.api.csrf import csrf_seed, csrf_token, same_origin, valid_token
 from challenge.api.deps import SessionDep, SettingsDep
 from challenge.config import Settings
 from challenge.errors import Forbidden, Unauthenticated
+from challenge.notifications.service import unread_count
 
 __all__ = ["CSRF_COOKIE", "csrf_seed", "csrf_token"]
 
@@ -33,6 +34,7 @@ def web_user(request: Request, session: SessionDep) -> User | None:
         except Unauthenticated:
             user = None
     request.state.web_user = user
+    request.state.unread = 0 if user is None else unread_count(session, user=user)
     return user
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
@@ -12,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from challenge.accounts.models import User
 from challenge.api.deps import RowId, SessionDep, SettingsDep
 from challenge.api.forms import form_file, form_text, upload_form
+from challenge.competitions import lifecycle
 from challenge.competitions import service as competitions
 from challenge.competitions.models import Competition
 from challenge.competitions.staff import is_staff
@@ -19,15 +22,29 @@ from challenge.config import Settings
 from challenge.errors import NotFound, PlatformError, ValidationFailed
 from challenge.submissions import service as submissions
 from challenge.submissions.models import Submission
-from challenge.submissions.schemas import submission_read
+from challenge.submissions.schemas import METHOD_FIELDS, method_info, submission_read
 from challenge.teams import service as teams
 from challenge.web.artifacts import diagnostics_path, diagnostics_pending, mlflow_run_url
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
 from challenge.web.security import CSRF_FIELD, LoggedIn, check_form_token
 from sandbox import FORMATS, SubmissionFormat
+from sandbox.formats import format_of_file
 
+SUBMISSIONS_PER_PAGE = 50
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False)
+
+
+def _inferred(filename: str, competition: Competition) -> str:
+    """The format a file name implies (as `mlchallenge submit` infers it), or a message."""
+    accepted = competition.intent["model"]["formats"]
+    guessed = format_of_file(filename)
+    if guessed is None:
+        raise ValidationFailed(
+            f"cannot tell the format of {filename!r} from its name; choose the format "
+            f"({', '.join(accepted)})"
+        )
+    return str(guessed)
 
 
 def _submit_page(
@@ -51,7 +68,7 @@ def _submit_page(
         team=teams.team_of(session, competition_id=competition.id, user_id=user.id),
         phase=competitions.current_phase(competition),
         formats=[(f, FORMATS[SubmissionFormat(f)]) for f in formats],
-        chosen=chosen or formats[0],
+        chosen=chosen,
         note=note,
         max_mb=min(settings.max_upload_mb, competition.intent["model"].get("max_upload_mb", 100)),
         error=error,
@@ -64,7 +81,7 @@ def submit_page(
     slug: str, request: Request, session: SessionDep, settings: SettingsDep, user: LoggedIn
 ) -> Response:
     """The upload form: file, format and a note."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     return _submit_page(request, session, settings, user, competition)
 
 
@@ -76,12 +93,15 @@ async def submit(
 
     The login cookie is checked before the upload is read, the CSRF token right after.
     """
-    competition = await run_in_threadpool(competitions.get_or_raise, session, slug=slug)
+    competition = await run_in_threadpool(
+        lifecycle.get_visible_or_raise, session, slug=slug, user=user
+    )
     async with upload_form(request, file_field="file") as form:
         check_form_token(request, settings, form_text(form, CSRF_FIELD, max_length=128))
         fields = {
-            "format": form_text(form, "format", default="predictions", max_length=32),
+            "format": form_text(form, "format", max_length=32),
             "note": form_text(form, "note", max_length=500),
+            **{name: form_text(form, name, max_length=2000) for name in METHOD_FIELDS},
         }
         created = await run_in_threadpool(
             _store, request, session, settings, user, competition, form_file(form, "file"), fields
@@ -101,6 +121,8 @@ def _store(
     try:
         if file is None:
             raise ValidationFailed("choose a file to upload")
+        if not fields["format"]:
+            fields["format"] = _inferred(file.filename or "", competition)
         return submissions.create(
             session,
             settings=settings,
@@ -110,6 +132,7 @@ def _store(
             filename=file.filename or "upload",
             format=fields["format"],
             note=fields["note"],
+            method=method_info(fields),
         )
     except PlatformError as exc:
         page = _submit_page(
@@ -127,15 +150,30 @@ def _store(
 
 
 @router.get("/competitions/{slug}/submissions")
-def my_submissions(slug: str, request: Request, session: SessionDep, user: LoggedIn) -> Response:
-    """The team's submissions (every submission for hosts and judges), with live status."""
-    competition = competitions.get_or_raise(session, slug=slug)
+def my_submissions(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    user: LoggedIn,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """The team's submissions (every submission for hosts and judges), with live status, 50 a
+    page, searchable by file name, note, team or id."""
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     staff = is_staff(user, competition)
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
-    if staff:
-        rows = submissions.get_all_for_competition(session, competition_id=competition.id)
-    else:
-        rows = [] if team is None else submissions.get_all_for_team(session, team_id=team.id)
+    rows: list[Submission] = []
+    total = 0
+    if staff or team is not None:
+        rows, total = submissions.search(
+            session,
+            competition_id=competition.id,
+            team_id=None if staff else team.id if team else None,
+            query=q,
+            offset=(page - 1) * SUBMISSIONS_PER_PAGE,
+            limit=SUBMISSIONS_PER_PAGE,
+        )
     return render(
         request,
         "submissions.html",
@@ -144,6 +182,10 @@ def my_submissions(slug: str, request: Request, session: SessionDep, user: Logge
         team=team,
         staff=staff,
         rows=[submission_read(session, s, user) for s in rows],
+        q=q,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // SUBMISSIONS_PER_PAGE)),
     )
 
 
@@ -173,6 +215,12 @@ def submission_page(
         mlflow_url=mlflow_run_url(settings, submission.mlflow_run_id) if staff else None,
         mlflow_ui=settings.mlflow_ui_url if staff else "",
         plot_pending=diagnostics_pending(settings, submission.id),
+        member=not submission.is_baseline
+        and teams.is_member(session, team_id=submission.team_id, user_id=user.id),
+        final_selection=competition.final_selection,
+        done={"selected": "Saved.", "cancelled": "Cancelled."}.get(
+            request.query_params.get("done", "")
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from challenge.accounts.models import User
 from challenge.api.deps import SessionDep
-from challenge.competitions import service as competitions
+from challenge.competitions import lifecycle
 from challenge.competitions.models import Competition
 from challenge.errors import PlatformError, ValidationFailed
 from challenge.teams import service as teams
@@ -64,7 +64,7 @@ def _failed(
 @router.get("/competitions/{slug}/team")
 def team_page(slug: str, request: Request, session: SessionDep, user: LoggedIn) -> Response:
     """The user's team (members, invite code) or the forms to create or join one."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     return _page(request, session, user, competition)
 
 
@@ -77,7 +77,7 @@ def create_team(
     name: Annotated[str, Form(max_length=200)],
 ) -> Response:
     """Create a team with the user as its first member."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     try:
         body = TeamCreate(name=name.strip())
         teams.create(session, competition=competition, user=user, name=body.name)
@@ -96,7 +96,7 @@ def join_team(
     invite_code: Annotated[str, Form(max_length=200)],
 ) -> Response:
     """Join a team of this competition with its invite code."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     try:
         body = TeamJoin(invite_code=invite_code.strip())
         team = teams.get_or_raise(session, team_id=team_id)
@@ -117,7 +117,7 @@ def join_team(
 @router.post("/competitions/{slug}/team/leave", dependencies=[CSRF])
 def leave_team(slug: str, session: SessionDep, user: LoggedIn) -> Response:
     """Leave the user's team."""
-    competition = competitions.get_or_raise(session, slug=slug)
+    competition = lifecycle.get_visible_or_raise(session, slug=slug, user=user)
     team = teams.team_of(session, competition_id=competition.id, user_id=user.id)
     if team is not None:
         teams.leave(session, team=team, user=user)

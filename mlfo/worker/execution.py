@@ -218,6 +218,10 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
     recording = time.monotonic()
     with transaction(settings.database_url) as session:
         done = finish(session, held=held, result=result)
+        if done is not None:
+            from challenge.notifications.events import submission_done
+
+            submission_done(session, settings=settings, submission=done)
         run_id = result.mlflow_run_id if result is not None else None
         if done is not None and run_id:
             after_commit(session, lambda: _mark_scoring_run(settings, run_id))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import transaction
+from challenge.notifications.events import phase_changes
 from challenge.observability import metrics
 from mlfo.worker.dispatch import SUBMISSIONS
 from mlfo.worker.leases import LeasedRows, Reaped, registered
@@ -76,6 +77,8 @@ class ReaperThread(threading.Thread):
                     beat(session, name=self._worker_name, queues=self._queues)
                     report = reap(session, settings=self._settings)
                 observe(report)
+                with transaction(self._settings.database_url) as session:
+                    phase_changes(session, settings=self._settings)
                 for task, reaped in report.items():
                     if reaped.requeued or reaped.failed:
                         log.warning(

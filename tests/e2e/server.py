@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,6 +66,13 @@ class LiveServer:
     @property
     def admin_token(self) -> str:
         return (self.home / "admin-token").read_text().strip()
+
+    @property
+    def login_link(self) -> str:
+        """The one-time admin login link that serve printed."""
+        found = re.search(r"log in on the web as admin: (\S+)", self.log.read_text())
+        assert found, self.log.read_text()[-2000:]
+        return found.group(1)
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.server import LiveServer, cmdline, descendants, start_server, wait_for
@@ -72,6 +74,29 @@ def test_upload_scored_by_the_worker_lands_on_the_board(server: LiveServer, tmp_
     with server.client(host) as client:
         private = client.get("/api/v1/competitions/tiny/leaderboard", params={"board": "private"})
         assert private.status_code == 200 and private.json()["rows"][0]["score"] is not None
+
+
+def test_the_admin_logs_in_on_the_web_from_serves_output(server: LiveServer) -> None:
+    link = server.login_link
+    assert link.startswith(f"{server.url}/login/link/")
+    with httpx.Client(timeout=30, follow_redirects=True) as browser:
+        page = browser.get(link)
+        assert page.status_code == 200
+        csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+        assert csrf
+        done = browser.post(
+            link,
+            data={"csrf_token": csrf.group(1), "password": "the admin pw"},
+            headers={"Origin": server.url},
+        )
+        assert done.status_code == 200 and "You are logged in" in done.text
+        assert browser.get(f"{server.url}/api/v1/users/me").json()["username"] == "admin"
+        assert browser.get(link).status_code == 404  # single use
+    with server.client() as anyone:
+        login = anyone.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": "the admin pw"}
+        )
+        assert login.status_code == 200
 
 
 def test_a_crashed_worker_is_restarted(server: LiveServer) -> None:

@@ -215,6 +215,7 @@ def test_participant_submits_watches_it_finish_and_a_judge_finalizes(
     shot(judge, "07-judge-panel")
     judge.fill("#final-reason", "end of the challenge")
     judge.fill("#register-top", "0")
+    judge.check("input[name=confirm]")
     with judge.expect_navigation():
         judge.click("button:has-text('Finalize phase main')")
     assert "Phase finalized" in judge.locator("[role=status]").inner_text()

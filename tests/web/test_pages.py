@@ -325,13 +325,20 @@ def test_judge_panel_is_for_staff_and_its_actions_work(site: Site) -> None:
     )
     assert team_note.status_code == 303 and "strong team" in judge.get(panel).text
     finalized = site.post_form(
-        judge, panel, f"{panel}/finalize", {"phase": "main", "reason": "done", "register_top": "0"}
+        judge,
+        panel,
+        f"{panel}/finalize",
+        {"phase": "main", "reason": "done", "register_top": "0", "confirm": "yes"},
     )
     assert finalized.status_code == 303
     assert "finalize_phase" in judge.get(panel).text
     public_private = site.browser().get("/competitions/tiny/leaderboard?board=private")
     assert public_private.status_code == 200 and "<td>0.3</td>" in public_private.text
-    again = site.post_form(judge, panel, f"{panel}/finalize", {"phase": "main"})
+    unconfirmed = site.post_form(judge, panel, f"{panel}/finalize", {"phase": "main"})
+    assert unconfirmed.status_code == 400 and "cannot be undone" in unconfirmed.text
+    again = site.post_form(
+        judge, panel, f"{panel}/finalize", {"phase": "main", "reason": "x", "confirm": "yes"}
+    )
     assert again.status_code == 409 and "already finalized" in again.text
     rerun = site.post_form(judge, panel, f"{panel}/rescore", {"reason": "new scorer"})
     assert rerun.status_code == 303

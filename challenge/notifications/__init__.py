@@ -1,0 +1,1 @@
+"""In-app notifications, and emails of them when SMTP is configured (each kind can be muted)."""
