@@ -4,13 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test setup system-deps services lint typecheck bench clean
+.PHONY: serve test topology setup system-deps services lint typecheck bench clean
 
 serve: setup
 	$(BIN)/mlchallenge serve
 
 test: setup services
 	$(BIN)/pytest
+
+# The production topology under faults (tests/topology): PostgreSQL, Redis with AOF, moto as S3,
+# an MLflow server, the api with 2 processes and two workers, each a process of its own.
+topology: setup
+	$(BIN)/pytest -m topology tests/topology
 
 setup: $(STAMP) system-deps
 
