@@ -272,6 +272,17 @@ class Stack:
             self.env(self.root / f"{name}-home"),
         )
 
+    def wait_ready(self, name: str, timeout: float = 90.0) -> None:
+        """Wait until a worker's log says Celery is ready to take tasks."""
+        log = self.root / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if log.is_file() and " ready." in log.read_text(errors="replace"):
+                return
+            assert self.processes[name].poll() is None, f"{name} exited; see {log}"
+            time.sleep(0.2)
+        raise TimeoutError(f"{name} was not ready within {timeout} s")
+
     def platform(self, *args: str, stdin: str = "") -> str:
         done = subprocess.run(
             [sys.executable, "-m", "challenge.cli.main", *args],
