@@ -42,7 +42,7 @@ from tests.topology.stack import Stack, client, production_stack, retrying
 def setup(stack: Stack, folder: Path) -> tuple[str, bytes]:
     """A competition with generous limits and a participant in a team; a predictions file."""
     settings = regression_settings(slug="capacity")
-    settings["phases"][0].update(max_per_day=10_000, max_total=10_000, max_pending=10_000)
+    settings["phases"][0].update(max_per_day=10_000, max_total=10_000, max_pending=1_000)
     bundle = write_regression_bundle(folder / "bundle", n=1_000, settings=settings)
     admin = client(stack, stack.admin_token)
     created = admin.post(

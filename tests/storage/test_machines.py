@@ -96,3 +96,39 @@ def test_a_new_attempt_skips_the_numbers_other_machines_used(tmp_path: Path) -> 
     (tmp_path / "runs" / "attempt-1").mkdir(parents=True)
     folder = next_attempt_dir(tmp_path / "runs", taken=["attempt-2", "attempt-x", "other"])
     assert folder.name == "attempt-3" and folder.is_dir()
+
+
+def test_a_store_that_refuses_the_upload_is_a_503_and_nothing_is_kept(
+    arena: Arena, settings: Any
+) -> None:
+    uploads = storage.submissions_dir(settings.storage, arena.slug)
+    settings.storage_url = "s3://no-such-bucket-for-mlc/platform"  # the store went away
+    response = arena.submit(truth_predictions(arena.bundle))
+    assert response.status_code == 503, response.text
+    assert "file storage" in response.json()["message"]
+    assert not uploads.is_dir() or not any(uploads.iterdir())
+    with transaction(settings.database_url) as session:
+        assert session.query(Submission).count() == 0
+
+
+def test_an_object_missing_from_the_store_fails_as_infrastructure_not_quota(
+    arena: Arena, settings: Any, s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    with transaction(settings.database_url) as session:
+        row = session.get(Submission, submission_id)
+        assert row is not None
+        key = f"platform/storage/submissions/{arena.slug}/{Path(row.file_path).name}"
+    s3.client().delete_object(Bucket=bucket, Key=key)  # type: ignore[attr-defined]
+    home = tmp_path / "worker-home"
+    worker = machine(settings.database_url, tmp_path, home, settings.storage_url)
+    outcomes = [run_evaluation(worker, submission_id, worker="w1")]
+    while outcomes[-1] == "requeued" and len(outcomes) <= worker.max_attempts:
+        outcomes.append(run_evaluation(worker, submission_id, worker="w1"))
+    assert outcomes[-1] == "failed" and "requeued" in outcomes
+    body = arena.client.get(f"/api/v1/submissions/{submission_id}", headers=auth(arena.host))
+    assert body.json()["failure_reason"] == "infrastructure_error"
+    assert "missing from the file storage" in body.json()["error"]
+    with transaction(settings.database_url) as session:
+        row = session.get(Submission, submission_id)
+        assert row is not None and not row.counts_toward_quota
