@@ -60,7 +60,7 @@ def setup(stack: Stack, folder: Path) -> tuple[str, bytes]:
         },
     )
     token = str(user.json()["token"])
-    team = client(stack, token).post("/api/v1/competitions/capacity/teams", json={"name": "B"})
+    team = client(stack, token).post("/api/v1/competitions/capacity/teams", json={"name": "Bench"})
     assert team.status_code == 201, team.text
     return token, truth_predictions(bundle, noise=0.1)
 
