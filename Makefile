@@ -46,6 +46,7 @@ bench: setup services
 	$(BIN)/python bench/turnaround.py
 	$(BIN)/python bench/evaluation_cost.py
 	$(BIN)/python bench/leaderboard_load.py
+	$(BIN)/python bench/capacity.py
 
 clean:
 	rm -rf $(VENV) .mlchallenge .pytest_cache .mypy_cache .ruff_cache
