@@ -129,17 +129,23 @@ class LeasedRows:
         """Take back the expired rows (queued again, or failed past the retry limit), then send
         the queued rows whose task the broker never got or lost (after the commit)."""
         reaped = Reaped()
+        lost_since: datetime | None = None
         for row in self.expired(session, now):
             values = self.lost(row, settings.max_attempts, now)
+            expiry = row.lease_expires_at  # read before the update refreshes the row
             if not self.take_back(session, row, now, values):
                 continue
+            lost_since = expiry if lost_since is None else max(lost_since, expiry)
             if values["status"] == self.queued:
                 reaped.requeued.append(row.id)
                 continue
             if self.after_failed is not None:
                 self.after_failed(session, row.id)
             reaped.failed.append(row.id)
-        ids = sorted(set(self.unsent(session, now, limit=self.unsent_limit)) | set(reaped.requeued))
+        wanted = set(self.unsent(session, now, limit=self.unsent_limit)) | set(reaped.requeued)
+        if lost_since is not None:
+            wanted |= set(self.sent_before(session, lost_since, limit=self.unsent_limit))
+        ids = sorted(wanted)
         queues = self.queues(session, ids)
         for row_id in ids:
             reaped.resent.append(row_id)
@@ -155,6 +161,25 @@ class LeasedRows:
             session.scalars(
                 select(model.id)
                 .where(model.status == self.queued, never_sent | lost)
+                .order_by(model.id)
+                .limit(limit)
+            )
+        )
+
+    def sent_before(self, session: Session, moment: datetime, *, limit: int) -> list[int]:
+        """Queued rows sent before a worker was lost: it may have taken their messages with it.
+
+        A worker holds the messages it has received until it acknowledges them (late acks), and
+        one killed with -9 leaves them unacknowledged in the broker, which gives them back only
+        after its visibility timeout (an hour on Redis). Sending these rows again costs one
+        duplicate message each, which the claim turns into a no-op; it happens once per lost
+        worker, not on every pass.
+        """
+        model = self.model
+        return list(
+            session.scalars(
+                select(model.id)
+                .where(model.status == self.queued, model.dispatched_at <= moment)
                 .order_by(model.id)
                 .limit(limit)
             )

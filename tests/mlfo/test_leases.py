@@ -150,3 +150,22 @@ def test_attempt_folders_are_never_reused(tmp_path: Path) -> None:
     second = next_attempt_dir(tmp_path)
     assert (first.name, second.name) == ("attempt-1", "attempt-2")
     assert (first / "diagnostics.png").read_bytes() == b"png"
+
+
+def test_a_lost_worker_s_unstarted_messages_are_sent_again(arena: Arena, settings: Any) -> None:
+    """A worker killed with -9 may hold messages it received but never started: re-send them."""
+    running = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    waiting = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    expire(settings, running, attempts=1)
+    with transaction(settings.database_url) as session:
+        session.execute(  # sent before the lost worker's lease ran out: it may have taken it
+            update(Submission)
+            .where(Submission.id == waiting)
+            .values(dispatched_at=utcnow() - timedelta(seconds=5))
+        )
+    with transaction(settings.database_url) as session:
+        report = reap(session, settings=settings).of(SUBMISSIONS)
+    assert report.requeued == [running] and report.resent == [running, waiting]
+    with transaction(settings.database_url) as session:  # once per loss, not on every pass
+        assert reap(session, settings=settings).of(SUBMISSIONS).resent == []
+    assert run_evaluation(settings, waiting, worker="next") == "finished"

@@ -9,14 +9,17 @@ Run with `make topology` (or `pytest -m topology`); `.ci/run` runs it after the 
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections import Counter
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine, create_engine, text
 
 from tests.platform.helpers import (
     regression_settings,
@@ -86,12 +89,21 @@ def statuses(admin: httpx.Client, ids: list[int]) -> dict[int, dict[str, Any]]:
     return found
 
 
-def wait_running(admin: httpx.Client, ids: list[int], timeout: float = 60) -> None:
+def running_on(stack: Stack, engine: Engine, name: str, timeout: float = 60) -> int:
+    """A submission that worker `name` is evaluating right now (its lease names a child of it)."""
+    group = stack.processes[name].pid
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(s["status"] == "running" for s in statuses(admin, ids).values()):
-            return
-        time.sleep(0.2)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT id, worker FROM submissions WHERE status = 'running'")
+            ).all()
+        for submission_id, worker in rows:
+            with suppress(ProcessLookupError, ValueError):
+                if os.getpgid(int(str(worker).rsplit(":", 1)[1])) == group:
+                    return int(submission_id)
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never held a running submission")
 
 
 def test_forty_submissions_through_faults_finish_exactly_once(tmp_path: Path) -> None:
@@ -117,9 +129,10 @@ def test_forty_submissions_through_faults_finish_exactly_once(tmp_path: Path) ->
                 ids.append(sent[-1])
             return sent
 
-        first = batch()
-        wait_running(admin, first)
-        stack.kill("worker1", signal.SIGKILL)  # mid-run: its submissions lose their lease
+        engine = create_engine(stack.pg.url("mlchallenge"), pool_pre_ping=True)
+        batch()
+        interrupted = running_on(stack, engine, "worker1")
+        stack.kill("worker1", signal.SIGKILL)  # mid-run: its submission loses its lease
         stack.start_worker("worker1")
         batch()
         stack.kill("redis", signal.SIGKILL)  # tasks sent before survive in the AOF
@@ -143,6 +156,13 @@ def test_forty_submissions_through_faults_finish_exactly_once(tmp_path: Path) ->
             for i, s in final.items()
             if s["status"] != "finished"
         }
+
+        with engine.connect() as connection:
+            attempts = connection.execute(
+                text("SELECT attempts FROM submissions WHERE id = :id"), {"id": interrupted}
+            ).scalar_one()
+        engine.dispose()
+        assert attempts >= 2  # the killed run was taken back and run again, then counted once
 
         # one counted MLflow run per submission, on the tracking server
         from mlflow.tracking import MlflowClient
