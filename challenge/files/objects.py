@@ -60,7 +60,8 @@ class ObjectStore:
         storage_url: str = "",
         labels_url: str = "",
     ) -> None:
-        self.roots = {"storage": storage_root, "labels": labels_root}
+        # labels first: a labels folder inside the storage folder still maps to the labels URL
+        self.roots = {"labels": labels_root, "storage": storage_root}
         self.cache_dir = cache_dir
         self.remote = bool(storage_url)
         base = storage_url.rstrip("/")
@@ -119,7 +120,7 @@ class ObjectStore:
         try:
             if fs.exists(url):
                 fs.rm(url, recursive=fs.isdir(url))
-        except OSError:
+        except Exception:
             log.warning("could not remove %s from storage", url, exc_info=True)
 
     # -- reading ---------------------------------------------------------------------------
@@ -129,7 +130,11 @@ class ObjectStore:
         if not self.remote:
             return local.exists()
         fs, url = self._fs(self.url_of(local))
-        return bool(fs.exists(url))
+        try:
+            return bool(fs.exists(url))
+        except Exception as exc:
+            log.error("could not look for %s in storage: %s", url, exc)
+            raise StorageUnavailable("the file storage could not be read; try again") from exc
 
     def listdir(self, local: Path) -> list[str]:
         """The names directly under a folder (at the URL when there is one)."""
@@ -140,6 +145,9 @@ class ObjectStore:
             entries = fs.ls(url, detail=False)
         except FileNotFoundError:
             return []
+        except Exception as exc:
+            log.error("could not list %s in storage: %s", url, exc)
+            raise StorageUnavailable("the file storage could not be read; try again") from exc
         return sorted(PurePosixPath(str(entry).rstrip("/")).name for entry in entries)
 
     def fetch(self, local: Path, *, sha256: str) -> Path:

@@ -140,3 +140,20 @@ def test_a_bad_storage_url_is_refused_with_what_to_use(url: str, message: str) -
         Settings(storage_url=url)
     with pytest.raises(ValidationError, match="needs MLCHALLENGE_STORAGE_URL"):
         Settings(labels_url="s3://b/labels")
+
+
+def test_a_labels_folder_inside_the_storage_folder_still_maps_to_the_labels_url(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "storage"
+    store = ObjectStore(
+        storage_root=root,
+        labels_root=root / "labels",
+        cache_dir=tmp_path / "cache",
+        storage_url="s3://bucket/p",
+        labels_url="s3://secret",
+    )
+    assert store.url_of(root / "labels" / "tiny" / "test_labels.parquet") == (
+        "s3://secret/tiny/test_labels.parquet"
+    )
+    assert store.url_of(root / "competitions" / "x") == "s3://bucket/p/storage/competitions/x"
