@@ -132,3 +132,29 @@ def test_an_object_missing_from_the_store_fails_as_infrastructure_not_quota(
     with transaction(settings.database_url) as session:
         row = session.get(Submission, submission_id)
         assert row is not None and not row.counts_toward_quota
+
+
+def test_final_models_are_fetched_from_storage_for_the_registry(
+    settings: Any, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from challenge.files.objects import store_for
+    from challenge.judging.finalization import _fetched
+    from mlfo.tracking import FinalModel
+
+    uploaded = storage.submissions_dir(settings.storage, "tiny") / "abc.joblib"
+    uploaded.parent.mkdir(parents=True)
+    uploaded.write_bytes(b"a model")
+    store_for(settings).publish(uploaded)
+    home = tmp_path / "api2-home"
+    other = machine(settings.database_url, tmp_path, home, settings.storage_url)
+    entries = [
+        FinalModel("run1", uploaded, rank=1, submission_id=1),
+        FinalModel("run2", uploaded.with_name("gone.joblib"), rank=2, submission_id=2),
+    ]
+    digest = hashlib.sha256(b"a model").hexdigest()
+    here = _fetched(other, "tiny", entries, {1: digest, 2: digest})
+    assert [e.run_id for e in here] == ["run1"]  # a model missing from storage is left out
+    assert here[0].model_path.read_bytes() == b"a model"
+    assert here[0].model_path.is_relative_to(other.home)
