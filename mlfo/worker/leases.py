@@ -185,6 +185,24 @@ class LeasedRows:
             )
         )
 
+    def _mark_unsent(self, settings: Settings, row_id: int) -> None:
+        """A send that failed leaves the row "never sent", so the next reaper pass sends it.
+
+        A re-send (after a lost worker) that meets a broker that is down must not leave the row
+        with its earlier `dispatched_at`: that message may be gone, and nothing else would send
+        the row again before `LOST_MESSAGE_AFTER`.
+        """
+        model = self.model
+        try:
+            with transaction(settings.database_url) as session:
+                session.execute(
+                    update(model)
+                    .where(model.id == row_id, model.status == self.queued)
+                    .values(dispatched_at=None)
+                )
+        except Exception:  # the database is down as well: the row is sent when both are back
+            log.warning("could not mark %s %s unsent", self.model.__name__, row_id, exc_info=True)
+
     def send(
         self, settings: Settings, row_id: int, queue: str, *, countdown: float | None = None
     ) -> bool:
@@ -202,6 +220,7 @@ class LeasedRows:
                 row_id,
                 exc_info=True,
             )
+            self._mark_unsent(settings, row_id)
             return False
         with transaction(settings.database_url) as session:
             model = self.model

@@ -169,3 +169,21 @@ def test_a_lost_worker_s_unstarted_messages_are_sent_again(arena: Arena, setting
     with transaction(settings.database_url) as session:  # once per loss, not on every pass
         assert reap(session, settings=settings).of(SUBMISSIONS).resent == []
     assert run_evaluation(settings, waiting, worker="next") == "finished"
+
+
+def test_a_re_send_that_meets_a_broker_down_leaves_the_row_unsent(
+    arena: Arena, settings: Any
+) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    assert row(settings, submission_id).dispatched_at is not None
+    down = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    assert not SUBMISSIONS.send(down, submission_id, "cpu")
+    assert row(settings, submission_id).dispatched_at is None  # the next reaper pass sends it
+    with transaction(settings.database_url) as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(created_at=utcnow() - timedelta(seconds=30))
+        )
+    with transaction(settings.database_url) as session:
+        assert reap(session, settings=settings).of(SUBMISSIONS).resent == [submission_id]
