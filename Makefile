@@ -4,13 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test setup system-deps services lint typecheck bench clean
+.PHONY: serve test topology setup system-deps services lint typecheck bench clean
 
 serve: setup
 	$(BIN)/mlchallenge serve
 
 test: setup services
 	$(BIN)/pytest
+
+# The production topology under faults (tests/topology): PostgreSQL, Redis with AOF, moto as S3,
+# an MLflow server, the api with 2 processes and two workers, each a process of its own.
+topology: setup
+	$(BIN)/pytest -m topology tests/topology
 
 setup: $(STAMP) system-deps
 
@@ -43,6 +48,7 @@ bench: setup services
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/leaderboard_load.py
 	$(BIN)/python bench/problem_audit.py
+	$(BIN)/python bench/capacity.py
 
 clean:
 	rm -rf $(VENV) .mlchallenge .pytest_cache .mypy_cache .ruff_cache

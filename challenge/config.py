@@ -7,7 +7,8 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from fsspec.registry import known_implementations
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-embedded-only"
@@ -64,6 +65,16 @@ class Settings(BaseSettings):
     )
     storage_root: Path | None = None
     labels_root: Path | None = None
+    storage_url: str = Field(
+        default="",
+        description="where uploads, public data, baselines and outputs live when api and workers "
+        "share no disk (`s3://bucket/prefix`, any fsspec URL; empty: the local storage folder)",
+    )
+    labels_url: str = Field(
+        default="",
+        description="where hidden labels live with a storage URL (default `<storage_url>/labels`); "
+        "a separate bucket or prefix only the platform's credentials can read",
+    )
     secret_key: str = DEFAULT_SECRET
     secure_cookies: bool = Field(
         default=False,
@@ -174,6 +185,8 @@ class Settings(BaseSettings):
         if self.registration is None:
             closed = self.mode is Mode.PRODUCTION
             self.registration = Registration.CLOSED if closed else Registration.OPEN
+        if self.labels_url and not self.storage_url:
+            raise ValueError("MLCHALLENGE_LABELS_URL needs MLCHALLENGE_STORAGE_URL as well")
         if self.mlflow_ui_upstream and not self.mlflow_ui_url:
             self.mlflow_ui_url = "/mlflow"
         if self.mode is Mode.PRODUCTION and self.secret_key == DEFAULT_SECRET:
@@ -183,6 +196,22 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
+
+    @field_validator("storage_url", "labels_url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        url = url.strip()
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        if url and not scheme:
+            raise ValueError(
+                f"{url!r} is not a URL; use s3://bucket/prefix or file:///absolute/folder "
+                "(leave it empty for the local storage folder)"
+            )
+        if scheme and scheme not in known_implementations and scheme != "file":
+            raise ValueError(
+                f"storage URL scheme {scheme!r} is unknown; use s3://, gs://, az:// or file://"
+            )
+        return url
 
     @property
     def sign_up(self) -> Registration:

@@ -26,7 +26,7 @@ import numpy as np
 from challenge.competitions.bundle import Bundle, ProgramFiles, read_table
 from challenge.config import Settings
 from challenge.errors import Conflict
-from challenge.files import storage
+from challenge.files import objects, storage
 from challenge.problems.base import split_column
 from mlfo.integrity import sha256_of
 
@@ -72,6 +72,9 @@ class StagedData:
             except OSError:
                 log.exception("could not move %s into place at %s", staged, final)
                 raise
+        store = objects.store_for(settings)  # before the baseline is dispatched (same commit)
+        for _, final in moves:
+            store.publish_tree(final)
 
     def discard(self) -> None:
         """Remove the staged folders (the slug went to someone else, or the request failed)."""
@@ -80,12 +83,13 @@ class StagedData:
 
 
 def ensure_free(settings: Settings, slug: str) -> None:
-    """Refuse a slug whose folders exist: stored data is never overwritten."""
+    """Refuse a slug whose folders exist (here or at the storage URL): data is never overwritten."""
+    store = objects.store_for(settings)
     for folder in (
         storage.competition_dir(settings.storage, slug),
         storage.labels_path(settings.labels, slug).parent,
     ):
-        if folder.exists():
+        if folder.exists() or store.exists(folder):
             raise Conflict(
                 f"data for a competition {slug!r} is already stored ({folder.name} exists); "
                 "choose another slug"

@@ -20,7 +20,7 @@ from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit
 from challenge.errors import Conflict, NotFound, ValidationFailed
-from challenge.files import storage
+from challenge.files import objects, storage
 from sandbox.archive import BUNDLE_ARCHIVES, ArchiveRefused, extract_zip
 
 
@@ -301,4 +301,5 @@ def data_file(settings: Settings, competition: Competition, *, name: str) -> Pat
     if name not in competition.data_files:
         available = ", ".join(sorted(competition.data_files))
         raise NotFound(f"no data file {name!r} in {competition.slug!r}; files: {available}")
-    return storage.public_data_dir(settings.storage, competition.slug) / name
+    path = storage.public_data_dir(settings.storage, competition.slug) / name
+    return objects.store_for(settings).restore(path, sha256=competition.data_files[name]["sha256"])

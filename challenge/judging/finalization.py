@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -17,6 +17,7 @@ from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit
 from challenge.errors import Conflict
+from challenge.files import objects, storage
 from challenge.judging import audit
 from challenge.notifications.events import phase_finalized
 from challenge.submissions.models import PENDING_STATUSES, Submission
@@ -82,8 +83,36 @@ def finalize(
     result.final_models = final_models(session, snapshot=result.snapshots[-1], top=register_top)
     if result.final_models:
         uri, slug, entries = settings.mlflow_tracking_uri, competition.slug, result.final_models
-        after_commit(session, lambda: register(uri, slug, entries))
+        if settings.storage_url:  # the models are in the object store, not on this machine
+            hashes = {e.submission_id: _sha256(session, e.submission_id) for e in entries}
+            after_commit(
+                session, lambda: register(uri, slug, _fetched(settings, slug, entries, hashes))
+            )
+        else:
+            after_commit(session, lambda: register(uri, slug, entries))
     return result
+
+
+def _sha256(session: Session, submission_id: int | None) -> str:
+    submission = session.get(Submission, submission_id)
+    return submission.file_sha256 if submission is not None else ""
+
+
+def _fetched(
+    settings: Settings, slug: str, entries: list[FinalModel], hashes: dict[int | None, str]
+) -> list[FinalModel]:
+    """The entries with their model files fetched from the storage URL (the ones it has)."""
+    store = objects.store_for(settings)
+    here = []
+    for entry in entries:
+        view = storage.submissions_dir(settings.storage, slug) / entry.model_path.name
+        try:
+            path = store.fetch(view, sha256=hashes.get(entry.submission_id, ""))
+        except objects.StorageUnavailable:
+            log.warning("the final model of rank %s is not in storage", entry.rank, exc_info=True)
+            continue
+        here.append(replace(entry, model_path=path))
+    return here
 
 
 def final_models(session: Session, *, snapshot: LeaderboardSnapshot, top: int) -> list[FinalModel]:

@@ -22,7 +22,7 @@ from challenge.config import Settings
 from challenge.db.base import utcnow
 from challenge.db.session import after_commit, transaction
 from challenge.errors import BadRequest, NotFound
-from challenge.files import storage
+from challenge.files import objects, storage
 from challenge.judging import audit, leases
 from challenge.judging.models import (
     Reproduction,
@@ -122,6 +122,7 @@ def _test_rows(settings: Settings, competition: Competition) -> int:
     import pyarrow.parquet as pq
 
     test = storage.public_data_dir(settings.storage, competition.slug) / "test.parquet"
+    objects.store_for(settings).restore(test, sha256=competition.test_sha256 or None)
     return int(pq.read_metadata(test).num_rows)
 
 
@@ -157,6 +158,7 @@ class _Job:
     model_path: Path
     format: str
     team_name: str
+    model_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class _Plan:
     size: int
     phase: str
     jobs: list[_Job]
+    train_sha256: str = ""
 
 
 def run(settings: Settings, reproduction_id: int, *, worker: str = "in-process") -> str:
@@ -180,7 +183,7 @@ def run(settings: Settings, reproduction_id: int, *, worker: str = "in-process")
         )
         if held is None:
             return "skipped"
-        plan = _plan(session, reproduction_id)
+        plan = _plan(session, settings, reproduction_id)
     error = ""
     with leases.heartbeat(settings, held) as heartbeat:
         try:
@@ -199,7 +202,7 @@ def run(settings: Settings, reproduction_id: int, *, worker: str = "in-process")
     return "failed" if error else "finished"
 
 
-def _plan(session: Session, reproduction_id: int) -> _Plan:
+def _plan(session: Session, settings: Settings, reproduction_id: int) -> _Plan:
     reproduction = session.get(Reproduction, reproduction_id)
     assert reproduction is not None
     competition = session.get(Competition, reproduction.competition_id)
@@ -212,8 +215,18 @@ def _plan(session: Session, reproduction_id: int) -> _Plan:
         submission = session.get(Submission, result.submission_id)
         team = session.get(Team, result.team_id)
         assert submission is not None and team is not None
+        model = Path(submission.file_path)
+        if settings.storage_url:  # the uploader's path names the object; this machine's differs
+            model = storage.submissions_dir(settings.storage, competition.slug) / model.name
         jobs.append(
-            _Job(result.id, submission.id, Path(submission.file_path), submission.format, team.name)
+            _Job(
+                result.id,
+                submission.id,
+                model,
+                submission.format,
+                team.name,
+                model_sha256=submission.file_sha256,
+            )
         )
     return _Plan(
         slug=competition.slug,
@@ -224,6 +237,7 @@ def _plan(session: Session, reproduction_id: int) -> _Plan:
         size=reproduction.size,
         phase=phase,
         jobs=jobs,
+        train_sha256=str(competition.data_files.get("train.parquet", {}).get("sha256", "")),
     )
 
 
@@ -275,14 +289,15 @@ def _run_one(
     runs = storage.runs_dir(settings.storage, job.submission_id)
     work_dir = next_attempt_dir(runs / f"reproduction-{held.reproduction_id}")
     data = storage.public_data_dir(settings.storage, plan.slug)
+    store = objects.store_for(settings)  # with a storage URL: the worker's hash-keyed cache
     result = build_pipeline(plan.intent).run(
         EvaluationInput(
             submission_id=job.submission_id,
             competition_slug=plan.slug,
             intent=plan.intent,
-            model_path=job.model_path,
+            model_path=store.fetch(job.model_path, sha256=job.model_sha256),
             format=job.format,
-            train_path=data / "train.parquet",
+            train_path=store.fetch(data / "train.parquet", sha256=plan.train_sha256),
             test_path=test_path,
             labels_path=labels_path,
             work_dir=work_dir,

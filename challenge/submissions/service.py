@@ -20,7 +20,7 @@ from challenge.db.base import utcnow
 from challenge.db.search import contains
 from challenge.db.session import after_commit
 from challenge.errors import BadRequest, Forbidden, NotFound, QuotaExceeded, ValidationFailed
-from challenge.files import storage
+from challenge.files import objects, storage
 from challenge.submissions import lifecycle
 from challenge.submissions.fact_sheet import check_answers, questions_of
 from challenge.submissions.formats import check_upload
@@ -218,6 +218,7 @@ def create(
         submission.fact_sheet = answers
     except BaseException:
         path.unlink(missing_ok=True)
+        objects.store_for(settings).remove(path)
         raise
     return submission
 
@@ -246,9 +247,12 @@ def store_upload(
         if size == 0:
             raise ValidationFailed("the uploaded file is empty")
         check_upload(path, filename=filename, format=format, intent=intent)
+        store = objects.store_for(settings)
         if format == SubmissionFormat.PREDICTIONS:
             test_path = storage.public_data_dir(settings.storage, competition.slug) / "test.parquet"
+            store.restore(test_path, sha256=competition.test_sha256 or None)
             check_predictions(path, intent=intent, test_path=test_path, max_bytes=max_bytes)
+        store.publish(path)  # workers read it from storage, never from this machine's disk
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -374,6 +378,7 @@ def create_baseline(
             suffix=model.suffix,
             max_bytes=1024**3,
         )
+    objects.store_for(settings).publish(path)
     return _insert_within_limits(
         session,
         settings=settings,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from challenge.config import Settings
-from challenge.files import storage
+from challenge.files import objects, storage
 
 ATTEMPT = re.compile(r"^attempt-(\d+)$")
 PLOTS = {
@@ -17,16 +17,30 @@ PLOTS = {
 
 
 def _attempts(settings: Settings, submission_id: int) -> list[Path]:
-    """The submission's attempt folders, oldest first."""
+    """The submission's attempt folders, oldest first (as named at the storage URL, if any)."""
     runs = storage.runs_dir(settings.storage, submission_id)
-    if not runs.is_dir():
+    store = objects.store_for(settings)
+    if store.remote:
+        names = store.listdir(runs)
+    elif runs.is_dir():
+        names = [child.name for child in runs.iterdir() if child.is_dir()]
+    else:
         return []
     attempts = sorted(
-        (int(match.group(1)), child)
-        for child in runs.iterdir()
-        if (match := ATTEMPT.match(child.name)) and child.is_dir()
+        (int(match.group(1)), runs / name) for name in names if (match := ATTEMPT.match(name))
     )
     return [folder for _, folder in attempts]
+
+
+def _stored(settings: Settings, path: Path) -> bool:
+    """Whether an attempt's file exists: on this disk, or at the storage URL (then fetched)."""
+    store = objects.store_for(settings)
+    if path.is_file() or not store.remote:
+        return path.is_file()
+    if not store.exists(path):
+        return False
+    store.restore(path)
+    return path.is_file()
 
 
 def diagnostics_pending(settings: Settings, submission_id: int) -> bool:
@@ -34,7 +48,11 @@ def diagnostics_pending(settings: Settings, submission_id: int) -> bool:
     from mlfo.sinks import PLOT_INPUT
 
     attempts = _attempts(settings, submission_id)
-    return bool(attempts) and (attempts[-1] / PLOT_INPUT).is_file()
+    if not attempts:
+        return False
+    store = objects.store_for(settings)
+    plot_input = attempts[-1] / PLOT_INPUT
+    return store.exists(plot_input) if store.remote else plot_input.is_file()
 
 
 def diagnostics_path(settings: Settings, submission_id: int, split: str = "public") -> Path | None:
@@ -42,7 +60,7 @@ def diagnostics_path(settings: Settings, submission_id: int, split: str = "publi
     for folder in reversed(_attempts(settings, submission_id)):
         for name in PLOTS[split]:
             plot = folder / name
-            if plot.is_file() and not plot.is_symlink():
+            if _stored(settings, plot) and not plot.is_symlink():
                 return plot
     return None
 

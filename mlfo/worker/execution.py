@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from challenge.competitions.models import Competition
 from challenge.config import Settings
 from challenge.db.session import after_commit, transaction
-from challenge.files import storage
+from challenge.files import objects, storage
 from challenge.observability import metrics
 from challenge.submissions import lifecycle
 from challenge.submissions.models import Submission, SubmissionStatus
@@ -144,6 +145,8 @@ class EvaluationPlan:
     queue: str
     test_sha256: str = ""
     labels_sha256: str = ""
+    model_sha256: str = ""
+    train_sha256: str = ""
 
 
 def plan(session: Session, *, settings: Settings, submission_id: int) -> EvaluationPlan:
@@ -156,10 +159,13 @@ def plan(session: Session, *, settings: Settings, submission_id: int) -> Evaluat
     phase = next(p.name for p in competition.phases if p.id == submission.phase_id)
     data = storage.public_data_dir(settings.storage, competition.slug)
     intent = Intent.model_validate(competition.intent)
+    model_path = Path(submission.file_path)
+    if settings.storage_url:  # the uploader's path names the object; this machine's folder differs
+        model_path = storage.submissions_dir(settings.storage, competition.slug) / model_path.name
     return EvaluationPlan(
         competition_slug=competition.slug,
         intent=intent,
-        model_path=Path(submission.file_path),
+        model_path=model_path,
         format=submission.format,
         train_path=data / "train.parquet",
         test_path=data / "test.parquet",
@@ -169,6 +175,26 @@ def plan(session: Session, *, settings: Settings, submission_id: int) -> Evaluat
         queue=queue_for(intent),
         test_sha256=competition.test_sha256,
         labels_sha256=competition.labels_sha256,
+        model_sha256=submission.file_sha256,
+        train_sha256=str(competition.data_files.get("train.parquet", {}).get("sha256", "")),
+    )
+
+
+def fetch_inputs(settings: Settings, evaluation: EvaluationPlan) -> EvaluationPlan:
+    """The plan with its files on this machine: from the storage URL into the worker's cache.
+
+    Each file is downloaded once into a folder named by its recorded SHA-256 and kept only when
+    its content has that hash; without a storage URL the paths are the stored files themselves.
+    """
+    store = objects.store_for(settings)
+    if not store.remote:
+        return evaluation
+    return replace(
+        evaluation,
+        model_path=store.fetch(evaluation.model_path, sha256=evaluation.model_sha256),
+        train_path=store.fetch(evaluation.train_path, sha256=evaluation.train_sha256),
+        test_path=store.fetch(evaluation.test_path, sha256=evaluation.test_sha256),
+        labels_path=store.fetch(evaluation.labels_path, sha256=evaluation.labels_sha256),
     )
 
 
@@ -185,10 +211,15 @@ def run_evaluation(settings: Settings, submission_id: int, *, worker: str) -> st
     with transaction(settings.database_url) as session:
         evaluation = plan(session, settings=settings, submission_id=submission_id)
     metrics.observe_queue_wait(evaluation.queue, held.waited_s)
-    work_dir = next_attempt_dir(storage.runs_dir(settings.storage, submission_id))
+    store = objects.store_for(settings)
+    runs = storage.runs_dir(settings.storage, submission_id)
+    work_dir = next_attempt_dir(runs, taken=store.listdir(runs) if store.remote else ())
     with submission_heartbeat(settings, held) as heartbeat:
         try:
+            evaluation = fetch_inputs(settings, evaluation)
             result = _run_pipeline(settings, submission_id, evaluation, work_dir, heartbeat)
+            if not heartbeat.lost:
+                publish_outputs(settings, work_dir)
             platform_fault = result.outcome == Outcome.INFRASTRUCTURE_ERROR
             fault_message = result.message
         except Exception as exc:  # a platform fault (storage, broker, tracking): retried
@@ -261,9 +292,28 @@ def _mark_scoring_run(settings: Settings, run_id: str) -> None:
         log.warning("could not mark MLflow run %s as the scoring run", run_id, exc_info=True)
 
 
-def next_attempt_dir(root: Path) -> Path:
-    """A new `attempt-N` folder for this evaluation; re-runs never overwrite earlier outputs."""
-    numbers = [int(p.name.split("-", 1)[1]) for p in root.glob("attempt-*") if p.name[8:].isdigit()]
+INPUT_COPIES = frozenset({"features.parquet", "train.parquet"})
+"""Files of an attempt folder that copy the competition's data: never published again."""
+
+
+def publish_outputs(settings: Settings, work_dir: Path) -> None:
+    """Copy an attempt's outputs (logs, scores, samples, plot input) to the storage URL, if any."""
+    store = objects.store_for(settings)
+    if store.remote:
+        for path in sorted(work_dir.iterdir()):
+            if path.is_file() and not path.is_symlink() and path.name not in INPUT_COPIES:
+                store.publish(path)
+
+
+def next_attempt_dir(root: Path, *, taken: Iterable[str] = ()) -> Path:
+    """A new `attempt-N` folder for this evaluation; re-runs never overwrite earlier outputs.
+
+    `taken`: names already used elsewhere (at the storage URL, by another worker's attempts).
+    """
+    names = [p.name for p in root.glob("attempt-*")] + list(taken)
+    numbers = [
+        int(n.split("-", 1)[1]) for n in names if n.startswith("attempt-") and n[8:].isdigit()
+    ]
     path = root / f"attempt-{max(numbers, default=0) + 1}"
     path.mkdir(parents=True, exist_ok=True)
     return path

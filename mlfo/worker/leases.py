@@ -129,17 +129,23 @@ class LeasedRows:
         """Take back the expired rows (queued again, or failed past the retry limit), then send
         the queued rows whose task the broker never got or lost (after the commit)."""
         reaped = Reaped()
+        lost_since: datetime | None = None
         for row in self.expired(session, now):
             values = self.lost(row, settings.max_attempts, now)
+            expiry = row.lease_expires_at  # read before the update refreshes the row
             if not self.take_back(session, row, now, values):
                 continue
+            lost_since = expiry if lost_since is None else max(lost_since, expiry)
             if values["status"] == self.queued:
                 reaped.requeued.append(row.id)
                 continue
             if self.after_failed is not None:
                 self.after_failed(session, row.id)
             reaped.failed.append(row.id)
-        ids = sorted(set(self.unsent(session, now, limit=self.unsent_limit)) | set(reaped.requeued))
+        wanted = set(self.unsent(session, now, limit=self.unsent_limit)) | set(reaped.requeued)
+        if lost_since is not None:
+            wanted |= set(self.sent_before(session, lost_since, limit=self.unsent_limit))
+        ids = sorted(wanted)
         queues = self.queues(session, ids)
         for row_id in ids:
             reaped.resent.append(row_id)
@@ -160,6 +166,43 @@ class LeasedRows:
             )
         )
 
+    def sent_before(self, session: Session, moment: datetime, *, limit: int) -> list[int]:
+        """Queued rows sent before a worker was lost: it may have taken their messages with it.
+
+        A worker holds the messages it has received until it acknowledges them (late acks), and
+        one killed with -9 leaves them unacknowledged in the broker, which gives them back only
+        after its visibility timeout (an hour on Redis). Sending these rows again costs one
+        duplicate message each, which the claim turns into a no-op; it happens once per lost
+        worker, not on every pass.
+        """
+        model = self.model
+        return list(
+            session.scalars(
+                select(model.id)
+                .where(model.status == self.queued, model.dispatched_at <= moment)
+                .order_by(model.id)
+                .limit(limit)
+            )
+        )
+
+    def _mark_unsent(self, settings: Settings, row_id: int) -> None:
+        """A send that failed leaves the row "never sent", so the next reaper pass sends it.
+
+        A re-send (after a lost worker) that meets a broker that is down must not leave the row
+        with its earlier `dispatched_at`: that message may be gone, and nothing else would send
+        the row again before `LOST_MESSAGE_AFTER`.
+        """
+        model = self.model
+        try:
+            with transaction(settings.database_url) as session:
+                session.execute(
+                    update(model)
+                    .where(model.id == row_id, model.status == self.queued)
+                    .values(dispatched_at=None)
+                )
+        except Exception:  # the database is down as well: the row is sent when both are back
+            log.warning("could not mark %s %s unsent", self.model.__name__, row_id, exc_info=True)
+
     def send(
         self, settings: Settings, row_id: int, queue: str, *, countdown: float | None = None
     ) -> bool:
@@ -177,6 +220,7 @@ class LeasedRows:
                 row_id,
                 exc_info=True,
             )
+            self._mark_unsent(settings, row_id)
             return False
         with transaction(settings.database_url) as session:
             model = self.model

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
 from challenge.config import Settings
 from challenge.db.session import transaction
-from challenge.files import storage
+from challenge.files import objects, storage
 from mlfo.evaluation import EvaluationInput, EvaluationResult
 from mlfo.intent import Sink
 from mlfo.sinks import PLOT_INPUT, SINKS, ScorerSinkParams, SinkContext
@@ -67,12 +69,18 @@ def draw(
         return "refused"
     work_dir = storage.runs_dir(settings.storage, submission_id) / attempt
     plot_input = work_dir / PLOT_INPUT
+    store = objects.store_for(settings)
+    if not plot_input.is_file() and store.remote and store.exists(plot_input):
+        store.restore(plot_input)  # another worker ran the evaluation
     if not plot_input.is_file():  # drawn already (its input is removed once drawn), or never
         return "nothing to draw"
     with transaction(settings.database_url) as session:
         evaluation = plan(session, settings=settings, submission_id=submission_id)
+    if store.remote:  # only the labels: the plot needs no model and no features
+        labels_path = store.fetch(evaluation.labels_path, sha256=evaluation.labels_sha256)
+        evaluation = replace(evaluation, labels_path=labels_path)
     if sha256_of(evaluation.labels_path) != labels_sha256:
-        plot_input.unlink(missing_ok=True)  # the labels changed since: a re-score draws anew
+        _done(store, plot_input)  # the labels changed since: a re-score draws anew
         return "labels changed"
     intent = evaluation.intent
     labels = tables.hidden_labels(evaluation.labels_path, labels_sha256, intent).frame
@@ -90,7 +98,9 @@ def draw(
     params = _scorer_params(intent.sinks)
     ctx = SinkContext(inp, EvaluationResult(), pd.read_parquet(plot_input), labels, params)
     drawn = draw_into(ctx)
-    plot_input.unlink(missing_ok=True)
+    for plot in drawn:
+        store.publish(plot)
+    _done(store, plot_input)
     if not drawn:
         return "not drawn"
     if run_id and settings.mlflow_tracking_uri:
@@ -101,6 +111,12 @@ def draw(
         except Exception:  # tracking is best effort once the score is committed
             log.warning("could not add the plot to MLflow run %s", run_id, exc_info=True)
     return "drawn"
+
+
+def _done(store: objects.ObjectStore, plot_input: Path) -> None:
+    """Remove a plot's input, here and at the storage URL: the plot is drawn, or never will be."""
+    plot_input.unlink(missing_ok=True)
+    store.remove(plot_input)
 
 
 def _scorer_params(sinks: list[Sink]) -> ScorerSinkParams:

@@ -150,3 +150,40 @@ def test_attempt_folders_are_never_reused(tmp_path: Path) -> None:
     second = next_attempt_dir(tmp_path)
     assert (first.name, second.name) == ("attempt-1", "attempt-2")
     assert (first / "diagnostics.png").read_bytes() == b"png"
+
+
+def test_a_lost_worker_s_unstarted_messages_are_sent_again(arena: Arena, settings: Any) -> None:
+    """A worker killed with -9 may hold messages it received but never started: re-send them."""
+    running = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    waiting = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    expire(settings, running, attempts=1)
+    with transaction(settings.database_url) as session:
+        session.execute(  # sent before the lost worker's lease ran out: it may have taken it
+            update(Submission)
+            .where(Submission.id == waiting)
+            .values(dispatched_at=utcnow() - timedelta(seconds=5))
+        )
+    with transaction(settings.database_url) as session:
+        report = reap(session, settings=settings).of(SUBMISSIONS)
+    assert report.requeued == [running] and report.resent == [running, waiting]
+    with transaction(settings.database_url) as session:  # once per loss, not on every pass
+        assert reap(session, settings=settings).of(SUBMISSIONS).resent == []
+    assert run_evaluation(settings, waiting, worker="next") == "finished"
+
+
+def test_a_re_send_that_meets_a_broker_down_leaves_the_row_unsent(
+    arena: Arena, settings: Any
+) -> None:
+    submission_id = arena.submit(truth_predictions(arena.bundle)).json()["id"]
+    assert row(settings, submission_id).dispatched_at is not None
+    down = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    assert not SUBMISSIONS.send(down, submission_id, "cpu")
+    assert row(settings, submission_id).dispatched_at is None  # the next reaper pass sends it
+    with transaction(settings.database_url) as session:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id)
+            .values(created_at=utcnow() - timedelta(seconds=30))
+        )
+    with transaction(settings.database_url) as session:
+        assert reap(session, settings=settings).of(SUBMISSIONS).resent == [submission_id]

@@ -193,3 +193,22 @@ def test_the_migrate_service_makes_the_first_admin_once(
             [command[0], command[1], script], env=env, capture_output=True, text=True, timeout=300
         )
         assert quiet.returncode == 0 and "up to date" in quiet.stderr, quiet.stderr
+
+
+def test_storage_is_configured_for_an_s3_store_and_every_service_is_supervised() -> None:
+    plain = config()["services"]
+    for name in ("api", "worker", "migrate"):
+        env = plain[name]["environment"]
+        assert env["MLCHALLENGE_STORAGE_URL"] == "" and "MLCHALLENGE_LABELS_URL" in env
+    services = config("s3")["services"]
+    assert {"minio", "minio-buckets"} <= set(services) and "minio" not in plain
+    assert "mlchallenge-labels" in " ".join(services["minio-buckets"]["command"])
+    for name, service in services.items():
+        if name in ("migrate", "minio-buckets"):
+            assert service["restart"] == "no"
+            continue
+        assert service["restart"] == "unless-stopped", name
+        assert "healthcheck" in service, name
+        assert service["deploy"]["resources"]["limits"]["memory"], name
+    example = (ROOT / "deploy" / "storage.env.example").read_text()
+    assert "AWS_ENDPOINT_URL=" in example and "AWS_SECRET_ACCESS_KEY=" in example
