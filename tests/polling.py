@@ -67,18 +67,25 @@ def jail_processes(ancestor: int) -> list[int]:
         pid
         for pid, (_, uid, state, command) in table.items()
         if state != "Z"
-        and (uid in slot_uids or "jail.main" in command or "bwrap" in command)
+        and (uid in slot_uids or _is_runner(command) or "bwrap" in command)
         and below(pid)
     )
 
 
+def _is_runner(command: str) -> bool:
+    """A cold jail's runner (`jail.main`) or a warm one's (`jail.warm`, waiting for or running its
+    single job)."""
+    return "jail.main" in command or "jail.warm" in command
+
+
 def runner_started(ancestor: int) -> bool:
     """Whether the in-jail runner of a run below `ancestor` is up (it then loads and predicts):
-    the interpreter itself, not bwrap or setpriv, whose command lines carry the runner's too."""
+    the interpreter itself, not bwrap or setpriv, whose command lines carry the runner's too.
+    With warm jails, call it once the submission is `running`: an idle warm jail counts too."""
     table = _processes()
     for pid in jail_processes(ancestor):
         command = table[pid][3] if pid in table else ""
         program = Path(command.split(" ", 1)[0]).name
-        if "jail.main" in command and program not in WRAPPERS:
+        if _is_runner(command) and program not in WRAPPERS:
             return True
     return False
