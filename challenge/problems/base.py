@@ -94,7 +94,7 @@ class Problem:
         id_column, target = settings["id_column"], settings["target"]
         placeholder = data.train[target].mode().iloc[0]
         sample = pd.DataFrame({id_column: data.test[id_column], target: placeholder})
-        sample.head(1000).to_csv(out_dir / "sample_submission.csv", index=False)
+        sample.to_csv(out_dir / "sample_submission.csv", index=False)
         (out_dir / "description.md").write_text(self.description(), encoding="utf-8")
         if baseline:
             path, fmt = self.write_baseline(data.train, out_dir)

@@ -224,3 +224,16 @@ def test_default_size_generates_quickly(problem: Problem) -> None:
     assert generated.seconds < 30
     assert len(generated.data.test) == problem.default_size == len(generated.data.labels)
     assert len(generated.data.train) >= problem.default_size
+
+
+def test_the_sample_submission_covers_the_whole_test_set(tmp_path: Path) -> None:
+    """A participant's first upload of the sample is a valid submission, whatever the test size."""
+    problem = get_problem("radio-link-failure")
+    bundle = problem.write_bundle(tmp_path / "bundle", seed=1, size=3_000, baseline=False)
+    settings = _settings(bundle)
+    test = pd.read_parquet(bundle / "test.parquet")
+    sample = pd.read_csv(bundle / "sample_submission.csv")
+    assert len(test) > 1_000
+    assert list(sample.columns) == [settings["id_column"], settings["target"]]
+    assert sorted(sample[settings["id_column"]]) == sorted(test[settings["id_column"]])
+    assert sample[settings["target"]].notna().all()
