@@ -14,8 +14,9 @@ from challenge.api.deps import RowId, SessionDep
 from challenge.challenges import finals, rubrics, service
 from challenge.challenges.models import Challenge
 from challenge.competitions.models import Competition
-from challenge.errors import PlatformError, ValidationFailed
+from challenge.errors import PlatformError
 from challenge.teams.models import Team
+from challenge.web.criteria import criterion_scores
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
 from challenge.web.security import CSRF, LoggedIn
@@ -69,21 +70,14 @@ async def score(
     challenge = service.get_or_raise(session, slug=slug)
     form = await request.form()
     try:
-        values: dict[str, float] = {}
-        for key, value in form.items():
-            if key.startswith("c:") and isinstance(value, str):
-                try:
-                    values[key[2:]] = float(value)
-                except ValueError as exc:
-                    raise ValidationFailed(f"{key[2:]}: {value!r} is not a number") from exc
-        comment = form.get("comment")
+        values, comment = criterion_scores(form)
         finals.score(
             session,
             challenge=challenge,
             juror=user,
             finalist_id=finalist_id,
             scores=values,
-            comment=comment[:10_000] if isinstance(comment, str) else "",
+            comment=comment,
         )
     except PlatformError as exc:
         page = _page(

@@ -20,6 +20,7 @@ from challenge.config import Settings
 from challenge.errors import NotFound, PlatformError, ValidationFailed
 from challenge.teams import service as teams
 from challenge.teams.models import Team
+from challenge.web.criteria import criterion_scores
 from challenge.web.rendering import PageError, render
 from challenge.web.routing import HtmlRoute
 from challenge.web.security import CSRF, CSRF_FIELD, LoggedIn, WebUser, check_form_token
@@ -143,21 +144,14 @@ async def score(
     competition = competitions.get_or_raise(session, slug=slug)
     form = await request.form()
     try:
-        values: dict[str, float] = {}
-        for key, value in form.items():
-            if key.startswith("c:") and isinstance(value, str):
-                try:
-                    values[key[2:]] = float(value)
-                except ValueError as exc:
-                    raise ValidationFailed(f"{key[2:]}: {value!r} is not a number") from exc
-        comment = form.get("comment")
+        values, comment = criterion_scores(form)
         rubrics.score(
             session,
             competition=competition,
             judge=user,
             team_id=team_id,
             scores=values,
-            comment=comment[:10_000] if isinstance(comment, str) else "",
+            comment=comment,
         )
     except PlatformError as exc:
         page = _rubric_page(
