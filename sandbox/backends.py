@@ -131,19 +131,28 @@ def memory_limits(limits: Limits, device: str) -> list[str]:
     addressing) at start-up, so CUDA runs get no address-space limit. The memory of the whole
     process tree is bounded from outside (`supervise.Budget.memory_kb`).
     """
-    flags = [f"--data={limits.memory_mb * MB}"]
+    return [f"--{name}={value}" for name, value in memory_limits_bytes(limits, device).items()]
+
+
+def memory_limits_bytes(limits: Limits, device: str) -> dict[str, int]:
+    """The memory limits of `memory_limits`, in bytes by rlimit name (`data`, `as`)."""
+    values = {"data": limits.memory_mb * MB}
     if device != "cuda":
-        flags.append(f"--as={(limits.memory_mb + ADDRESS_HEADROOM_MB) * MB}")
-    return flags
+        values["as"] = (limits.memory_mb + ADDRESS_HEADROOM_MB) * MB
+    return values
+
+
+def process_limit(limits: Limits, drop: bool) -> int:
+    """RLIMIT_NPROC of a jail: its processes, bwrap and its init, and (when the worker does not
+    drop to a slot uid) the processes the worker's uid already has."""
+    return limits.processes + 2 + (0 if drop else own_process_count())
 
 
 def limit_prefix(
     identity: Identity, limits: Limits, cpu_s: float, threads: int, device: str = "cpu"
 ) -> list[str]:
     """`setpriv` (when dropping root) then `prlimit` with every resource limit."""
-    nproc = limits.processes + 2
-    if not identity.drop:
-        nproc += own_process_count()
+    nproc = process_limit(limits, identity.drop)
     cpu = math.ceil(cpu_s * max(threads, 1)) + 1
     prefix: list[str] = []
     if identity.drop:
@@ -186,6 +195,20 @@ def _spec(
         status_fd=status_fd,
         threads=threads,
     )
+
+
+def write_jailed_spec(
+    request: RunRequest, run_dir: RunDir, status_fd: int, threads: int
+) -> JobSpec:
+    """Write the job spec of a jailed run (paths as the jail sees them: /job, /out) into its
+    job folder."""
+    job = Path("/job")
+    inner_model = job / model_file(request, run_dir).relative_to(run_dir.job)
+    spec = _spec(request, job, Path("/out"), inner_model, status_fd, threads)
+    path = run_dir.job / "spec.json"
+    path.write_text(spec.dumps())
+    os.chmod(path, 0o644)
+    return spec
 
 
 class Backend(Protocol):
@@ -307,14 +330,12 @@ class BwrapBackend:
     ) -> Launch:
         """Build the bwrap command line with the private filesystem view."""
         job = Path("/job")
-        inner_model = job / model_file(request, run_dir).relative_to(run_dir.job)
-        spec = _spec(request, job, Path("/out"), inner_model, status_fd, threads)
-        (run_dir.job / "spec.json").write_text(spec.dumps())
-        os.chmod(run_dir.job / "spec.json", 0o644)
+        spec = write_jailed_spec(request, run_dir, status_fd, threads)
         view = JailView(request.limits, request.device, threads, run_seconds(request))
         argv, fds = bwrap_command(
             view,
-            run_dir,
+            job_folders(run_dir),
+            run_dir.runner,
             runtime,
             identity,
             info_fd=info_fd,
@@ -334,18 +355,34 @@ class JailView:
     cpu_s: float
 
 
+def job_folders(run_dir: RunDir) -> list[str]:
+    """A run's folders in its jail: the job read-only at /job, the output writable at /out."""
+    return ["--ro-bind", str(run_dir.job), "/job", "--bind", str(run_dir.out), "/out"]
+
+
+def server_folders(exchange: Path) -> list[str]:
+    """A fork server's folders: every job's folder under /jobs, and empty /job and /out on which
+    each run binds its own (`jail/forkserver.py`)."""
+    return ["--bind", str(exchange), "/jobs", "--dir", "/job", "--dir", "/out"]
+
+
 def bwrap_command(
     view: JailView,
-    run_dir: RunDir,
+    folders: list[str],
+    runner: Path,
     runtime: Runtime,
     identity: Identity,
     *,
     info_fd: int | None,
     chdir: str | None,
     tail: list[str],
+    server: bool = False,
 ) -> tuple[list[str], tuple[int, ...]]:
-    """The limits, namespaces and private view of a jail, then `tail`; and the fds it inherits."""
-    seccomp_fd = memfd("mlchallenge-seccomp", build_filter())
+    """The limits, namespaces and private view of a jail, then `tail`; and the fds it inherits.
+
+    `server`: a fork server's jail, whose runs enter namespaces of their own: it may create user
+    namespaces and gets the seccomp filter of `seccomp.SERVER_ALLOWED`."""
+    seccomp_fd = memfd("mlchallenge-seccomp", build_filter(server=server))
     etc_fds = {
         name: memfd(f"mlchallenge-{name}", data)
         for name, data in etc_files(identity.uid, identity.gid).items()
@@ -354,16 +391,15 @@ def bwrap_command(
     argv = [
         *limit_prefix(identity, limits, view.cpu_s, view.threads, view.device),
         get_settings().bwrap,
-        *namespace_args(),
+        *(a for a in namespace_args() if not (server and a == "--disable-userns")),
         *system_view(),
         *etc_view(etc_fds),
         # The private /tmp comes first: a runtime installed under /tmp is bound on top of it.
         *("--size", str(max(limits.tmp_mb // 4, 8) * MB), "--tmpfs", "/dev/shm"),
         *("--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp"),
         *(arg for p in runtime.mounts for arg in ("--ro-bind", str(p), str(p))),
-        *("--ro-bind", str(run_dir.job), "/job"),
-        *("--ro-bind", str(run_dir.runner), "/runner"),
-        *("--bind", str(run_dir.out), "/out"),
+        *folders,
+        *("--ro-bind", str(runner), "/runner"),
         *device_args(view.device),
         *("--remount-ro", "/"),
         *(("--chdir", chdir) if chdir is not None else ()),

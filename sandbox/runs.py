@@ -12,7 +12,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,6 +45,20 @@ logger = logging.getLogger(__name__)
 MB = 1024 * 1024
 DEFAULT_BACKEND = "bwrap"
 RUN_FOLDER_BASE = "mlchallenge-run-"
+
+
+@dataclass(frozen=True)
+class RunPath:
+    """Which prepared jails a code run may use before a cold jail: a fork server, a warm jail."""
+
+    warm: bool = False
+    fork: bool = False
+
+    def label(self, backend: str) -> str:
+        """The backend's name with the paths in use (reference measurements are kept per path)."""
+        return backend + "".join(
+            f"-{p}" for p, on in (("fork", self.fork), ("warm", self.warm)) if on
+        )
 
 
 def available_backends() -> dict[str, str]:
@@ -200,7 +214,7 @@ def _run_code(
     should_cancel: Callable[[], bool] | None,
     work_dir: Path | None,
     model_size_mb: float,
-    warm: bool = False,
+    path: RunPath = RunPath(),
 ) -> RunResult:
     began = time.monotonic()
     settings = get_settings()
@@ -225,19 +239,23 @@ def _run_code(
             should_cancel=should_cancel,
         )
 
-    if warm and backend_name == BwrapBackend.name:
+    if backend_name == BwrapBackend.name and (path.fork or path.warm):
+        from .forkserver import run_forked
         from .warm import run_warm
 
-        result = run_warm(
-            request,
-            expected=expected,
-            threads=threads,
-            supervisor=supervisor,
-            model_size_mb=model_size_mb,
-            failure=lambda message: _failure(Outcome.INVALID_SUBMISSION, message, model_size_mb),
-        )
-        if result is not None:
-            return result
+        for wanted, runner in ((path.fork, run_forked), (path.warm, run_warm)):
+            if not wanted:
+                continue
+            result = runner(
+                request,
+                expected=expected,
+                threads=threads,
+                supervisor=supervisor,
+                model_size_mb=model_size_mb,
+                failure=lambda text: _failure(Outcome.INVALID_SUBMISSION, text, model_size_mb),
+            )
+            if result is not None:
+                return result
     with jail_identity(settings) as identity, run_folder(settings, work_dir, identity) as root:
         runtime = resolve_runtime(settings, identity.uid, identity.gid)
         try:
@@ -315,15 +333,22 @@ def run(
     should_cancel: Callable[[], bool] | None = None,
     work_dir: Path | None = None,
     warm: bool | None = None,
+    fork: bool | None = None,
 ) -> RunResult:
     """Run one submission in the sandbox and return its validated predictions and KPIs.
 
-    `warm` (default: the `MLCHALLENGE_SANDBOX_WARM` setting) runs code in a warm single-use jail
-    of the bwrap backend and prepares the next one (`warm.py`). The message and logs name no host
-    path (`redact.py`); a platform fault is logged in full.
+    `fork` (default: the `MLCHALLENGE_SANDBOX_FORK_SERVER` setting) runs CPU code through this
+    process's fork server (`forkserver.py`); `warm` (default: `MLCHALLENGE_SANDBOX_WARM`) runs it
+    in a warm single-use jail of the bwrap backend and prepares the next one (`warm.py`). A run
+    the fork server does not take goes warm when `warm`, else cold. The message and logs name no
+    host path (`redact.py`); a platform fault is logged in full.
     """
-    use_warm = get_settings().warm if warm is None else warm
-    result = _run(request, backend, should_cancel, work_dir, use_warm)
+    settings = get_settings()
+    path = RunPath(
+        warm=settings.warm if warm is None else warm,
+        fork=settings.fork_server if fork is None else fork,
+    )
+    result = _run(request, backend, should_cancel, work_dir, path)
     if result.outcome is Outcome.INFRASTRUCTURE_ERROR:
         logger.error("sandbox infrastructure error: %s", result.message)
     redact = redactor_for(request, get_settings(), work_dir)
@@ -335,7 +360,7 @@ def _run(
     backend: str | None,
     should_cancel: Callable[[], bool] | None,
     work_dir: Path | None,
-    warm: bool = False,
+    path: RunPath,
 ) -> RunResult:
     model_size_mb = _model_size_mb(request.model_path)
     try:
@@ -355,13 +380,13 @@ def _run(
         def run_once(one: RunRequest) -> RunResult:
             size = _model_size_mb(one.model_path)
             fmt = get_format(one.format)
-            return _run_code(one, fmt, name, should_cancel, work_dir, size, warm)
+            return _run_code(one, fmt, name, should_cancel, work_dir, size, path)
 
         result = run_once(request)
         if result.outcome is not Outcome.OK:
             return result
         # a reference is measured on the same path as the runs it is compared with
-        return _measured(request, result, run_once, f"{name}-warm" if warm else name)
+        return _measured(request, result, run_once, path.label(name))
     except SubmissionRejected as exc:
         return _failure(Outcome.INVALID_SUBMISSION, str(exc), model_size_mb)
     except InfrastructureError as exc:

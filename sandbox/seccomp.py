@@ -38,6 +38,11 @@ DENIED = (
     "swapoff", "reboot", "quotactl", "open_by_handle_at", "name_to_handle_at",
 )  # fmt: skip
 
+SERVER_ALLOWED = ("unshare", "mount")
+"""What the fork server's jail may do that a run may not: each run's first two processes enter
+new namespaces and mount its view; the run loads the full filter before any job code
+(`jail/forkserver.py`)."""
+
 ARCHITECTURES = ("x86_64", "aarch64")
 """Machines the filter is built for (`platform.machine()` names)."""
 
@@ -50,22 +55,23 @@ class UnsupportedArchitecture(SeccompUnavailable):
     """No filter for this machine's architecture."""
 
 
-def build_filter(machine: str | None = None) -> bytes:
-    """The BPF program for this machine (or `machine`), built once per process."""
+def build_filter(machine: str | None = None, *, server: bool = False) -> bytes:
+    """The BPF program for this machine (or `machine`), built once per process; `server`: the
+    fork server's, which allows `SERVER_ALLOWED`."""
     arch = machine or platform.machine()
     if arch not in ARCHITECTURES:
         raise UnsupportedArchitecture(
             f"no seccomp filter for {arch}; supported: {', '.join(ARCHITECTURES)}"
         )
-    return _cached(arch)
+    return _cached(arch, server)
 
 
-@lru_cache(maxsize=len(ARCHITECTURES))
-def _cached(arch: str) -> bytes:
-    return compile_filter(arch)
+@lru_cache(maxsize=2 * len(ARCHITECTURES))
+def _cached(arch: str, server: bool) -> bytes:
+    return compile_filter(arch, server=server)
 
 
-def compile_filter(arch: str) -> bytes:
+def compile_filter(arch: str, *, server: bool = False) -> bytes:
     """Build the filter for `arch` with libseccomp and export its BPF program (not cached)."""
     try:
         import pyseccomp as seccomp
@@ -80,6 +86,8 @@ def compile_filter(arch: str) -> bytes:
         rules.add_arch(target)
         rules.remove_arch(seccomp.Arch.NATIVE)
     for name in DENIED:
+        if server and name in SERVER_ALLOWED:
+            continue
         rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
     for name in ("socket", "socketpair"):
         rules.add_rule(seccomp.ERRNO(errno.EACCES), name, seccomp.Arg(0, seccomp.NE, AF_UNIX))

@@ -38,6 +38,11 @@ class SandboxSettings(BaseSettings):
     """A warm jail that waited longer is destroyed and replaced, never used."""
     warm_jails: int = 1
     """How many warm jails (of different shapes) one process keeps waiting."""
+    fork_server: bool = False
+    """Run CPU code submissions through a fork server: one pre-imported jail per worker process
+    that forks a child entering fresh namespaces per run (docs/sandbox.md#fork-server)."""
+    fork_server_runs: int = 500
+    """A fork server is replaced after this many runs."""
 
 
 @lru_cache(maxsize=1)

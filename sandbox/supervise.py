@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from .contract import InfrastructureError
 from .jail.protocol import Phase
@@ -177,6 +178,38 @@ def output_size(folder: Path) -> tuple[int, int]:
     return total, count
 
 
+class Watched(Protocol):
+    """A started run as the supervisor sees it: its streams, its exit, and how to kill it."""
+
+    status_r: int
+    info_r: int | None
+
+    @property
+    def pid(self) -> int:
+        """The process whose tree holds the run (memory and output scans); 0 when unknown."""
+
+    def memory_kb(self) -> int:
+        """The memory the run's processes hold now (`usage.tree_memory_kb`)."""
+
+    def log_fd(self) -> int:
+        """The read end of the run's standard output and error."""
+
+    def exit_fd(self) -> int:
+        """Readable when the run may have ended (`poll` says)."""
+
+    def poll(self) -> tuple[int, resource.struct_rusage | None] | None:
+        """The wait status and resource usage once the run ended, else None (never blocks)."""
+
+    def kill(self) -> None:
+        """Kill every process of the run."""
+
+    def wait(self) -> tuple[int, resource.struct_rusage | None]:
+        """Wait for the run (after `kill`) and return its wait status and usage."""
+
+    def close(self) -> None:
+        """Close the host's ends of the run's streams."""
+
+
 @dataclass
 class Spawned:
     """A started command: the process and the host's ends of its status and info pipes."""
@@ -184,6 +217,67 @@ class Spawned:
     proc: subprocess.Popen[bytes]
     status_r: int
     info_r: int | None
+    _pidfd: int = -1
+
+    @property
+    def pid(self) -> int:
+        """The command's process (bwrap's, for a jail)."""
+        return self.proc.pid
+
+    def memory_kb(self) -> int:
+        """The memory of the command's process tree."""
+        return tree_memory_kb(self.proc.pid)
+
+    def log_fd(self) -> int:
+        """The command's stdout (stderr goes there too)."""
+        assert self.proc.stdout is not None
+        return self.proc.stdout.fileno()
+
+    def exit_fd(self) -> int:
+        """A pidfd of the command."""
+        if self._pidfd < 0:
+            self._pidfd = os.pidfd_open(self.proc.pid)
+        return self._pidfd
+
+    def poll(self) -> tuple[int, resource.struct_rusage | None] | None:
+        """Reap the command if it ended."""
+        pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+        if not pid:
+            return None
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return status, usage
+
+    def kill(self) -> None:
+        """SIGKILL to the command's process group (it started its own session)."""
+        kill_group(self.proc.pid)
+
+    def wait(self) -> tuple[int, resource.struct_rusage | None]:
+        """Reap the command."""
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return status, usage
+
+    def close(self) -> None:
+        """Close the pidfd, stdout and the status and info pipes."""
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        os.close(self.status_r)
+        if self.info_r is not None:
+            os.close(self.info_r)
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL to a process group, or to the process when it has none of its own."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
 
 
 def spawn(
@@ -277,11 +371,13 @@ class Supervisor:
             return KillReason.TIMEOUT
         return None
 
-    def _check(self, started: float, last_scan: float, pid: int) -> tuple[KillReason | None, float]:
+    def _check(
+        self, started: float, last_scan: float, run: Watched
+    ) -> tuple[KillReason | None, float]:
         now = time.monotonic()
         if now - self.memory_at >= MEMORY_SCAN_S:
             self.memory_at = now
-            self.result.tree_peak_kb = max(self.result.tree_peak_kb, tree_memory_kb(pid))
+            self.result.tree_peak_kb = max(self.result.tree_peak_kb, run.memory_kb())
         reason = self._over_time(started, now)
         limit_kb = self.budget.memory_kb
         if reason is None and limit_kb is not None and self.result.tree_peak_kb > limit_kb:
@@ -290,7 +386,7 @@ class Supervisor:
             reason = KillReason.CANCELLED
         if reason is None and now - last_scan >= OUTPUT_SCAN_S:
             last_scan = now
-            self.hwm_kb = max(self.hwm_kb, high_water_kb(pid))
+            self.hwm_kb = max(self.hwm_kb, high_water_kb(run.pid))
             size, count = output_size(self.out_dir)
             if size > self.output_cap or count > MAX_OUTPUT_FILES:
                 reason = KillReason.OUTPUT_TOO_LARGE
@@ -310,21 +406,19 @@ class Supervisor:
             spawn(argv, env=env, pass_fds=pass_fds, status_pipe=status_pipe, info_pipe=info_pipe)
         )
 
-    def watch(self, spawned: Spawned) -> Supervision:
-        """Supervise a started command from now on (a warm jail: from its release)."""
-        proc = spawned.proc
-        status_r = spawned.status_r
-        info_r = spawned.info_r
+    def watch(self, run: Watched) -> Supervision:
+        """Supervise a started run from now on (a warm jail: from its release)."""
+        status_r = run.status_r
+        info_r = run.info_r
         started = self.started = time.monotonic()
-        assert proc.stdout is not None
         selector = selectors.DefaultSelector()
-        selector.register(proc.stdout.fileno(), selectors.EVENT_READ, "log")
+        selector.register(run.log_fd(), selectors.EVENT_READ, "log")
         selector.register(status_r, selectors.EVENT_READ, "status")
         if info_r is not None:
             selector.register(info_r, selectors.EVENT_READ, "info")
         open_streams = len(selector.get_map())
-        pidfd = os.pidfd_open(proc.pid)
-        selector.register(pidfd, selectors.EVENT_READ, "exit")
+        exit_fd = run.exit_fd()
+        selector.register(exit_fd, selectors.EVENT_READ, "exit")
         last_scan = started
         reaped_at: float | None = None
         try:
@@ -343,32 +437,27 @@ class Supervisor:
                     else:
                         self.info = (self.info + chunk)[:INFO_CAP]
                 if reaped_at is None:
-                    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                    if pid:
+                    ended = run.poll()
+                    if ended is not None:
                         reaped_at = time.monotonic()
-                        self.result.wait_status, self.result.rusage = status, usage
+                        self.result.wait_status, self.result.rusage = ended
                         self.result.wall_s = reaped_at - started
-                        selector.unregister(pidfd)
+                        selector.unregister(exit_fd)
                 if reaped_at is not None:
                     if not open_streams or time.monotonic() - reaped_at > DRAIN_S:
                         break
                     continue
-                reason, last_scan = self._check(started, last_scan, proc.pid)
+                reason, last_scan = self._check(started, last_scan, run)
                 if reason is not None:
                     self.result.killed = self.result.killed or reason
-                    self._kill(proc.pid)
+                    run.kill()
         finally:
             if reaped_at is None:
-                self._kill(proc.pid)
-                _, self.result.wait_status, self.result.rusage = os.wait4(proc.pid, 0)
+                run.kill()
+                self.result.wait_status, self.result.rusage = run.wait()
                 self.result.wall_s = time.monotonic() - started
-            proc.returncode = os.waitstatus_to_exitcode(self.result.wait_status)
             selector.close()
-            os.close(pidfd)
-            proc.stdout.close()
-            os.close(status_r)
-            if info_r is not None:
-                os.close(info_r)
+            run.close()
             self._reap_jail_init()
         self.result.logs = self.logs.text()
         self.result.logs_truncated = self.logs.truncated
@@ -378,18 +467,9 @@ class Supervisor:
         """Reap bwrap's namespace init (re-parented to us): the jail's true CPU and memory use."""
         outer = self.result.rusage
         self.result.cpu_s = (outer.ru_utime + outer.ru_stime) if outer is not None else 0.0
-        self.result.peak_kb = max(self.hwm_kb, self.result.tree_peak_kb)
+        outer_peak = outer.ru_maxrss if outer is not None else 0
+        self.result.peak_kb = max(self.hwm_kb, self.result.tree_peak_kb, outer_peak)
         usage = reap_init(self.info)
         if usage is not None:
             self.result.cpu_s += usage.ru_utime + usage.ru_stime
             self.result.peak_kb = max(self.result.peak_kb, usage.ru_maxrss)
-
-    @staticmethod
-    def _kill(pid: int) -> None:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                return

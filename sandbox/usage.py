@@ -52,17 +52,20 @@ def resident_kb(pid: int) -> tuple[int, int]:
     return private, files
 
 
-def tree_memory_kb(pid: int) -> int:
+def tree_memory_kb(pid: int, *, root_private: bool = True) -> int:
     """The memory the process tree under `pid` holds now.
 
     The private memory of every process is summed (pages a forked child still shares with its
     parent count twice: never less than the truth), plus the file pages (code, libraries) of the
-    process that maps the most, since processes share those.
+    process that maps the most, since processes share those. `root_private=False` leaves out the
+    root's private memory: a fork server's init, which only waits and shares its pages with the
+    job it forked.
     """
     private_total = largest_files = 0
     for member in tree(pid):
         private, files = resident_kb(member)
-        private_total += private
+        if member != pid or root_private:
+            private_total += private
         largest_files = max(largest_files, files)
     return private_total + largest_files
 

@@ -23,18 +23,25 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from .backends import BOOTSTRAP, Identity, JailView, bwrap_command, run_seconds
+from .backends import (
+    BOOTSTRAP,
+    Identity,
+    JailView,
+    bwrap_command,
+    job_folders,
+    run_seconds,
+    write_jailed_spec,
+)
 from .bwrap import HOST_ENV
 from .contract import InfrastructureError, RunRequest, RunResult, SubmissionRejected
-from .jail.protocol import JobSpec, SubmissionFormat
+from .jail.protocol import SubmissionFormat
 from .jail.warm import READY
 from .outcome import interpret
 from .reader import Expected
 from .runtime import Runtime, resolve_runtime
 from .settings import SandboxSettings, get_settings
-from .staging import RunDir, fill_job, model_file, scratch_dirs
+from .staging import RunDir, fill_job, scratch_dirs
 from .supervise import Spawned, Supervision, Supervisor, reap_init, spawn
 from .timings import kill_reason, phase_timings
 from .usage import tree_cpu_s
@@ -164,7 +171,8 @@ class WarmJail:
         try:
             argv, fds = bwrap_command(
                 self.key.view,
-                self.run_dir,
+                job_folders(self.run_dir),
+                self.run_dir.runner,
                 runtime,
                 self.identity,
                 info_fd=info_pipe[1],
@@ -224,24 +232,7 @@ class WarmJail:
         self.used = True
         began = time.monotonic()
         fill_job(request, self.run_dir)
-        inner_model = Path("/job") / model_file(request, self.run_dir).relative_to(self.run_dir.job)
-        spec = JobSpec(
-            format=str(request.format),
-            model_path=str(inner_model),
-            features_path="/job/features.parquet",
-            output_dir="/out",
-            id_column=request.id_column,
-            target=request.target,
-            task=request.task,
-            classes=list(request.classes) if request.classes is not None else None,
-            train_path="/job/train.parquet" if request.train_path is not None else None,
-            device=request.device,
-            status_fd=self.status_fd,
-            threads=threads,
-        )
-        spec_path = self.run_dir.job / "spec.json"
-        spec_path.write_text(spec.dumps())
-        os.chmod(spec_path, 0o644)
+        write_jailed_spec(request, self.run_dir, self.status_fd, threads)
         staged = time.monotonic() - began
         self.preload_cpu_s = tree_cpu_s(self.spawned.proc.pid)  # read before any job code runs
         os.write(self._go_w, b"1")

@@ -14,6 +14,7 @@ import pytest
 
 import sandbox
 from sandbox import Limits, Outcome, RunRequest, RunResult, SubmissionFormat
+from sandbox.forkserver import SERVERS
 from sandbox.samples.generate import CLASSES, ID_COLUMN, TARGET
 from sandbox.settings import get_settings
 from sandbox.slots import stray_processes
@@ -25,30 +26,42 @@ FAST = Limits(time_s=20, memory_mb=1536, processes=32, log_kb=32, tmp_mb=32, out
 
 
 ATTACK_MODULES = "test_attacks_"
-"""Every test of these modules runs twice: in a cold jail and in a warm one (docs/sandbox.md)."""
+"""Every test of these modules runs on each path: a cold jail, a warm one, a fork server's child
+(docs/sandbox.md)."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run each attack test on both paths: a cold jail, and a warm jail released into."""
+    """Run each attack test on every path: a cold jail, a warm jail, a fork server's child."""
     if metafunc.module.__name__.rsplit(".", 1)[-1].startswith(ATTACK_MODULES):
-        metafunc.parametrize("jail_path", ["cold", "warm"], indirect=True, scope="module")
+        metafunc.parametrize("jail_path", list(PATH_SETTINGS), indirect=True, scope="module")
+
+
+PATH_SETTINGS = {
+    "cold": "",
+    "warm": "MLCHALLENGE_SANDBOX_WARM",
+    "fork": "MLCHALLENGE_SANDBOX_FORK_SERVER",
+}
+"""Each path a code run can take, and the setting that turns it on."""
 
 
 @pytest.fixture(scope="module", autouse=True)
 def jail_path(request: pytest.FixtureRequest) -> Iterator[str]:
-    """`warm`: `sandbox.run` uses warm single-use jails (MLCHALLENGE_SANDBOX_WARM) in this test."""
+    """`warm`: `sandbox.run` uses warm single-use jails (MLCHALLENGE_SANDBOX_WARM) in this test;
+    `fork`: it uses this process's fork server (MLCHALLENGE_SANDBOX_FORK_SERVER)."""
     path = getattr(request, "param", "cold")
-    if path != "warm":
+    variable = PATH_SETTINGS[path]
+    if not variable:
         yield path
         return
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLCHALLENGE_SANDBOX_WARM", "1")
+        patch.setenv(variable, "1")
         get_settings.cache_clear()
         try:
             yield path
         finally:
             POOL.close()
-            patch.delenv("MLCHALLENGE_SANDBOX_WARM")
+            SERVERS.close()
+            patch.delenv(variable)
             get_settings.cache_clear()
 
 
