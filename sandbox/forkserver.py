@@ -357,7 +357,7 @@ class ForkedRun:
 
 
 class ForkServers:
-    """This process's fork servers, one per key."""
+    """This process's fork servers, one per key, at most `warm_jails` of them."""
 
     def __init__(self) -> None:
         self.servers: dict[WarmKey, ForkServer] = {}
@@ -380,6 +380,9 @@ class ForkServers:
             ):
                 self._discard(key)
                 found = None
+            if found is None:  # room for it: the least recently used other server goes
+                while self.servers and len(self.servers) >= max(settings.warm_jails, 1):
+                    self._discard(min(self.servers, key=lambda k: self.servers[k].used_at))
             server = found or ForkServer(key, settings)
             self.servers[key] = server
             if server.wait_ready(READY_WAIT_S):
