@@ -18,8 +18,9 @@ worker processes) with the path's environment, and measures:
 `--phases N` adds where a worker's own CPU goes for the small model: N evaluations run in this
 process under cProfile with a CPU clock, cumulative seconds per pipeline phase.
 
-Paths: `cold` (a jail started per run, `MLCHALLENGE_SANDBOX_WARM=0`) and `warm` (warm single-use
-jails prepared while a worker idles, the default). Results print as a table with one column per
+Paths: `cold` (a jail started per run, `MLCHALLENGE_SANDBOX_WARM=0`), `warm` (warm single-use
+jails prepared while a worker idles) and `fork` (each worker process's fork server forks a confined
+child per run, `MLCHALLENGE_SANDBOX_FORK_SERVER=1`). Results print as a table with one column per
 path, then as JSON with the machine's load averages. The machine is shared: compare paths (or
 commits) measured in the same run, and read medians.
 """
@@ -53,8 +54,9 @@ from tests.e2e.server import LiveServer, cmdline, descendants, start_server
 from tests.platform.helpers import regression_settings
 
 PATHS: dict[str, dict[str, str]] = {
-    "cold": {"MLCHALLENGE_SANDBOX_WARM": "0"},
-    "warm": {"MLCHALLENGE_SANDBOX_WARM": "1"},
+    "cold": {"MLCHALLENGE_SANDBOX_WARM": "0", "MLCHALLENGE_SANDBOX_FORK_SERVER": "0"},
+    "warm": {"MLCHALLENGE_SANDBOX_WARM": "1", "MLCHALLENGE_SANDBOX_FORK_SERVER": "0"},
+    "fork": {"MLCHALLENGE_SANDBOX_WARM": "1", "MLCHALLENGE_SANDBOX_FORK_SERVER": "1"},
 }
 """Each evaluation path and the environment `mlchallenge serve` gets for it."""
 PLOT_WAIT_S = 30.0
@@ -283,20 +285,21 @@ def bootstrap_section(rows: int) -> dict[str, float]:
 
 
 PHASES = {
-    "claim+plan": ("mlfo/execution.py", ("claim", "plan")),
+    "whole evaluation": ("mlfo/worker/execution.py", ("run_evaluation",)),
+    "claim+plan": ("mlfo/worker/execution.py", ("claim", "plan")),
     "provenance": ("mlfo/provenance.py", ("provenance_of",)),
     "collect features": ("mlfo/pipeline.py", ("_collect",)),
     "sandbox (host side)": ("mlfo/model.py", ("sandbox_runner",)),
     "validate+score+bootstrap": ("mlfo/distributor.py", ("score_splits",)),
     "scorer sink (report, plot)": ("mlfo/sinks.py", ("scorer_sink",)),
     "mlflow sink": ("mlfo/sinks.py", ("mlflow_sink",)),
-    "finish (+leaderboard)": ("mlfo/execution.py", ("finish",)),
-    "after commit: scoring-run tag": ("mlfo/execution.py", ("_mark_scoring_run",)),
-    "deferred plot task": ("mlfo/plots.py", ("draw",)),
+    "finish (+leaderboard)": ("mlfo/worker/execution.py", ("finish",)),
+    "after commit: scoring-run tag": ("mlfo/worker/execution.py", ("_mark_scoring_run",)),
+    "deferred plot task": ("mlfo/worker/plots.py", ("draw",)),
 }
 
 
-def phases_section(folder: Path, runs: int, warm: bool) -> dict[str, Any]:
+def phases_section(folder: Path, runs: int, path: str) -> dict[str, Any]:
     """Host CPU per phase of `runs` small evaluations, in this process (cProfile, CPU clock)."""
     import cProfile
     import pstats
@@ -310,7 +313,9 @@ def phases_section(folder: Path, runs: int, warm: bool) -> dict[str, Any]:
     from mlfo.worker.execution import run_evaluation
     from tests.platform.helpers import auth, create_user, write_regression_bundle, zip_folder
 
-    settings = Settings(home=folder / "home", sandbox_warm=warm)
+    settings = Settings(
+        home=folder / "home", sandbox_warm=path != "cold", sandbox_fork_server=path == "fork"
+    )
     prepared = prepare(settings, seed_problems=[])
     client = TestClient(create_app(settings))
     host = create_user(client, prepared.admin_token, "phasehost", "host")
@@ -353,9 +358,11 @@ def phases_section(folder: Path, runs: int, warm: bool) -> dict[str, Any]:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         host_cpu += time.process_time() - before
         jail_cpu += after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    from sandbox.forkserver import SERVERS
     from sandbox.warm import POOL
 
     POOL.close()
+    SERVERS.close()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     phases = {}
     for label, (path, names) in PHASES.items():
@@ -456,7 +463,7 @@ def main() -> None:
                 tempfile.TemporaryDirectory(prefix="bench-phases-") as tmp,
                 contextlib.redirect_stdout(sys.stderr),
             ):
-                results[path]["phases"] = phases_section(Path(tmp), args.phases, path == "warm")
+                results[path]["phases"] = phases_section(Path(tmp), args.phases, path)
     summary = {
         "results": results,
         "machine": {

@@ -9,9 +9,10 @@ small host bundle, then:
   CPU seconds the whole server tree (API, workers, jails) spent per submission meanwhile, a
   figure that other load on the machine does not change much.
 Targets: median turnaround <= 3 s, >= 60 submissions a minute (issue 17: <= 0.5 s and >= 200 a
-minute with warm jails). `--paths cold,warm` measures each evaluation path with its own server in
-the same run (cold: a jail started per run, `MLCHALLENGE_SANDBOX_WARM=0`; warm: warm single-use
-jails, the default) and prints one JSON summary with the machine's load averages.
+minute). `--paths cold,warm,fork` measures each evaluation path with its own server in the same
+run (cold: a jail started per run, `MLCHALLENGE_SANDBOX_WARM=0`; warm: warm single-use jails; fork:
+each worker process's fork server, `MLCHALLENGE_SANDBOX_FORK_SERVER=1`) and prints one JSON
+summary with the machine's load averages.
 """
 
 from __future__ import annotations
@@ -124,8 +125,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 PATHS: dict[str, dict[str, str]] = {
-    "cold": {"MLCHALLENGE_SANDBOX_WARM": "0"},
-    "warm": {"MLCHALLENGE_SANDBOX_WARM": "1"},
+    "cold": {"MLCHALLENGE_SANDBOX_WARM": "0", "MLCHALLENGE_SANDBOX_FORK_SERVER": "0"},
+    "warm": {"MLCHALLENGE_SANDBOX_WARM": "1", "MLCHALLENGE_SANDBOX_FORK_SERVER": "0"},
+    "fork": {"MLCHALLENGE_SANDBOX_WARM": "1", "MLCHALLENGE_SANDBOX_FORK_SERVER": "1"},
 }
 """Each evaluation path and the environment `mlchallenge serve` gets for it."""
 

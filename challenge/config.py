@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         description="workers run code submissions in warm single-use jails prepared while they "
         "idle (docs/sandbox.md#warm-jails); false: a cold jail per run",
     )
+    sandbox_fork_server: bool = Field(
+        default=True,
+        description="workers run CPU code submissions through a fork server that imports once and "
+        "forks a child with fresh namespaces per run (docs/sandbox.md#fork-server); runs it does "
+        "not take go warm or cold",
+    )
     max_upload_mb: int = Field(default=100, ge=1, le=10_240)
     max_bundle_mb: int = Field(
         default=2048, ge=1, le=102_400, description="the largest host bundle zip accepted"

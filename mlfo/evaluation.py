@@ -28,6 +28,8 @@ class EvaluationInput:
     sandbox_backend: str | None = None
     sandbox_warm: bool | None = None
     """Run the model in a warm single-use jail (None: the sandbox's own setting)."""
+    sandbox_fork: bool | None = None
+    """Run the model through the worker's fork server (None: the sandbox's own setting)."""
     device: str = "cpu"
     should_cancel: Callable[[], bool] | None = None
     mlflow_tracking_uri: str | None = None

@@ -28,6 +28,8 @@ class ModelJob:
     backend: str | None = None
     warm: bool | None = None
     """A warm single-use jail (None: the sandbox's `MLCHALLENGE_SANDBOX_WARM` setting)."""
+    fork: bool | None = None
+    """The fork server (None: the sandbox's `MLCHALLENGE_SANDBOX_FORK_SERVER` setting)."""
     should_cancel: Callable[[], bool] | None = None
     work_dir: Path | None = None
 
@@ -86,6 +88,7 @@ def sandbox_runner(job: ModelJob) -> ModelOutput:
             should_cancel=job.should_cancel,
             work_dir=job.work_dir,
             warm=job.warm,
+            fork=job.fork,
         )
     except InfrastructureError as exc:
         raise NodeFailure(Outcome.INFRASTRUCTURE_ERROR, f"sandbox: {exc}") from None

@@ -273,6 +273,7 @@ class _Run:
             device=inp.device,
             backend=inp.sandbox_backend,
             warm=inp.sandbox_warm,
+            fork=inp.sandbox_fork,
             should_cancel=inp.should_cancel,
         )
         note = placement_note(self.intent, inp.device)

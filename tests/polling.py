@@ -72,20 +72,27 @@ def jail_processes(ancestor: int) -> list[int]:
     )
 
 
+SERVER = "jail.forkserver"
+
+
 def _is_runner(command: str) -> bool:
-    """A cold jail's runner (`jail.main`) or a warm one's (`jail.warm`, waiting for or running its
-    single job)."""
-    return "jail.main" in command or "jail.warm" in command
+    """A cold jail's runner (`jail.main`), a warm one's (`jail.warm`, waiting for or running its
+    single job), or a fork server or one of its runs (`jail.forkserver`: a fork keeps the
+    server's command line)."""
+    return "jail.main" in command or "jail.warm" in command or SERVER in command
 
 
 def runner_started(ancestor: int) -> bool:
     """Whether the in-jail runner of a run below `ancestor` is up (it then loads and predicts):
-    the interpreter itself, not bwrap or setpriv, whose command lines carry the runner's too.
-    With warm jails, call it once the submission is `running`: an idle warm jail counts too."""
+    the interpreter itself, not bwrap or setpriv, whose command lines carry the runner's too; for
+    a fork server, a run it forked (a server alone runs nothing). With warm jails, call it once the
+    submission is `running`: an idle warm jail counts too."""
     table = _processes()
     for pid in jail_processes(ancestor):
-        command = table[pid][3] if pid in table else ""
+        parent, _, _, command = table.get(pid, (0, 0, "", ""))
         program = Path(command.split(" ", 1)[0]).name
-        if _is_runner(command) and program not in WRAPPERS:
+        if not _is_runner(command) or program in WRAPPERS:
+            continue
+        if SERVER not in command or SERVER in table.get(parent, (0, 0, "", ""))[3]:
             return True
     return False

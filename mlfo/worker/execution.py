@@ -350,6 +350,7 @@ def _run_pipeline(
             work_dir=work_dir,
             sandbox_backend=settings.sandbox_backend,
             sandbox_warm=settings.sandbox_warm,
+            sandbox_fork=settings.sandbox_fork_server,
             device=worker_device(evaluation.intent),
             should_cancel=heartbeat.should_stop,
             mlflow_tracking_uri=settings.mlflow_tracking_uri or None,

@@ -55,6 +55,10 @@ def serve(ticket: str) -> NoReturn:
     preload([str(m) for m in settings.get("preload", [])])
     confine.set_dumpable(False)  # no process of this uid may trace it or read its memory
     confine.adopt_orphans()  # a run's first process comes back to it when C exits
+    null = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(null, 1)  # nobody reads the server's own output once it is ready: a run has its own
+    os.dup2(null, 2)
+    os.close(null)
     control.send(b"ready")
     while True:
         message, fds, _, _ = socket.recv_fds(control, MESSAGE_CAP, 2)
