@@ -330,8 +330,12 @@ class ForkedRun:
             except OSError:
                 data = b""
             if not data:
-                self.server.dead = True
-                return KILLED, None
+                if self.server.dead:  # the host killed it, and the run with it
+                    return KILLED, None
+                self.server.kill()  # it died by itself: nothing of its jail may outlive it
+                raise InfrastructureError(
+                    "the fork server ended during the run (no fault of the model)"
+                )
             event = json.loads(data)
             if event["event"] == "started":
                 found = children(self.server.server_pid)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,9 @@ from sandbox.backends import threads_for
 from sandbox.forkserver import SERVERS, eligible
 from sandbox.runtime import resolve_runtime
 from sandbox.settings import get_settings
+from sandbox.usage import tree
 from sandbox.warm import key_for
+from tests.polling import wait_until
 
 from .conftest import SAMPLES, python_model, request_for, slot_processes
 
@@ -265,6 +269,26 @@ def test_a_killed_run_takes_its_server_and_the_next_run_gets_a_new_one(
     assert _server_pid() != first
     with pytest.raises(ProcessLookupError):  # gone, and reaped
         os.kill(first, 0)
+    assert slot_processes() == {}
+
+
+def test_a_server_that_dies_during_a_run_is_a_platform_fault(
+    tmp_path: Path, work_dir: Path
+) -> None:
+    good = request_for(python_model(tmp_path, "def predict(f):\n    return _good(f)\n"), PYTHON)
+    assert sandbox.run(good, work_dir=work_dir, fork=True).outcome is Outcome.OK
+    server = _server_pid()
+    slow = python_model(tmp_path, "import time\ndef predict(f):\n    time.sleep(60)\n", "slow.py")
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(sandbox.run, request_for(slow, PYTHON), work_dir=work_dir, fork=True)
+        wait_until(lambda: len(tree(server)) > 1, timeout=30, what="the run to be forked")
+        os.kill(server, signal.SIGKILL)
+        result = running.result(timeout=30)
+    assert result.outcome is Outcome.INFRASTRUCTURE_ERROR, result.message
+    assert "fork server ended" in result.message
+    again = sandbox.run(good, work_dir=work_dir, fork=True)
+    assert again.outcome is Outcome.OK, again.message
+    assert _server_pid() != server
     assert slot_processes() == {}
 
 

@@ -16,7 +16,7 @@ import pytest
 from sandbox.runtime import accessible, resolve_runtime
 from sandbox.seccomp import ARCHITECTURES, UnsupportedArchitecture, build_filter, compile_filter
 from sandbox.settings import get_settings
-from sandbox.staging import RUNNER_PACKAGE, runner_folder
+from sandbox.staging import RUNNER_PACKAGE, link_or_copy, runner_folder
 from sandbox.supervise import LogBuffer
 from sandbox.validate import OutputInvalid, validate_predictions
 
@@ -102,3 +102,56 @@ def test_the_jail_interpreter_uses_the_runner_bytecode_compiled_for_it() -> None
     )
     pyc = package / "__pycache__" / f"protocol.{sys.implementation.cache_tag}.pyc"
     assert f"{pyc} matches" in done.stderr
+
+
+def test_data_files_are_linked_into_a_job_only_when_everyone_may_read_them(tmp_path: Path) -> None:
+    shared, private = tmp_path / "features.parquet", tmp_path / "private.parquet"
+    for path, mode in ((shared, 0o644), (private, 0o600)):
+        path.write_bytes(b"table")
+        os.chmod(path, mode)
+    link_or_copy(shared, tmp_path / "linked")
+    link_or_copy(private, tmp_path / "copied")
+    assert (tmp_path / "linked").stat().st_ino == shared.stat().st_ino  # no copy per run
+    assert (tmp_path / "copied").stat().st_ino != private.stat().st_ino
+    assert (tmp_path / "copied").read_bytes() == b"table"
+
+
+SECCOMP_PROBE = """
+import ctypes, os, sys
+from sandbox.jail import confine
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, which setpriv sets for every jail
+confine.install_seccomp(open(sys.argv[1], "rb").read())
+verdicts = []
+for name, call in (
+    ("unshare", lambda: libc.unshare(confine.CLONE_NEWUSER)),
+    ("ptrace", lambda: libc.ptrace(0, 0, 0, 0)),
+    ("setns", lambda: libc.setns(-1, 0)),
+):
+    ctypes.set_errno(0)
+    failed = call() != 0
+    verdicts.append(f"{name}={'EPERM' if failed and ctypes.get_errno() == 1 else 'allowed'}")
+print(" ".join(verdicts))
+"""
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [(False, "unshare=EPERM ptrace=EPERM setns=EPERM"), (True, "unshare=allowed ptrace=EPERM")],
+)
+def test_the_fork_servers_filter_allows_namespaces_and_mounts_only(
+    tmp_path: Path, server: bool, expected: str
+) -> None:
+    program = tmp_path / "filter.bpf"
+    program.write_bytes(build_filter(server=server))
+    assert build_filter(server=server) is build_filter(server=server)
+    assert build_filter(server=True) != build_filter()
+    done = subprocess.run(
+        [sys.executable, "-c", SECCOMP_PROBE, str(program)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(expected)
