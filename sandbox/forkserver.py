@@ -312,6 +312,10 @@ class ForkedRun:
         """The memory of the run's processes, without its init's (which shares its pages)."""
         return tree_memory_kb(self.job_pid, root_private=False) if self.job_pid else 0
 
+    def peak_kb(self, usage: resource.struct_rusage) -> int:
+        """The peak of the run's init and every process it reaped (the job's included)."""
+        return int(usage.ru_maxrss)
+
     def log_fd(self) -> int:
         """The run's standard output and error."""
         return self.log_r

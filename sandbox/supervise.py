@@ -191,6 +191,10 @@ class Watched(Protocol):
     def memory_kb(self) -> int:
         """The memory the run's processes hold now (`usage.tree_memory_kb`)."""
 
+    def peak_kb(self, usage: resource.struct_rusage) -> int:
+        """The run's peak resident memory that its wait usage tells, 0 when that usage is not
+        the run's own."""
+
     def log_fd(self) -> int:
         """The read end of the run's standard output and error."""
 
@@ -227,6 +231,12 @@ class Spawned:
     def memory_kb(self) -> int:
         """The memory of the command's process tree."""
         return tree_memory_kb(self.proc.pid)
+
+    def peak_kb(self, usage: resource.struct_rusage) -> int:
+        """0: the command (setpriv, prlimit, bwrap) was forked from the worker, and the kernel
+        keeps the worker's resident size as its peak across the exec; the jail's own peak comes
+        from its init (`reap_init`)."""
+        return 0
 
     def log_fd(self) -> int:
         """The command's stdout (stderr goes there too)."""
@@ -458,17 +468,17 @@ class Supervisor:
                 self.result.wall_s = time.monotonic() - started
             selector.close()
             run.close()
-            self._reap_jail_init()
+            self._reap_jail_init(run)
         self.result.logs = self.logs.text()
         self.result.logs_truncated = self.logs.truncated
         return self.result
 
-    def _reap_jail_init(self) -> None:
+    def _reap_jail_init(self, run: Watched) -> None:
         """Reap bwrap's namespace init (re-parented to us): the jail's true CPU and memory use."""
         outer = self.result.rusage
         self.result.cpu_s = (outer.ru_utime + outer.ru_stime) if outer is not None else 0.0
-        outer_peak = outer.ru_maxrss if outer is not None else 0
-        self.result.peak_kb = max(self.hwm_kb, self.result.tree_peak_kb, outer_peak)
+        told = run.peak_kb(outer) if outer is not None else 0
+        self.result.peak_kb = max(self.hwm_kb, self.result.tree_peak_kb, told)
         usage = reap_init(self.info)
         if usage is not None:
             self.result.cpu_s += usage.ru_utime + usage.ru_stime
