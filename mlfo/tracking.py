@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -82,10 +83,17 @@ def artifact_root(tracking_uri: str) -> str | None:
 @lru_cache(maxsize=8)
 def _client(tracking_uri: str) -> MlflowClient:
     """One client per tracking URI and process (MLflow caches the store behind it too)."""
+    disable_telemetry()
     from mlflow.tracking import MlflowClient
 
     write_ahead_log(tracking_uri)
     return MlflowClient(tracking_uri=tracking_uri)
+
+
+def disable_telemetry() -> None:
+    """MLflow sends usage telemetry to its authors unless told not to: the platform never does
+    (and each tracked call paid a scan of every installed distribution's metadata for it)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 def write_ahead_log(tracking_uri: str) -> None:

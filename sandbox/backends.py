@@ -68,6 +68,7 @@ def jail_env(threads: int, home: str, device: str = "cpu") -> dict[str, str]:
         # touches, which RLIMIT_DATA would count against `memory_mb`: use the system allocator
         "ARROW_DEFAULT_MEMORY_POOL": "system",
         "MPLBACKEND": "Agg",
+        "MLFLOW_DISABLE_TELEMETRY": "true",  # no network in the jail: MLflow need not try
         "MPLCONFIGDIR": home,
     }
     for name in (

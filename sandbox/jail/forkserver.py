@@ -20,6 +20,7 @@ docs/sandbox.md#fork-server for the isolation argument.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -53,6 +54,9 @@ def serve(ticket: str) -> NoReturn:
     with os.fdopen(int(settings["seccomp_fd"]), "rb") as program:
         seccomp = program.read()
     preload([str(m) for m in settings.get("preload", [])])
+    # the imported objects go to a generation the collector never walks: a run's collections do
+    # not touch (and copy) the pages it shares with the server
+    gc.freeze()
     confine.set_dumpable(False)  # no process of this uid may trace it or read its memory
     confine.adopt_orphans()  # a run's first process comes back to it when C exits
     null = os.open("/dev/null", os.O_WRONLY)
