@@ -123,6 +123,11 @@ def _scenes(rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
+def _length(vectors: np.ndarray) -> np.ndarray:
+    """The length of 2-D vectors (last axis): hypot, several times faster than linalg.norm."""
+    return np.asarray(np.hypot(vectors[..., 0], vectors[..., 1]))
+
+
 def _paths(scene: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     """Unblocked paths: departure and arrival direction cosines, complex amplitude; (B, P) each.
 
@@ -135,8 +140,8 @@ def _paths(scene: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     image_y = 2 * face_y - BS[1]
     hit_x = BS[0] + (face_y - image_y) / (rx_xy[:, 1:2] - image_y) * (rx_xy[:, 0:1] - BS[0])
     hit = np.stack([hit_x, face_y], axis=-1)  # (B, 1 + V, 2)
-    leg1 = np.linalg.norm(hit - BS, axis=-1)
-    leg2 = np.linalg.norm(hit - rx_xy[:, None], axis=-1)
+    leg1 = _length(hit - BS)
+    leg2 = _length(hit - rx_xy[:, None])
     hit_h = BS_HEIGHT_M + leg1 / (leg1 + leg2) * (RX_HEIGHT_M - BS_HEIGHT_M)
     own = np.arange(v)[None, :] == rx[:, None]
     valid = rx_xy[:, 1:2] < face_y
@@ -170,7 +175,7 @@ def _paths(scene: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     first = np.concatenate([rx_xy[:, None], hit], axis=1)  # where each path leaves the BS for
     last = np.concatenate([np.broadcast_to(BS, (b, 1, 2)), hit], axis=1)  # arrives at the rx from
     depart, arrive = first - BS, last - rx_xy[:, None]
-    ground = np.concatenate([np.linalg.norm(depart[:, :1], axis=-1), leg1 + leg2], axis=1)
+    ground = np.concatenate([_length(depart[:, :1]), leg1 + leg2], axis=1)
     dist = np.hypot(ground, BS_HEIGHT_M - RX_HEIGHT_M)
     gamma = np.concatenate(
         [np.ones((b, 1)), np.full((b, 1), WALL_REFLECTION), VEHICLES[scene["kind"], 3]], axis=1
@@ -178,10 +183,8 @@ def _paths(scene: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
     sign = np.concatenate([np.ones((b, 1)), -np.ones((b, 1 + v))], axis=1)
     amplitude = ok * sign * gamma * WAVELENGTH_M / (4 * np.pi * dist)
     amplitude = amplitude * np.exp(-2j * np.pi * dist / WAVELENGTH_M)
-    u_tx = depart[..., 0] / np.linalg.norm(depart, axis=-1) * ground / dist
-    u_rx = (
-        scene["heading"][:, None] * arrive[..., 1] / np.linalg.norm(arrive, axis=-1) * ground / dist
-    )
+    u_tx = depart[..., 0] / _length(depart) * ground / dist
+    u_rx = scene["heading"][:, None] * arrive[..., 1] / _length(arrive) * ground / dist
     reached = np.asarray(ok.any(axis=1))
     return u_tx, u_rx, amplitude, reached
 
