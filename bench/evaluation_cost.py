@@ -1,6 +1,6 @@
 """What one evaluation costs the platform (issue 17), per evaluation path, side by side.
 
-    python bench/evaluation_cost.py [--paths cold,warm] [--sequential 20] [--rows 1000000]
+    python bench/evaluation_cost.py [--paths cold,warm,fork] [--sequential 20] [--rows 1000000]
                                     [--features 8] [--large-runs 3] [--phases 10]
 
 Every path starts its own `mlchallenge serve` (the embedded default: SQLite, SQLite broker, two
@@ -445,7 +445,9 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--paths", default="cold,warm", help="comma-separated: " + ", ".join(PATHS))
+    parser.add_argument(
+        "--paths", default="cold,warm,fork", help="comma-separated: " + ", ".join(PATHS)
+    )
     parser.add_argument("--sequential", type=int, default=20)
     parser.add_argument("--rows", type=int, default=1_000_000, help="0: no large section")
     parser.add_argument("--features", type=int, default=8)
