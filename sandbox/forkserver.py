@@ -43,14 +43,13 @@ from .contract import InfrastructureError, RunRequest, RunResult, SubmissionReje
 from .jail.forkserver import STATUS_FD
 from .jail.protocol import SubmissionFormat
 from .leftovers import remove_tree
-from .outcome import interpret
+from .outcome import judge
 from .reader import Expected
 from .runtime import Runtime, resolve_runtime
 from .seccomp import build_filter
 from .settings import SandboxSettings, get_settings
 from .staging import RunDir, fill_job, runner_folder, scratch_dirs
 from .supervise import Spawned, Supervisor, kill_group, reap_init, spawn
-from .timings import kill_reason, phase_timings
 from .usage import children, tree_memory_kb
 from .warm import PRELOAD_CPU_S, WarmKey, key_for
 
@@ -241,22 +240,14 @@ class ForkServer:
                 os.close(log_w)
             staged = time.monotonic() - began
             supervision = supervisor(run_dir).watch(ForkedRun(self, status_r, log_r))
-            cpu_limit = run_limits(self.key.view, self.identity.drop)["cpu"]
-            ended = time.monotonic()
-            result = interpret(
+            return judge(
                 request,
                 supervision,
                 run_dir.out,
                 model_size_mb=model_size_mb,
                 expected=expected,
-                cpu_limit=cpu_limit,
-            )
-            timings = {"stage": staged, **phase_timings(supervision)}
-            timings["validate"] = time.monotonic() - ended
-            return replace(
-                result,
-                timings=timings,
-                kill_reason=kill_reason(supervision, request.limits, cpu_limit),
+                cpu_limit=run_limits(self.key.view, self.identity.drop)["cpu"],
+                staged_s=staged,
             )
         finally:
             self.used_at = time.monotonic()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +16,7 @@ from .jail.protocol import PREDICTIONS_FILE, RESULT_FILE, JailStatus, Phase
 from .reader import Expected, read_predictions
 from .settings import get_settings
 from .supervise import KillReason, Supervision
+from .timings import kill_reason, phase_timings
 from .validate import OutputInvalid, open_regular
 
 MB = 1024 * 1024
@@ -169,3 +172,24 @@ def interpret(
     except OutputInvalid as exc:
         return done(Outcome.INVALID_OUTPUT, str(exc))
     return done(Outcome.OK, "", predictions.frame)
+
+
+def judge(
+    request: RunRequest,
+    sup: Supervision,
+    out_dir: Path,
+    *,
+    model_size_mb: float,
+    expected: Expected,
+    cpu_limit: int,
+    staged_s: float,
+) -> RunResult:
+    """`interpret` a supervised run, with the host's seconds per phase (`stage`, the jail's
+    phases, `validate`) and why it was killed; every path (cold, warm, fork) ends here."""
+    ended = time.monotonic()
+    result = interpret(
+        request, sup, out_dir, model_size_mb=model_size_mb, expected=expected, cpu_limit=cpu_limit
+    )
+    timings = {"stage": staged_s, **phase_timings(sup)}
+    timings["validate"] = time.monotonic() - ended
+    return replace(result, timings=timings, kill_reason=kill_reason(sup, request.limits, cpu_limit))

@@ -12,7 +12,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from .contract import (
 )
 from .formats import FormatSpec, check_file, get_format
 from .leftovers import owned_prefix, remove_tree, sweep
-from .outcome import interpret
+from .outcome import judge
 from .reader import Expected, Predictions, feature_ids, read_predictions
 from .redact import redactor_for
 from .runtime import accessible, resolve_runtime
@@ -38,7 +38,6 @@ from .settings import SandboxSettings, get_settings
 from .slots import claim_slot
 from .staging import RunDir, stage
 from .supervise import Budget, Supervisor
-from .timings import kill_reason, phase_timings
 from .validate import OutputInvalid
 
 logger = logging.getLogger(__name__)
@@ -285,22 +284,14 @@ def _run_code(
         finally:
             for fd in launch.pass_fds:
                 os.close(fd)
-        cpu_limit = math.ceil(run_seconds(request) * threads) + 1
-        ended = time.monotonic()
-        result = interpret(
+        return judge(
             request,
             supervision,
             run_dir.out,
             model_size_mb=model_size_mb,
             expected=expected,
-            cpu_limit=cpu_limit,
-        )
-        timings = {"stage": staged - began, **phase_timings(supervision)}
-        timings["validate"] = time.monotonic() - ended
-        return replace(
-            result,
-            timings=timings,
-            kill_reason=kill_reason(supervision, request.limits, cpu_limit),
+            cpu_limit=math.ceil(run_seconds(request) * threads) + 1,
+            staged_s=staged - began,
         )
 
 

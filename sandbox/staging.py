@@ -171,10 +171,8 @@ def link_or_copy(source: Path, target: Path) -> None:
     """Hard-link a data file of the platform into a job folder (a 1M-row table is not copied per
     run) when it is readable by everyone already, else (or across file systems) copy it. The jail
     sees it read-only either way: the job folder is bound read-only."""
-    try:
+    with contextlib.suppress(OSError):
         if source.stat().st_mode & 0o004:
             os.link(source, target)
             return
-    except OSError:
-        pass
     shutil.copyfile(source, target)

@@ -37,13 +37,12 @@ from .bwrap import HOST_ENV
 from .contract import InfrastructureError, RunRequest, RunResult, SubmissionRejected
 from .jail.protocol import SubmissionFormat
 from .jail.warm import READY
-from .outcome import interpret
+from .outcome import judge
 from .reader import Expected
 from .runtime import Runtime, resolve_runtime
 from .settings import SandboxSettings, get_settings
 from .staging import RunDir, fill_job, scratch_dirs
 from .supervise import Spawned, Supervision, Supervisor, reap_init, spawn
-from .timings import kill_reason, phase_timings
 from .usage import tree_cpu_s
 
 logger = logging.getLogger(__name__)
@@ -378,23 +377,17 @@ def run_warm(
         # the job's CPU: what the jail used after its release (its imports are not the team's)
         supervision.cpu_s = max(supervision.cpu_s - jail.preload_cpu_s, 0.0)
         cpu_limit = math.ceil(key.view.cpu_s * key.view.threads) + 1 - int(jail.preload_cpu_s)
-        ended = time.monotonic()
-        result = interpret(
+        result = judge(
             request,
             supervision,
             jail.run_dir.out,
             model_size_mb=model_size_mb,
             expected=expected,
             cpu_limit=cpu_limit,
+            staged_s=staged,
         )
-        timings = {"stage": staged, **phase_timings(supervision)}
-        timings["validate"] = time.monotonic() - ended
-        timings["warm_wait"] = waited
-        timings["warm_ready"] = ready_s
         return replace(
-            result,
-            timings=timings,
-            kill_reason=kill_reason(supervision, request.limits, cpu_limit),
+            result, timings={**result.timings, "warm_wait": waited, "warm_ready": ready_s}
         )
     finally:
         jail.close()

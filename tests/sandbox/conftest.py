@@ -65,6 +65,14 @@ def jail_path(request: pytest.FixtureRequest) -> Iterator[str]:
             get_settings.cache_clear()
 
 
+@pytest.fixture
+def bwrap_available() -> None:
+    """Skip a test of the bwrap backend where bwrap cannot run (it says why)."""
+    why = sandbox.available_backends()["bwrap"]
+    if why:
+        pytest.skip(why)
+
+
 @dataclass(frozen=True)
 class Host:
     """Files on the host that the jail must never see."""

@@ -34,14 +34,6 @@ PRIVATE_FS = {"tmpfs", "proc", "devtmpfs", "devpts"}
 NAMESPACES = ("user", "mnt", "pid", "ipc", "uts", "net", "cgroup")
 
 
-@pytest.fixture
-def bwrap_available() -> None:
-    """These tests need the bwrap backend."""
-    why = sandbox.available_backends()["bwrap"]
-    if why:
-        pytest.skip(why)
-
-
 @pytest.fixture(autouse=True)
 def no_servers() -> Iterator[None]:
     """No fork server survives a test."""

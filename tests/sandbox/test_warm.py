@@ -25,14 +25,6 @@ HOST_WRITABLE_FS = {"tmpfs", "proc", "devtmpfs", "devpts"}
 """Writable mounts a jail may have besides /out: its own private tmpfs, /proc and device nodes."""
 
 
-@pytest.fixture
-def bwrap_available() -> None:
-    """These tests need the bwrap backend."""
-    why = sandbox.available_backends()["bwrap"]
-    if why:
-        pytest.skip(why)
-
-
 @pytest.fixture(autouse=True)
 def empty_pool() -> Iterator[None]:
     """No warm jail survives a test."""
